@@ -1,0 +1,108 @@
+//! Stable error codes (`PSR-AREA-NNNN`) and the domain error type.
+//!
+//! Every code has a message in Armenian, English and Russian in `data/classifiers/error-codes.json`; a test
+//! checks that each variant here has its entry there, so a code can never ship without its explanation.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $status:literal;)*) => {
+        /// A stable, greppable error code. The string form never changes once released.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable code string, e.g. `PSR-PSN-0003`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code),* }
+            }
+
+            /// The HTTP status this code maps to at the edge.
+            pub fn http_status(self) -> u16 {
+                match self { $(Code::$variant => $status),* }
+            }
+
+            pub fn from_code(s: &str) -> Option<Code> {
+                match s { $($code => Some(Code::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    PsnLength = "PSR-PSN-0001", 400;
+    PsnDigits = "PSR-PSN-0002", 400;
+    PsnChecksum = "PSR-PSN-0003", 400;
+    PsnUnknown = "PSR-PSN-0004", 404;
+    PsnExhausted = "PSR-PSN-0005", 500;
+    TinFormat = "PSR-TIN-0001", 400;
+    TinUnknown = "PSR-TIN-0002", 422;
+    TinRegistryUnavailable = "PSR-TIN-0003", 503;
+    InvalidDate = "PSR-VAL-0001", 400;
+    DateInFuture = "PSR-VAL-0002", 422;
+    PeriodOrder = "PSR-VAL-0003", 422;
+    SexInvalid = "PSR-VAL-0004", 400;
+    UnknownClassifierCode = "PSR-VAL-0005", 422;
+    MissingField = "PSR-VAL-0006", 400;
+    Malformed = "PSR-VAL-0007", 400;
+    NameInvalid = "PSR-VAL-0008", 400;
+    DeathBeforeBirth = "PSR-CON-0001", 422;
+    BirthDateConflict = "PSR-CON-0002", 422;
+    AlreadyDead = "PSR-CON-0003", 422;
+    AlreadyMarried = "PSR-CON-0004", 422;
+    NotMarried = "PSR-CON-0005", 422;
+    PersonExists = "PSR-CON-0006", 409;
+    SubjectDead = "PSR-CON-0007", 422;
+    EntryUnknown = "PSR-CON-0008", 404;
+    NotAcceptable = "PSR-API-0001", 406;
+    Unauthorized = "PSR-API-0002", 401;
+    UnsupportedMediaType = "PSR-API-0003", 415;
+    PayloadTooLarge = "PSR-API-0004", 413;
+    BadQuery = "PSR-API-0005", 400;
+    RouteNotFound = "PSR-API-0006", 404;
+    Internal = "PSR-SYS-0001", 500;
+    StorageUnavailable = "PSR-SYS-0002", 503;
+    StorageCorrupt = "PSR-SYS-0003", 500;
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<De: serde::Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        let s = String::deserialize(d)?;
+        Code::from_code(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error code {s}")))
+    }
+}
+
+/// A domain error: a code plus a detail for the log and the developer (never personal data beyond what the
+/// caller sent).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct DomainError {
+    pub code: Code,
+    pub detail: String,
+}
+
+impl DomainError {
+    pub fn new(code: Code, detail: impl Into<String>) -> DomainError {
+        DomainError {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
