@@ -1,0 +1,822 @@
+//! Persistence of the register on SQLite (embedded default) and PostgreSQL (production), one behaviour.
+//!
+//! The SQL text is shared between the dialects wherever it can be (`$n` placeholders work on both); the few
+//! places where they differ (opening, transaction start, id reservation, migrations) are explicit. The same
+//! conformance suite (`tests/it/store.rs`) runs against both.
+//!
+//! The entry log is append-only: this crate contains no `UPDATE` or `DELETE` of `entries`, and the
+//! migrations install triggers that refuse both. The `persons` table is a projection rebuilt from a person's
+//! entries in the same transaction that appends them.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod migrate;
+mod sqlite;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use popreg_domain::person::FoldError;
+use popreg_domain::{
+    AsOf, Clock, Code, DomainError, Entry, NewEntry, PersonState, Provenance, Psn,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, QueryBuilder, Row, SqlitePool};
+
+pub use migrate::MIGRATIONS;
+
+/// Rows per multi-row INSERT: under both dialects' bind-parameter limits (16 columns per entry).
+const INSERT_CHUNK: usize = 1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors of the store. Each maps to a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database file {path} cannot be used: {reason}")]
+    Foreign { path: PathBuf, reason: String },
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> Code {
+        match self {
+            StoreError::Domain(d) => d.code,
+            StoreError::Unavailable(_) => Code::StorageUnavailable,
+            StoreError::Foreign { .. } | StoreError::Corrupt(_) => Code::StorageCorrupt,
+            StoreError::Database(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } => {
+                StoreError::Corrupt(e.to_string())
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// Tuning knobs for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Reader connections (SQLite) or total connections (PostgreSQL).
+    pub max_connections: u32,
+    /// How long to wait for a connection before answering "unavailable".
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Inner {
+    /// One writer connection (SQLite allows one writer; serialising in the pool avoids busy errors) and a
+    /// pool of readers, which WAL lets run beside the writer.
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The register's storage. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Inner,
+    clock: Arc<dyn Clock>,
+    label: String,
+}
+
+/// Runs the same body against whichever pool the store has. The body is compiled once per dialect, so it
+/// may only use API that both have — which is exactly the point.
+macro_rules! dispatch {
+    ($self:expr, read, $pool:ident, $db:ident => $body:expr) => {
+        match &$self.inner {
+            Inner::Sqlite { read: $pool, .. } => {
+                #[allow(unused_imports)]
+                use sqlite_ops as $db;
+                $body
+            }
+            Inner::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use pg_ops as $db;
+                $body
+            }
+        }
+    };
+    ($self:expr, write, $pool:ident, $db:ident => $body:expr) => {
+        match &$self.inner {
+            Inner::Sqlite { write: $pool, .. } => {
+                #[allow(unused_imports)]
+                use sqlite_ops as $db;
+                $body
+            }
+            Inner::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use pg_ops as $db;
+                $body
+            }
+        }
+    };
+}
+
+/// The columns of `entries`, in insert order (a macro so that queries stay static strings).
+macro_rules! entry_columns {
+    () => {
+        "id, subject_psn, kind, payload, provider, user_uid, channel, xroad_client, xroad_id, \
+         xroad_user_id, xroad_issue, idempotency_key, recorded_at, valid_from, valid_to, supersedes"
+    };
+}
+
+/// The columns of `persons`, in insert order.
+macro_rules! person_columns {
+    () => {
+        "psn, doc, surname_fold, first_fold, birth_date, sex, death_date, last_entry_id, updated_at"
+    };
+}
+
+const PERSON_UPSERT_TAIL: &str = " ON CONFLICT (psn) DO UPDATE SET doc = excluded.doc, \
+     surname_fold = excluded.surname_fold, first_fold = excluded.first_fold, birth_date = excluded.birth_date, \
+     sex = excluded.sex, death_date = excluded.death_date, last_entry_id = excluded.last_entry_id, \
+     updated_at = excluded.updated_at";
+
+/// A person row ready to write.
+struct PersonRow {
+    psn: String,
+    doc: String,
+    surname_fold: String,
+    first_fold: String,
+    birth_date: chrono::NaiveDate,
+    sex: &'static str,
+    death_date: Option<chrono::NaiveDate>,
+    last_entry_id: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl PersonRow {
+    fn of(state: &PersonState) -> Result<PersonRow, StoreError> {
+        Ok(PersonRow {
+            psn: state.psn.to_string(),
+            doc: serde_json::to_string(state).map_err(|e| corrupt("person projection", e))?,
+            surname_fold: popreg_domain::names::fold_for_search(&state.names.surname.hy),
+            first_fold: popreg_domain::names::fold_for_search(&state.names.first.hy),
+            birth_date: state.birth_date,
+            sex: match state.sex {
+                popreg_domain::Sex::F => "F",
+                popreg_domain::Sex::M => "M",
+            },
+            death_date: state.death.as_ref().map(|d| d.date),
+            last_entry_id: state.last_entry_id,
+            updated_at: state.updated_at,
+        })
+    }
+}
+
+impl Store {
+    /// Open a store from a URL: `postgres://…` selects PostgreSQL, `sqlite:PATH` (or a bare path) SQLite.
+    /// Does not run migrations; call [`Store::migrate`].
+    pub async fn open(
+        url: &str,
+        opts: &StoreOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect: PgConnectOptions = url
+                .parse()
+                .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(2))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(connect)
+                .await?;
+            let label = redact_url(url);
+            Ok(Store {
+                inner: Inner::Postgres(pool),
+                clock,
+                label,
+            })
+        } else {
+            let path = PathBuf::from(
+                url.strip_prefix("sqlite://")
+                    .or(url.strip_prefix("sqlite:"))
+                    .unwrap_or(url),
+            );
+            let (write, read) = sqlite::open(&path, opts).await?;
+            Ok(Store {
+                inner: Inner::Sqlite { write, read },
+                clock,
+                label: format!("sqlite:{}", path.display()),
+            })
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            Inner::Sqlite { .. } => Dialect::Sqlite,
+            Inner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// A printable description of the database (no password).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Apply pending migrations. Safe to call on every start.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        match &self.inner {
+            Inner::Sqlite { write, .. } => migrate::run_sqlite(write).await,
+            Inner::Postgres(pool) => migrate::run_postgres(pool).await,
+        }
+    }
+
+    /// Cheap liveness check of the database, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, read, pool, ops => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.inner {
+            Inner::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Inner::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Append entries from one provenance in one transaction, updating the projections. Returns the
+    /// recorded entries. Refuses (and writes nothing) when a creating entry names an existing person, a
+    /// non-creating entry names an unknown person, or a correction names an entry of another person.
+    pub async fn append(
+        &self,
+        prov: &Provenance,
+        entries: Vec<NewEntry>,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let items: Vec<(Provenance, NewEntry)> =
+            entries.into_iter().map(|e| (prov.clone(), e)).collect();
+        self.append_mixed(items).await
+    }
+
+    /// Append entries that may each have their own provenance (bulk import), in one transaction.
+    pub async fn append_mixed(
+        &self,
+        items: Vec<(Provenance, NewEntry)>,
+    ) -> Result<Vec<Entry>, StoreError> {
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
+        let now = self.clock.now().trunc_subsecs(6);
+        match &self.inner {
+            Inner::Sqlite { write, .. } => sqlite_ops::append(write, now, items).await,
+            Inner::Postgres(pool) => pg_ops::append(pool, now, items).await,
+        }
+    }
+
+    /// The stored projection of a person as JSON text, exactly as kept (the fast path for reads).
+    pub async fn person_json(&self, psn: Psn) -> Result<Option<String>, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let row = sqlx::query("SELECT doc FROM persons WHERE psn = $1")
+                .bind(psn.to_string())
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+        })
+    }
+
+    /// The current state of a person.
+    pub async fn person(&self, psn: Psn) -> Result<Option<PersonState>, StoreError> {
+        match self.person_json(psn).await? {
+            Some(doc) => Ok(Some(
+                serde_json::from_str(&doc).map_err(|e| corrupt("person projection", e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Every entry about a person, in recording order.
+    pub async fn entries(&self, psn: Psn) -> Result<Vec<Entry>, StoreError> {
+        match &self.inner {
+            Inner::Sqlite { read, .. } => {
+                sqlite_ops::load_entries(&mut *read.acquire().await?, psn).await
+            }
+            Inner::Postgres(pool) => pg_ops::load_entries(&mut *pool.acquire().await?, psn).await,
+        }
+    }
+
+    /// A person as valid on a date and/or as known at an instant (A2.1). `Ok(None)`: no such person in that
+    /// view (unknown PSN, or not yet recorded at `known_at`, or not yet born on `valid_on`).
+    pub async fn person_as_of(
+        &self,
+        psn: Psn,
+        as_of: AsOf,
+    ) -> Result<Option<PersonState>, StoreError> {
+        let entries = self.entries(psn).await?;
+        match PersonState::fold(&entries, as_of) {
+            Ok(s) => Ok(Some(s)),
+            Err(FoldError::NotYetKnown) => Ok(None),
+        }
+    }
+
+    /// One entry by id.
+    pub async fn entry(&self, id: i64) -> Result<Option<Entry>, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let row = sqlx::query(concat!("SELECT ", entry_columns!(), " FROM entries WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| ops::entry_from_row(&r)).transpose()
+        })
+    }
+
+    pub async fn count_persons(&self) -> Result<i64, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let row = sqlx::query("SELECT COUNT(*) FROM persons").fetch_one(pool).await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+    }
+
+    pub async fn count_entries(&self) -> Result<i64, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let row = sqlx::query("SELECT COUNT(*) FROM entries").fetch_one(pool).await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+    }
+
+    /// Whether a PSN is taken (by any person, living or dead: a PSN is never reused).
+    pub async fn psn_taken(&self, psn: Psn) -> Result<bool, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let row = sqlx::query("SELECT 1 FROM persons WHERE psn = $1 UNION ALL SELECT 1 FROM entries WHERE subject_psn = $1 LIMIT 1")
+                .bind(psn.to_string())
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    /// Allocate a fresh random PSN not yet used (A1.42). The primary key on `persons` is the final guard:
+    /// a race between two allocations ends in [`Code::PersonExists`] for one of them, which retries.
+    pub async fn allocate_psn(&self) -> Result<Psn, StoreError> {
+        for _ in 0..32 {
+            let psn = Psn::allocate_os()?;
+            if !self.psn_taken(psn).await? {
+                return Ok(psn);
+            }
+        }
+        Err(DomainError::new(Code::PsnExhausted, "no free PSN found in 32 draws").into())
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    // postgres://user:password@host/db → postgres://user:***@host/db
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+    {
+        let user = creds.split(':').next().unwrap_or("");
+        let masked = if creds.contains(':') {
+            format!("{user}:***")
+        } else {
+            user.to_string()
+        };
+        return format!("{scheme}://{masked}@{host}");
+    }
+    url.to_string()
+}
+
+/// The dialect-specific operations. The macro body is compiled once per database type: the SQL and the code
+/// are shared, and only `DIALECT` branches differ.
+macro_rules! dialect_ops {
+    ($module:ident, $db:ty, $dialect:expr, $writer:ident) => {
+        pub(crate) mod $module {
+            use super::*;
+            type DB = $db;
+            const DIALECT: Dialect = $dialect;
+
+            pub(crate) fn entry_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Entry, StoreError> {
+                let payload: String = r.try_get("payload")?;
+                let fact = serde_json::from_str(&payload).map_err(|e| corrupt("entry payload", e))?;
+                let subject: String = r.try_get("subject_psn")?;
+                let channel: String = r.try_get("channel")?;
+                Ok(Entry {
+                    id: r.try_get("id")?,
+                    subject: Psn::parse(&subject).map_err(|e| corrupt("entry subject", e))?,
+                    kind: r.try_get("kind")?,
+                    fact,
+                    provider: r.try_get("provider")?,
+                    user_uid: r.try_get("user_uid")?,
+                    channel: popreg_domain::Channel::parse(&channel)
+                        .ok_or_else(|| corrupt("entry channel", &channel))?,
+                    external: popreg_domain::ExternalIds {
+                        xroad_client: r.try_get("xroad_client")?,
+                        xroad_id: r.try_get("xroad_id")?,
+                        xroad_user_id: r.try_get("xroad_user_id")?,
+                        xroad_issue: r.try_get("xroad_issue")?,
+                        idempotency_key: r.try_get("idempotency_key")?,
+                    },
+                    recorded_at: r.try_get("recorded_at")?,
+                    valid_from: r.try_get("valid_from")?,
+                    valid_to: r.try_get("valid_to")?,
+                    supersedes: r.try_get("supersedes")?,
+                })
+            }
+
+            pub(crate) async fn load_entries(
+                conn: &mut <DB as sqlx::Database>::Connection,
+                psn: Psn,
+            ) -> Result<Vec<Entry>, StoreError> {
+                let rows =
+                    sqlx::query(concat!(
+                        "SELECT ",
+                        entry_columns!(),
+                        " FROM entries WHERE subject_psn = $1 ORDER BY id"
+                    ))
+                        .bind(psn.to_string())
+                        .fetch_all(&mut *conn)
+                        .await?;
+                rows.iter().map(entry_from_row).collect()
+            }
+
+            async fn reserve_ids(
+                conn: &mut <DB as sqlx::Database>::Connection,
+                n: usize,
+            ) -> Result<Vec<i64>, StoreError> {
+                if DIALECT == Dialect::Sqlite {
+                    // The write transaction holds SQLite's single write lock: max(id)+1.. is ours alone.
+                    let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM entries").fetch_one(&mut *conn).await?;
+                    let max: i64 = row.try_get(0)?;
+                    Ok((1..=n as i64).map(|i| max + i).collect())
+                } else {
+                    let rows = sqlx::query(
+                        "SELECT nextval(pg_get_serial_sequence('entries', 'id')) FROM generate_series(1, $1)",
+                    )
+                    .bind(n as i64)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    rows.iter().map(|r| r.try_get::<i64, _>(0).map_err(StoreError::from)).collect()
+                }
+            }
+
+            async fn existing_persons(
+                conn: &mut <DB as sqlx::Database>::Connection,
+                psns: &[String],
+            ) -> Result<HashSet<String>, StoreError> {
+                let mut out = HashSet::new();
+                for chunk in psns.chunks(INSERT_CHUNK) {
+                    let mut qb = QueryBuilder::<DB>::new("SELECT psn FROM persons WHERE psn IN (");
+                    let mut sep = qb.separated(", ");
+                    for p in chunk {
+                        sep.push_bind(p.clone());
+                    }
+                    qb.push(")");
+                    for r in qb.build().fetch_all(&mut *conn).await? {
+                        out.insert(r.try_get::<String, _>(0)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            pub(crate) async fn append(
+                pool: &sqlx::Pool<DB>,
+                now: DateTime<Utc>,
+                items: Vec<(Provenance, NewEntry)>,
+            ) -> Result<Vec<Entry>, StoreError> {
+                let mut tx = if DIALECT == Dialect::Sqlite {
+                    pool.begin_with("BEGIN IMMEDIATE").await?
+                } else {
+                    pool.begin().await?
+                };
+                let ids = reserve_ids(&mut tx, items.len()).await?;
+                let recorded: Vec<Entry> =
+                    items.into_iter().zip(ids).map(|((prov, new), id)| Entry::recorded(id, now, new, &prov)).collect();
+
+                // Group by subject, keeping first-seen order; decide which subjects are created here.
+                let mut order: Vec<Psn> = vec![];
+                let mut by_subject: HashMap<Psn, Vec<&Entry>> = HashMap::new();
+                for e in &recorded {
+                    by_subject
+                        .entry(e.subject)
+                        .or_insert_with(|| {
+                            order.push(e.subject);
+                            vec![]
+                        })
+                        .push(e);
+                }
+                let subjects: Vec<String> = order.iter().map(|p| p.to_string()).collect();
+                let existing = existing_persons(&mut tx, &subjects).await?;
+                for (psn, key) in order.iter().zip(&subjects) {
+                    let creates = by_subject.get(psn).is_some_and(|es| es.iter().any(|e| e.fact.creates_person()));
+                    let exists = existing.contains(key);
+                    if creates && exists {
+                        return Err(
+                            DomainError::new(Code::PersonExists, format!("person {psn} is already registered")).into()
+                        );
+                    }
+                    if !creates && !exists {
+                        return Err(DomainError::new(Code::PsnUnknown, format!("no person with PSN {psn}")).into());
+                    }
+                }
+                // Corrections and retractions must name an earlier entry of the same person.
+                for e in &recorded {
+                    let target = e.supersedes.or(match &e.fact {
+                        popreg_domain::Fact::Retraction { entry_id, .. } => Some(*entry_id),
+                        _ => None,
+                    });
+                    if let Some(t) = target {
+                        let row = sqlx::query("SELECT subject_psn FROM entries WHERE id = $1")
+                            .bind(t)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        let owner: Option<String> = row.map(|r| r.try_get::<String, _>(0)).transpose()?;
+                        if owner.as_deref() != Some(e.subject.to_string().as_str()) {
+                            return Err(DomainError::new(
+                                Code::EntryUnknown,
+                                format!("entry {t} does not exist or is about another person"),
+                            )
+                            .into());
+                        }
+                    }
+                }
+
+                let payloads: Vec<String> = recorded
+                    .iter()
+                    .map(|e| serde_json::to_string(&e.fact).map_err(|x| corrupt("entry payload", x)))
+                    .collect::<Result<_, _>>()?;
+                $writer::insert_entries(&mut tx, &recorded, &payloads).await?;
+
+                // Rebuild each touched person's projection from all of their entries.
+                let mut rows = Vec::with_capacity(order.len());
+                for (psn, key) in order.iter().zip(&subjects) {
+                    let mine: Vec<Entry> = if existing.contains(key) {
+                        load_entries(&mut tx, *psn).await?
+                    } else {
+                        by_subject.get(psn).map(|es| es.iter().map(|e| (*e).clone()).collect()).unwrap_or_default()
+                    };
+                    let state = PersonState::fold(&mine, AsOf::default())
+                        .map_err(|_| DomainError::new(Code::PsnUnknown, format!("no creating entry for {psn}")))?;
+                    rows.push(PersonRow::of(&state)?);
+                }
+                let (fresh, known): (Vec<PersonRow>, Vec<PersonRow>) =
+                    rows.into_iter().partition(|r| !existing.contains(&r.psn));
+                $writer::insert_persons(&mut tx, &fresh).await?;
+                $writer::upsert_persons(&mut tx, &known).await?;
+                tx.commit().await?;
+                Ok(recorded)
+            }
+        }
+    };
+}
+
+dialect_ops!(sqlite_ops, sqlx::Sqlite, Dialect::Sqlite, sqlite_write);
+dialect_ops!(pg_ops, sqlx::Postgres, Dialect::Postgres, pg_write);
+
+/// Multi-row INSERTs, shared by both dialects (SQLite's bulk path; PostgreSQL's path for updates).
+macro_rules! insert_rows {
+    ($db:ty) => {
+        pub(crate) async fn insert_entries_values(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            recorded: &[Entry],
+            payloads: &[String],
+        ) -> Result<(), StoreError> {
+            for (chunk, pchunk) in recorded
+                .chunks(INSERT_CHUNK)
+                .zip(payloads.chunks(INSERT_CHUNK))
+            {
+                let mut qb = QueryBuilder::<$db>::new(concat!(
+                    "INSERT INTO entries (",
+                    entry_columns!(),
+                    ") "
+                ));
+                qb.push_values(chunk.iter().zip(pchunk), |mut b, (e, payload)| {
+                    b.push_bind(e.id)
+                        .push_bind(e.subject.to_string())
+                        .push_bind(e.kind.clone())
+                        .push_bind(payload.clone())
+                        .push_bind(e.provider.clone())
+                        .push_bind(e.user_uid.clone())
+                        .push_bind(e.channel.as_str())
+                        .push_bind(e.external.xroad_client.clone())
+                        .push_bind(e.external.xroad_id.clone())
+                        .push_bind(e.external.xroad_user_id.clone())
+                        .push_bind(e.external.xroad_issue.clone())
+                        .push_bind(e.external.idempotency_key.clone())
+                        .push_bind(e.recorded_at)
+                        .push_bind(e.valid_from)
+                        .push_bind(e.valid_to)
+                        .push_bind(e.supersedes);
+                });
+                qb.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+
+        pub(crate) async fn upsert_persons(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            rows: &[PersonRow],
+        ) -> Result<(), StoreError> {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(concat!(
+                    "INSERT INTO persons (",
+                    person_columns!(),
+                    ") "
+                ));
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.psn.clone())
+                        .push_bind(r.doc.clone())
+                        .push_bind(r.surname_fold.clone())
+                        .push_bind(r.first_fold.clone())
+                        .push_bind(r.birth_date)
+                        .push_bind(r.sex)
+                        .push_bind(r.death_date)
+                        .push_bind(r.last_entry_id)
+                        .push_bind(r.updated_at);
+                });
+                qb.push(PERSON_UPSERT_TAIL);
+                qb.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+    };
+}
+
+mod sqlite_write {
+    use super::*;
+    insert_rows!(sqlx::Sqlite);
+
+    pub(crate) async fn insert_entries(
+        conn: &mut sqlx::SqliteConnection,
+        recorded: &[Entry],
+        payloads: &[String],
+    ) -> Result<(), StoreError> {
+        insert_entries_values(conn, recorded, payloads).await
+    }
+
+    pub(crate) async fn insert_persons(
+        conn: &mut sqlx::SqliteConnection,
+        rows: &[PersonRow],
+    ) -> Result<(), StoreError> {
+        upsert_persons(conn, rows).await
+    }
+}
+
+/// PostgreSQL's bulk path: COPY, in the text format.
+mod pg_write {
+    use super::*;
+    insert_rows!(sqlx::Postgres);
+
+    /// Append a value in COPY text format: `\N` for NULL; backslash, tab, newline and CR escaped.
+    fn field(out: &mut String, v: Option<&str>) {
+        match v {
+            None => out.push_str("\\N"),
+            Some(s) => {
+                for c in s.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\t' => out.push_str("\\t"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+    }
+
+    fn ts(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    }
+
+    /// Below this many rows, plain INSERTs are cheaper than starting a COPY.
+    const COPY_THRESHOLD: usize = 64;
+
+    pub(crate) async fn insert_entries(
+        conn: &mut sqlx::PgConnection,
+        recorded: &[Entry],
+        payloads: &[String],
+    ) -> Result<(), StoreError> {
+        if recorded.len() < COPY_THRESHOLD {
+            return insert_entries_values(conn, recorded, payloads).await;
+        }
+        let mut buf = String::with_capacity(recorded.len() * 512);
+        for (e, payload) in recorded.iter().zip(payloads) {
+            let id = e.id.to_string();
+            let subject = e.subject.to_string();
+            let recorded_at = ts(&e.recorded_at);
+            let vf = e.valid_from.map(|d| d.to_string());
+            let vt = e.valid_to.map(|d| d.to_string());
+            let sup = e.supersedes.map(|i| i.to_string());
+            let cols: [Option<&str>; 16] = [
+                Some(&id),
+                Some(&subject),
+                Some(&e.kind),
+                Some(payload),
+                Some(&e.provider),
+                Some(&e.user_uid),
+                Some(e.channel.as_str()),
+                e.external.xroad_client.as_deref(),
+                e.external.xroad_id.as_deref(),
+                e.external.xroad_user_id.as_deref(),
+                e.external.xroad_issue.as_deref(),
+                e.external.idempotency_key.as_deref(),
+                Some(&recorded_at),
+                vf.as_deref(),
+                vt.as_deref(),
+                sup.as_deref(),
+            ];
+            for (i, c) in cols.iter().enumerate() {
+                if i > 0 {
+                    buf.push('\t');
+                }
+                field(&mut buf, *c);
+            }
+            buf.push('\n');
+        }
+        let mut copy = conn
+            .copy_in_raw(concat!("COPY entries (", entry_columns!(), ") FROM STDIN"))
+            .await?;
+        copy.send(buf.into_bytes()).await?;
+        copy.finish().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn insert_persons(
+        conn: &mut sqlx::PgConnection,
+        rows: &[PersonRow],
+    ) -> Result<(), StoreError> {
+        if rows.len() < COPY_THRESHOLD {
+            return upsert_persons(conn, rows).await;
+        }
+        let mut buf = String::with_capacity(rows.len() * 2048);
+        for r in rows {
+            let birth = r.birth_date.to_string();
+            let death = r.death_date.map(|d| d.to_string());
+            let last = r.last_entry_id.to_string();
+            let updated = ts(&r.updated_at);
+            let cols: [Option<&str>; 9] = [
+                Some(&r.psn),
+                Some(&r.doc),
+                Some(&r.surname_fold),
+                Some(&r.first_fold),
+                Some(&birth),
+                Some(r.sex),
+                death.as_deref(),
+                Some(&last),
+                Some(&updated),
+            ];
+            for (i, c) in cols.iter().enumerate() {
+                if i > 0 {
+                    buf.push('\t');
+                }
+                field(&mut buf, *c);
+            }
+            buf.push('\n');
+        }
+        let mut copy = conn
+            .copy_in_raw(concat!("COPY persons (", person_columns!(), ") FROM STDIN"))
+            .await?;
+        copy.send(buf.into_bytes()).await?;
+        copy.finish().await?;
+        Ok(())
+    }
+}

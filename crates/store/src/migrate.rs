@@ -1,0 +1,84 @@
+//! Schema migrations, one SQL file per dialect and version, embedded in the binary. Applied in order inside
+//! a transaction each; the `schema_migrations` table records what ran. On PostgreSQL an advisory lock keeps
+//! two starting servers from migrating at once.
+
+use sqlx::{PgPool, Row, SqlitePool};
+
+use crate::StoreError;
+
+/// (version, name, SQLite text, PostgreSQL text)
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "register",
+    include_str!("../migrations/sqlite/0001_register.sql"),
+    include_str!("../migrations/postgres/0001_register.sql"),
+)];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+
+pub(crate) async fn run_sqlite(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
+    sqlx::query(CREATE_TABLE).execute(pool).await?;
+    let mut applied = vec![];
+    for (version, name, sql, _) in MIGRATIONS {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if done {
+            continue;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(version)
+        .bind(name)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        applied.push(*version);
+    }
+    Ok(applied)
+}
+
+pub(crate) async fn run_postgres(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    // Serialise concurrent migrators; released at commit.
+    sqlx::query("SELECT pg_advisory_xact_lock(5053523101)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
+    let mut applied = vec![];
+    for (version, name, _, sql) in MIGRATIONS {
+        let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?
+            .is_some();
+        if done {
+            continue;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(version)
+        .bind(name)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        applied.push(*version);
+    }
+    tx.commit().await?;
+    Ok(applied)
+}

@@ -1,0 +1,112 @@
+//! Opening the embedded SQLite register: WAL, `synchronous=FULL` (an acknowledged entry survives a power
+//! cut), one writer and a pool of readers, and a refusal to open a file that is not ours.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::{StoreError, StoreOptions};
+
+/// `PRAGMA application_id` of a popreg register ("PSR1").
+pub const APPLICATION_ID: i64 = 0x5053_5231; // = 1347637809, written literally below
+
+fn foreign(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Foreign {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Check the file before SQLite touches it: an existing non-empty file must carry the SQLite header.
+fn check_header(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(foreign(path, format!("cannot open: {e}"))),
+    };
+    let mut header = [0u8; 16];
+    let n = f
+        .read(&mut header)
+        .map_err(|e| foreign(path, format!("cannot read: {e}")))?;
+    if n == 0 {
+        return Ok(());
+    }
+    if n < 16 || &header != b"SQLite format 3\0" {
+        return Err(foreign(
+            path,
+            "not an SQLite database (bad file header); refusing to start",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) async fn open(
+    path: &Path,
+    opts: &StoreOptions,
+) -> Result<(SqlitePool, SqlitePool), StoreError> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| foreign(path, format!("cannot create directory: {e}")))?;
+    }
+    check_header(path)?;
+    let base = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(|e| foreign(path, e.to_string()))?
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory");
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(opts.acquire_timeout.max(std::time::Duration::from_secs(30)))
+        .connect_with(base.clone().create_if_missing(true))
+        .await
+        .map_err(|e| foreign(path, format!("cannot open: {e}")))?;
+
+    // A valid SQLite file of some other application: refuse rather than write our tables into it.
+    let app_id: i64 = sqlx::query("PRAGMA application_id")
+        .fetch_one(&write)
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(|e| foreign(path, format!("unreadable: {e}")))?;
+    if app_id != 0 && app_id != APPLICATION_ID {
+        write.close().await;
+        return Err(foreign(
+            path,
+            format!("belongs to another application (application_id {app_id:#x})"),
+        ));
+    }
+    if app_id == 0 {
+        let tables: i64 =
+            sqlx::query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations'")
+                .fetch_one(&write)
+                .await
+                .and_then(|r| r.try_get(0))
+                .map_err(|e| foreign(path, format!("unreadable: {e}")))?;
+        if tables > 0 {
+            write.close().await;
+            return Err(foreign(
+                path,
+                "has tables but is not a popreg register (no application_id)",
+            ));
+        }
+        sqlx::query("PRAGMA application_id = 1347637809")
+            .execute(&write)
+            .await
+            .map_err(|e| foreign(path, format!("cannot write: {e}")))?;
+    }
+    let read = SqlitePoolOptions::new()
+        .max_connections(opts.max_connections.max(1))
+        .acquire_timeout(opts.acquire_timeout)
+        .connect_with(base.read_only(true))
+        .await
+        .map_err(|e| foreign(path, format!("cannot open for reading: {e}")))?;
+    Ok((write, read))
+}
