@@ -1,0 +1,234 @@
+//! The tax registry (State Revenue Committee) connector for TIN checks (A1.36.4).
+//!
+//! Contract, version 1:
+//! `GET {base}/v1/taxpayers/{tin}` with `Accept: application/json`
+//! - `200 {"tin": "01234567", "status": "active" | "suspended" | "liquidated", "kind": "legal_entity" |
+//!   "individual_entrepreneur" | "individual"}` — the TIN exists;
+//! - `404 {"error": "not_found"}` — no such taxpayer;
+//! - anything else, or no answer within the timeout — the registry is unavailable.
+//!
+//! The format check (8 digits) happens before any call, so a malformed TIN never leaves the register.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use popreg_domain::{Code, DomainError};
+use serde::{Deserialize, Serialize};
+
+/// A taxpayer identification number (ՀՎՀՀ): exactly eight digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tin([u8; 8]);
+
+impl Tin {
+    pub fn parse(s: &str) -> Result<Tin, DomainError> {
+        let s = s.trim();
+        let b = s.as_bytes();
+        if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
+            return Err(DomainError::new(
+                Code::TinFormat,
+                "a TIN is exactly 8 digits",
+            ));
+        }
+        let mut d = [0u8; 8];
+        d.copy_from_slice(b);
+        Ok(Tin(d))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl std::fmt::Display for Tin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Taxpayer {
+    pub tin: String,
+    pub status: String,
+    pub kind: String,
+}
+
+/// Client of the tax registry.
+#[derive(Clone, Debug)]
+pub struct TaxRegistry {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl TaxRegistry {
+    pub fn new(base_url: &str, timeout: Duration) -> Result<TaxRegistry, DomainError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| DomainError::new(Code::Internal, format!("HTTP client: {e}")))?;
+        Ok(TaxRegistry {
+            base: base_url.trim_end_matches('/').to_string(),
+            http,
+        })
+    }
+
+    /// Check a TIN: `Ok(taxpayer)` if it exists, [`Code::TinUnknown`] if not, [`Code::TinRegistryUnavailable`]
+    /// if the registry cannot answer.
+    pub async fn check(&self, tin: Tin) -> Result<Taxpayer, DomainError> {
+        let url = format!("{}/v1/taxpayers/{}", self.base, tin);
+        let unavailable = |why: String| {
+            tracing::warn!(registry = %self.base, reason = %why, "tax registry unavailable");
+            DomainError::new(
+                Code::TinRegistryUnavailable,
+                "the tax registry did not answer; try again later",
+            )
+        };
+        let resp = self
+            .http
+            .get(&url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        match resp.status() {
+            StatusCode::OK => {
+                let t: Taxpayer = resp
+                    .json()
+                    .await
+                    .map_err(|e| unavailable(format!("bad answer: {e}")))?;
+                if t.tin != tin.as_str() {
+                    return Err(unavailable(format!("answered for another TIN {}", t.tin)));
+                }
+                Ok(t)
+            }
+            StatusCode::NOT_FOUND => Err(DomainError::new(
+                Code::TinUnknown,
+                format!("no taxpayer with TIN {tin}"),
+            )),
+            s => Err(unavailable(format!("status {s}"))),
+        }
+    }
+}
+
+/// A local server speaking the contract, for tests and the demo.
+pub struct FakeTaxRegistry {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeTaxRegistry {
+    pub async fn start(taxpayers: Vec<Taxpayer>) -> std::io::Result<FakeTaxRegistry> {
+        let map: Arc<HashMap<String, Taxpayer>> =
+            Arc::new(taxpayers.into_iter().map(|t| (t.tin.clone(), t)).collect());
+        let app = axum::Router::new()
+            .route("/v1/taxpayers/{tin}", axum::routing::get(lookup))
+            .with_state(map);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeTaxRegistry { addr, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+async fn lookup(
+    State(map): State<Arc<HashMap<String, Taxpayer>>>,
+    Path(tin): Path<String>,
+) -> axum::response::Response {
+    match map.get(&tin) {
+        Some(t) => axum::Json(t.clone()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": "not_found"})),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tp(tin: &str) -> Taxpayer {
+        Taxpayer {
+            tin: tin.into(),
+            status: "active".into(),
+            kind: "legal_entity".into(),
+        }
+    }
+
+    #[test]
+    fn a1_36_4_tin_format() {
+        assert!(Tin::parse("02512345").is_ok());
+        for bad in ["1234567", "123456789", "1234567a", "", "１２３４５６７８"] {
+            assert_eq!(Tin::parse(bad).unwrap_err().code, Code::TinFormat, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a1_36_4_tin_checked_against_the_registry_contract() {
+        let fake = FakeTaxRegistry::start(vec![tp("02512345")]).await.unwrap();
+        let reg = TaxRegistry::new(&fake.url(), Duration::from_secs(2)).unwrap();
+        assert_eq!(
+            reg.check(Tin::parse("02512345").unwrap())
+                .await
+                .unwrap()
+                .status,
+            "active"
+        );
+        assert_eq!(
+            reg.check(Tin::parse("99999999").unwrap())
+                .await
+                .unwrap_err()
+                .code,
+            Code::TinUnknown
+        );
+        fake.stop();
+        // A registry that is down is reported as unavailable, not as "unknown TIN".
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let down = TaxRegistry::new("http://127.0.0.1:9", Duration::from_millis(500)).unwrap();
+        assert_eq!(
+            down.check(Tin::parse("02512345").unwrap())
+                .await
+                .unwrap_err()
+                .code,
+            Code::TinRegistryUnavailable
+        );
+    }
+
+    #[tokio::test]
+    async fn a1_36_4_a_slow_registry_times_out_as_unavailable() {
+        // A listener that accepts and never answers.
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let mut held = vec![];
+            while let Ok((s, _)) = l.accept().await {
+                held.push(s);
+            }
+        });
+        let reg = TaxRegistry::new(&format!("http://{addr}"), Duration::from_millis(300)).unwrap();
+        assert_eq!(
+            reg.check(Tin::parse("02512345").unwrap())
+                .await
+                .unwrap_err()
+                .code,
+            Code::TinRegistryUnavailable
+        );
+        hold.abort();
+    }
+}

@@ -1,0 +1,406 @@
+//! `/api/v1`: reading persons (current, history, as of), the official-notice address, classifiers.
+//!
+//! Until the access-control system lands (issue 4), person routes require an API key from the configuration
+//! (`X-API-Key` or `Authorization: Bearer`); the key is compared by its SHA-256 hash in constant time.
+//! Classifiers carry no personal data and are public.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, NaiveDate, Utc};
+use popreg_domain::classifiers::{Lang, try_classifiers};
+use popreg_domain::{AsOf, Code, Psn};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::negotiate::{Format, format};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/persons/{psn}", get(person))
+        .route("/persons/{psn}/history", get(history))
+        .route("/persons/{psn}/notice-address", get(notice_address))
+        .route("/psn/{psn}/check", get(check_psn))
+        .route("/tin/{tin}/check", get(check_tin))
+        .route("/classifiers", get(classifiers_list))
+        .route("/classifiers/{name}", get(classifier))
+}
+
+/// The request's language and format, read before anything can fail so that errors use them too.
+struct Ctx {
+    format: Format,
+    lang: Lang,
+}
+
+impl Ctx {
+    fn of(headers: &HeaderMap) -> Result<Ctx, ApiError> {
+        let lang = Lang::negotiate(headers.get("accept-language").and_then(|v| v.to_str().ok()));
+        let format = format(headers).map_err(|e| e.in_lang(lang))?;
+        Ok(Ctx { format, lang })
+    }
+
+    fn err(&self, e: impl Into<ApiError>) -> ApiError {
+        e.into().in_format(self.format).in_lang(self.lang)
+    }
+
+    fn render<T: Serialize>(&self, root: &str, v: &T) -> Result<Response, ApiError> {
+        let value = serde_json::to_value(v)
+            .map_err(|e| self.err(ApiError::new(Code::Internal, e.to_string())))?;
+        Ok(match self.format {
+            Format::Json => json_response(value.to_string()),
+            Format::Xml => xml_response(crate::xml::to_xml(root, &value)),
+        })
+    }
+}
+
+fn json_response(body: String) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn xml_response(body: String) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    r
+}
+
+/// Constant-time comparison of two equal-length hex digests.
+fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<(), ApiError> {
+    let presented = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        });
+    let Some(key) = presented else {
+        return Err(ctx.err(ApiError::new(
+            Code::Unauthorized,
+            "an API key is required (X-API-Key)",
+        )));
+    };
+    let h = crate::hash_api_key(key.trim());
+    // Check every configured key, so timing does not reveal which one matched.
+    let ok = state
+        .0
+        .config
+        .api_key_sha256
+        .iter()
+        .fold(false, |acc, k| acc | ct_eq(&h, &k.to_ascii_lowercase()));
+    if ok {
+        Ok(())
+    } else {
+        tracing::warn!("refused API key");
+        Err(ctx.err(ApiError::new(
+            Code::Unauthorized,
+            "the API key is not valid",
+        )))
+    }
+}
+
+fn parse_psn(ctx: &Ctx, raw: &str) -> Result<Psn, ApiError> {
+    Psn::parse(raw).map_err(|e| ctx.err(e))
+}
+
+/// `valid_on` (a date) and `known_at` (an RFC 3339 instant, or a date meaning the end of that day UTC).
+#[derive(Debug, Deserialize)]
+struct AsOfQuery {
+    valid_on: Option<String>,
+    known_at: Option<String>,
+}
+
+fn parse_date(ctx: &Ctx, name: &str, s: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        ctx.err(ApiError::new(
+            Code::InvalidDate,
+            format!("{name} must be a real date YYYY-MM-DD"),
+        ))
+    })
+}
+
+impl AsOfQuery {
+    fn parse(&self, ctx: &Ctx) -> Result<AsOf, ApiError> {
+        let valid_on = self
+            .valid_on
+            .as_deref()
+            .map(|s| parse_date(ctx, "valid_on", s))
+            .transpose()?;
+        let known_at = match self.known_at.as_deref() {
+            None => None,
+            Some(s) => Some(match DateTime::parse_from_rfc3339(s) {
+                Ok(t) => t.with_timezone(&Utc),
+                Err(_) => {
+                    let d = parse_date(ctx, "known_at", s)?;
+                    d.and_hms_opt(23, 59, 59)
+                        .map(|t| t.and_utc())
+                        .ok_or_else(|| {
+                            ctx.err(ApiError::new(
+                                Code::InvalidDate,
+                                "known_at must be RFC 3339 or YYYY-MM-DD",
+                            ))
+                        })?
+                }
+            }),
+        };
+        Ok(AsOf { valid_on, known_at })
+    }
+}
+
+fn query<T: for<'de> Deserialize<'de>>(
+    ctx: &Ctx,
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ctx.err(ApiError::new(Code::BadQuery, e.body_text())))
+}
+
+/// `GET /api/v1/persons/{psn}[?valid_on=D][&known_at=K]`
+async fn person(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    q: Result<Query<AsOfQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    authorize(&state, &headers, &ctx)?;
+    let psn = parse_psn(&ctx, &raw)?;
+    let as_of = query(&ctx, q)?.parse(&ctx)?;
+    let store = &state.0.store;
+    let unknown = || {
+        ctx.err(ApiError::new(
+            Code::PsnUnknown,
+            format!("no person with PSN {psn}"),
+        ))
+    };
+    if as_of == AsOf::default() {
+        // The fast path: the stored projection goes out as it is kept.
+        let doc = store
+            .person_json(psn)
+            .await
+            .map_err(|e| ctx.err(e))?
+            .ok_or_else(unknown)?;
+        return match ctx.format {
+            Format::Json => Ok(json_response(doc)),
+            Format::Xml => {
+                let v: serde_json::Value = serde_json::from_str(&doc)
+                    .map_err(|e| ctx.err(ApiError::new(Code::StorageCorrupt, e.to_string())))?;
+                Ok(xml_response(crate::xml::to_xml("person", &v)))
+            }
+        };
+    }
+    if !store.psn_taken(psn).await.map_err(|e| ctx.err(e))? {
+        return Err(unknown());
+    }
+    match store
+        .person_as_of(psn, as_of)
+        .await
+        .map_err(|e| ctx.err(e))?
+    {
+        Some(p) => ctx.render("person", &p),
+        None => Err(ctx.err(ApiError::new(
+            Code::PsnUnknown,
+            format!("person {psn} was not yet registered or born in the requested view"),
+        ))),
+    }
+}
+
+/// `GET /api/v1/persons/{psn}/history`: every entry, oldest first, with provenance and both times.
+async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    authorize(&state, &headers, &ctx)?;
+    let psn = parse_psn(&ctx, &raw)?;
+    let entries = state.0.store.entries(psn).await.map_err(|e| ctx.err(e))?;
+    if entries.is_empty() {
+        return Err(ctx.err(ApiError::new(
+            Code::PsnUnknown,
+            format!("no person with PSN {psn}"),
+        )));
+    }
+    #[derive(Serialize)]
+    struct History<'a> {
+        psn: Psn,
+        entries: &'a [popreg_domain::Entry],
+    }
+    ctx.render(
+        "history",
+        &History {
+            psn,
+            entries: &entries,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct DateQuery {
+    date: Option<String>,
+}
+
+/// `GET /api/v1/persons/{psn}/notice-address[?date=D]` (A1.21.2.b).
+async fn notice_address(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    authorize(&state, &headers, &ctx)?;
+    let psn = parse_psn(&ctx, &raw)?;
+    let q = query(&ctx, q)?;
+    let date = match q.date.as_deref() {
+        Some(s) => parse_date(&ctx, "date", s)?,
+        None => state.0.store.clock().now().date_naive(),
+    };
+    let person = state
+        .0
+        .store
+        .person(psn)
+        .await
+        .map_err(|e| ctx.err(e))?
+        .ok_or_else(|| {
+            ctx.err(ApiError::new(
+                Code::PsnUnknown,
+                format!("no person with PSN {psn}"),
+            ))
+        })?;
+    #[derive(Serialize)]
+    struct Answer {
+        psn: Psn,
+        date: NaiveDate,
+        notice_address: Option<popreg_domain::person::NoticeAddress>,
+    }
+    ctx.render(
+        "notice_address",
+        &Answer {
+            psn,
+            date,
+            notice_address: person.official_notice_address(date),
+        },
+    )
+}
+
+/// `GET /api/v1/psn/{psn}/check`: checksum first, then existence, each failure with its own code (A1.36.1).
+async fn check_psn(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    authorize(&state, &headers, &ctx)?;
+    let psn = parse_psn(&ctx, &raw)?;
+    if !state.0.store.psn_taken(psn).await.map_err(|e| ctx.err(e))? {
+        return Err(ctx.err(ApiError::new(
+            Code::PsnUnknown,
+            format!("no person with PSN {psn}"),
+        )));
+    }
+    #[derive(Serialize)]
+    struct Ok {
+        psn: Psn,
+        valid: bool,
+        exists: bool,
+    }
+    ctx.render(
+        "psn_check",
+        &Ok {
+            psn,
+            valid: true,
+            exists: true,
+        },
+    )
+}
+
+/// `GET /api/v1/classifiers`: name, version and size of each code list.
+async fn classifiers_list(headers: HeaderMap) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    let c = try_classifiers().map_err(|e| ctx.err(e))?;
+    #[derive(Serialize)]
+    struct List<T> {
+        classifiers: T,
+    }
+    ctx.render(
+        "classifiers",
+        &List {
+            classifiers: c.list(),
+        },
+    )
+}
+
+/// `GET /api/v1/classifiers/{name}`: the whole code list as shipped.
+async fn classifier(headers: HeaderMap, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    let raw = popreg_domain::classifiers::Classifiers::raw_json(&name).ok_or_else(|| {
+        ctx.err(ApiError::new(
+            Code::RouteNotFound,
+            format!("no classifier named {name}"),
+        ))
+    })?;
+    match ctx.format {
+        Format::Json => Ok(json_response(raw.to_string())),
+        Format::Xml => {
+            let v: serde_json::Value = serde_json::from_str(raw)
+                .map_err(|e| ctx.err(ApiError::new(Code::Internal, e.to_string())))?;
+            Ok(xml_response(crate::xml::to_xml("classifier", &v)))
+        }
+    }
+}
+
+/// `GET /api/v1/tin/{tin}/check`: format first (PSR-TIN-0001), then the tax registry (PSR-TIN-0002 unknown,
+/// PSR-TIN-0003 registry unavailable) (A1.36.4).
+async fn check_tin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    use popreg_connectors::tax::Tin;
+    let ctx = Ctx::of(&headers)?;
+    authorize(&state, &headers, &ctx)?;
+    let tin = Tin::parse(&raw).map_err(|e| ctx.err(e))?;
+    let registry = state.0.config.tax_registry.as_ref().ok_or_else(|| {
+        ctx.err(ApiError::new(
+            Code::TinRegistryUnavailable,
+            "no tax registry connector is configured",
+        ))
+    })?;
+    let taxpayer = registry.check(tin).await.map_err(|e| ctx.err(e))?;
+    #[derive(Serialize)]
+    struct Answer {
+        tin: String,
+        valid: bool,
+        exists: bool,
+        status: String,
+        kind: String,
+    }
+    ctx.render(
+        "tin_check",
+        &Answer {
+            tin: taxpayer.tin,
+            valid: true,
+            exists: true,
+            status: taxpayer.status,
+            kind: taxpayer.kind,
+        },
+    )
+}
