@@ -1,0 +1,158 @@
+//! Wiring: open the store, migrate, build the router, serve until asked to stop.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use popreg_domain::{Clock, SystemClock};
+use popreg_store::{Store, StoreOptions};
+use popreg_web::{AppState, WebConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+
+/// The process-wide Prometheus recorder (installed once; tests start many apps in one process).
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .clone()
+}
+
+/// Open and (if configured) migrate the store named by the configuration.
+pub async fn open_store(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
+    let url = cfg.database_url();
+    let opts = StoreOptions {
+        max_connections: cfg.storage.max_connections,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&url, &opts, clock)
+        .await
+        .with_context(|| "cannot open the register database")?;
+    if cfg.storage.migrate_on_start {
+        let applied = store.migrate().await.context("migrations failed")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, database = %store.label(), "migrations applied");
+        }
+    }
+    Ok(store)
+}
+
+pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
+    let tax_registry = if cfg.connectors.tax_registry_url.is_empty() {
+        None
+    } else {
+        Some(popreg_connectors::tax::TaxRegistry::new(
+            &cfg.connectors.tax_registry_url,
+            Duration::from_millis(cfg.connectors.timeout_ms),
+        )?)
+    };
+    Ok(WebConfig {
+        tax_registry,
+        api_key_sha256: cfg.api.api_key_sha256.clone(),
+        max_body_bytes: cfg.server.max_body_bytes,
+        request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
+    })
+}
+
+/// A server running in the background.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, finish in-flight requests, close the database.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.task).await??;
+        self.store.close().await;
+        Ok(())
+    }
+
+    /// Wait until the server ends (it ends on Ctrl-C or SIGTERM).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Start serving on the configured address with a given store. Stops on the returned handle, Ctrl-C or
+/// SIGTERM.
+pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
+    // Classifiers are part of the program: a broken code list must stop the start, not surface later.
+    popreg_domain::classifiers::try_classifiers()
+        .context("the embedded classifiers do not load")?;
+    let listener = TcpListener::bind(&cfg.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(store.clone(), web_config(cfg)?, metrics_handle());
+    let app = popreg_web::router(state);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = rx => {},
+                    _ = shutdown_signal() => {},
+                }
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        store,
+        stop: Some(tx),
+        task,
+    })
+}
+
+/// Convenience for `serve`: open the configured store with the system clock and start.
+pub async fn serve(cfg: &Config) -> anyhow::Result<Running> {
+    let store = open_store(cfg, Arc::new(SystemClock)).await?;
+    start(cfg, store).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,275 @@
+//! Configuration: built-in defaults < TOML file < `POPREG_*` environment variables < command-line flags.
+//! The commented example (`default-config.toml`) is embedded and printed by `popreg default-config`; a test
+//! checks that it parses to exactly the defaults, so the two cannot drift apart.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_CONFIG: &str = include_str!("../default-config.toml");
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub storage: Storage,
+    pub api: Api,
+    pub connectors: Connectors,
+    pub log: Log,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Connectors {
+    pub tax_registry_url: String,
+    pub timeout_ms: u64,
+}
+
+impl Default for Connectors {
+    fn default() -> Self {
+        Connectors {
+            tax_registry_url: String::new(),
+            timeout_ms: 3000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub listen: String,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub max_connections: u32,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Api {
+    pub api_key_sha256: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1 << 20,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            data_dir: PathBuf::from("./popreg-data"),
+            database_url: String::new(),
+            max_connections: 16,
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: Server::default(),
+            storage: Storage::default(),
+            api: Api::default(),
+            connectors: Connectors::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Load from an optional file, then apply the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut cfg = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("invalid config {}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Apply `POPREG_*` variables through a lookup function (tests pass a map).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn num<T: std::str::FromStr>(k: &str, v: String) -> anyhow::Result<T> {
+            v.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{k}: not a number: {v:?}"))
+        }
+        if let Some(v) = get("POPREG_LISTEN") {
+            self.server.listen = v;
+        }
+        if let Some(v) = get("POPREG_MAX_BODY_BYTES") {
+            self.server.max_body_bytes = num("POPREG_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("POPREG_REQUEST_TIMEOUT_SECS") {
+            self.server.request_timeout_secs = num("POPREG_REQUEST_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("POPREG_DATA_DIR") {
+            self.storage.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("POPREG_DATABASE_URL") {
+            self.storage.database_url = v;
+        }
+        if let Some(v) = get("POPREG_MAX_CONNECTIONS") {
+            self.storage.max_connections = num("POPREG_MAX_CONNECTIONS", v)?;
+        }
+        if let Some(v) = get("POPREG_MIGRATE_ON_START") {
+            self.storage.migrate_on_start = matches!(v.trim(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("POPREG_API_KEY_SHA256") {
+            self.api.api_key_sha256 = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(v) = get("POPREG_TAX_REGISTRY_URL") {
+            self.connectors.tax_registry_url = v;
+        }
+        if let Some(v) = get("POPREG_CONNECTOR_TIMEOUT_MS") {
+            self.connectors.timeout_ms = num("POPREG_CONNECTOR_TIMEOUT_MS", v)?;
+        }
+        if let Some(v) = get("POPREG_LOG_FORMAT") {
+            self.log.format = v;
+        }
+        if let Some(v) = get("POPREG_LOG").or_else(|| get("RUST_LOG")) {
+            self.log.level = v;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            bail!(
+                "server.listen: not an address:port: {:?}",
+                self.server.listen
+            );
+        }
+        if self.server.max_body_bytes < 1024 {
+            bail!("server.max_body_bytes: at least 1024");
+        }
+        if self.storage.max_connections == 0 {
+            bail!("storage.max_connections: at least 1");
+        }
+        for k in &self.api.api_key_sha256 {
+            if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
+                bail!(
+                    "api.api_key_sha256: each entry must be 64 hex digits (a SHA-256), got one of length {}",
+                    k.len()
+                );
+            }
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("log.format: \"text\" or \"json\"");
+        }
+        let url = &self.storage.database_url;
+        if !url.is_empty()
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            bail!(
+                "storage.database_url: postgres://… or sqlite:PATH (empty for SQLite in data_dir)"
+            );
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.storage.database_url.is_empty() {
+            format!(
+                "sqlite:{}",
+                self.storage.data_dir.join("register.sqlite").display()
+            )
+        } else {
+            self.storage.database_url.clone()
+        }
+    }
+
+    /// The settings as TOML with secrets redacted (password in the URL).
+    pub fn redacted(&self) -> String {
+        let mut c = self.clone();
+        if let Some((scheme, rest)) = c.storage.database_url.split_once("://")
+            && let Some((creds, host)) = rest.split_once('@')
+            && let Some((user, _)) = creds.split_once(':')
+        {
+            c.storage.database_url = format!("{scheme}://{user}:***@{host}");
+        }
+        toml::to_string(&c).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_file_is_exactly_the_defaults() {
+        let parsed: Config = toml::from_str(DEFAULT_CONFIG).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn env_overrides_file_and_is_validated() {
+        let mut c = Config::default();
+        let env = |k: &str| match k {
+            "POPREG_LISTEN" => Some("0.0.0.0:9999".to_string()),
+            "POPREG_DATABASE_URL" => Some("postgres://u:pw@h/db".to_string()),
+            "POPREG_MAX_CONNECTIONS" => Some("4".to_string()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap();
+        assert_eq!(c.server.listen, "0.0.0.0:9999");
+        assert_eq!(c.storage.max_connections, 4);
+        assert!(c.redacted().contains("postgres://u:***@h/db"));
+        assert!(!c.redacted().contains("pw"));
+        let mut bad = Config::default();
+        assert!(
+            bad.apply_env(|k| (k == "POPREG_MAX_CONNECTIONS").then(|| "many".to_string()))
+                .is_err()
+        );
+        bad.server.listen = "nowhere".into();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("[server]\nlisten_typo = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! The popreg application: configuration, wiring and the operator commands. The binary (`main.rs`) is a thin
+//! CLI over this library, so integration tests start the same server the operator does.
+
+pub mod app;
+pub mod config;
+pub mod import;
