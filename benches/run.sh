@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The register-core benchmarks (issue "register core"): import speed into SQLite and PostgreSQL, person
+# lookups over HTTP with 64 connections, server memory. Results go to docs/benchmarks.md by hand, with the
+# machine description this script prints.
+#
+#   benches/run.sh [PERSONS]          default 3000000
+#
+# Needs: wrk (apt), python3, a PostgreSQL server (POPREG_BENCH_PG_URL, default the local one).
+# Everything is local: the load goes to 127.0.0.1 only, and every loop is bounded in time.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PERSONS="${1:-3000000}"
+PG_ADMIN="${POPREG_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+WORK="${POPREG_BENCH_DIR:-$(mktemp -d /tmp/popreg-bench.XXXXXX)}"
+PORT="${POPREG_BENCH_PORT:-18080}"
+DURATION="${POPREG_BENCH_DURATION:-30s}"
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(rustc --version)"
+cargo build --release -q -p popreg
+BIN=target/release/popreg
+
+echo "== import of $PERSONS persons into SQLite ($WORK/sqlite)"
+rm -rf "$WORK/sqlite"
+/usr/bin/time -f "wall %e s, max RSS %M KiB" "$BIN" generate --persons "$PERSONS" --seed 1 --data-dir "$WORK/sqlite"
+ls -l "$WORK/sqlite"
+
+echo "== import of $PERSONS persons into PostgreSQL"
+DB="popreg_bench_$$"
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+PG_URL="${PG_ADMIN%/*}/$DB"
+/usr/bin/time -f "wall %e s, max RSS %M KiB" "$BIN" generate --persons "$PERSONS" --seed 1 --database-url "$PG_URL"
+
+echo "== lookups over HTTP, SQLite, 64 connections, $DURATION"
+python3 - "$WORK/sqlite/register.sqlite" "$WORK/psns.txt" <<'PY'
+import sqlite3, sys, random
+con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+psns = [r[0] for r in con.execute("SELECT psn FROM persons")]
+random.seed(1)
+random.shuffle(psns)
+open(sys.argv[2], "w").write("\n".join(psns[:200000]) + "\n")
+PY
+KEY="bench-key-$$"
+HASH=$("$BIN" hash-key "$KEY")
+POPREG_API_KEY_SHA256="$HASH" POPREG_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/sqlite" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+# Warm-up, then the measured run.
+POPREG_BENCH_KEY="$KEY" POPREG_BENCH_PSNS="$WORK/psns.txt" wrk -t2 -c64 -d5s -s benches/lookup.lua "http://127.0.0.1:$PORT" >/dev/null
+POPREG_BENCH_KEY="$KEY" POPREG_BENCH_PSNS="$WORK/psns.txt" wrk -t2 -c64 -d"$DURATION" --latency -s benches/lookup.lua "http://127.0.0.1:$PORT"
+echo "server RSS after the run: $(awk '/VmRSS/{print $2, $3}' /proc/$SERVER/status)"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+trap - EXIT
+
+echo "== lookups over HTTP, PostgreSQL, 64 connections, $DURATION"
+POPREG_API_KEY_SHA256="$HASH" POPREG_LOG=warn POPREG_MAX_CONNECTIONS=32 "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$PG_URL" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+POPREG_BENCH_KEY="$KEY" POPREG_BENCH_PSNS="$WORK/psns.txt" wrk -t2 -c64 -d5s -s benches/lookup.lua "http://127.0.0.1:$PORT" >/dev/null
+POPREG_BENCH_KEY="$KEY" POPREG_BENCH_PSNS="$WORK/psns.txt" wrk -t2 -c64 -d"$DURATION" --latency -s benches/lookup.lua "http://127.0.0.1:$PORT"
+echo "server RSS after the run: $(awk '/VmRSS/{print $2, $3}' /proc/$SERVER/status)"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+trap - EXIT
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+echo "== done; SQLite data left in $WORK (delete it when done)"
