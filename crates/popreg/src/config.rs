@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_CONFIG: &str = include_str!("../default-config.toml");
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: Server,
@@ -91,18 +91,6 @@ impl Default for Log {
         Log {
             format: "text".into(),
             level: "info".into(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: Server::default(),
-            storage: Storage::default(),
-            api: Api::default(),
-            connectors: Connectors::default(),
-            log: Log::default(),
         }
     }
 }
@@ -198,11 +186,8 @@ impl Config {
             bail!("log.format: \"text\" or \"json\"");
         }
         let url = &self.storage.database_url;
-        if !url.is_empty()
-            && !(url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-                || url.starts_with("sqlite:"))
-        {
+        let known = ["postgres://", "postgresql://", "sqlite:"];
+        if !url.is_empty() && !known.iter().any(|k| url.starts_with(k)) {
             bail!(
                 "storage.database_url: postgres://… or sqlite:PATH (empty for SQLite in data_dir)"
             );

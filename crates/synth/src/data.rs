@@ -12,6 +12,9 @@ use popreg_domain::names::Name;
 use crate::names::genitive;
 use crate::rng::{Rng, Weighted};
 
+/// Name pools of one group by kind (male, female, surname): (name index, weight).
+type GroupPools = [Vec<(u16, u64)>; 3];
+
 const NAMES_MALE: &str = include_str!("../data/names_male.tsv");
 const NAMES_FEMALE: &str = include_str!("../data/names_female.tsv");
 const SURNAMES: &str = include_str!("../data/surnames.tsv");
@@ -203,7 +206,7 @@ impl Tables {
         };
 
         // Minority groups and the foreign countries' own names share one shape: group, kind, names, weight.
-        let mut grouped: Vec<(String, [Vec<(u16, u64)>; 3])> = Vec::new();
+        let mut grouped: Vec<(String, GroupPools)> = Vec::new();
         let minority = rows(MINORITY).map(|(line, f)| {
             let get = |i: usize| f.get(i).copied().unwrap_or("");
             (

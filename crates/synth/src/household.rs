@@ -579,12 +579,12 @@ impl House<'_> {
 
     /// Where a citizen registered from the old records was born: mostly near home, some elsewhere in the USSR.
     fn native_birth_place(&mut self, loc: Loc, birth: NaiveDate) -> BirthPlace {
-        if birth.year() < 1991 && self.rng.chance(0.04) {
-            if let Some(&(country, locality)) =
+        if birth.year() < 1991
+            && self.rng.chance(0.04)
+            && let Some(&(country, locality)) =
                 pick_const(self.rng, &BORN_ABROAD.map(|(c, l, w)| ((c, l), w)))
-            {
-                return BirthPlace::Abroad { country, locality };
-            }
+        {
+            return BirthPlace::Abroad { country, locality };
         }
         if self.rng.chance(0.75) {
             BirthPlace::Armenia(loc)
@@ -2308,19 +2308,21 @@ impl House<'_> {
                 );
             }
             let adult = add_years(x.birth, 18);
-            if x.status == Status::Citizen && adult < end && self.rng.chance(0.02) {
-                if let Some(&country) = pick_const(self.rng, &SECOND_CITIZENSHIP) {
-                    let on = self.rng.date(adult, end);
-                    self.ev(
-                        p,
-                        on,
-                        Prov::Migration,
-                        Ek::Citizenship {
-                            country,
-                            ground: None,
-                        },
-                    );
-                }
+            if x.status == Status::Citizen
+                && adult < end
+                && self.rng.chance(0.02)
+                && let Some(&country) = pick_const(self.rng, &SECOND_CITIZENSHIP)
+            {
+                let on = self.rng.date(adult, end);
+                self.ev(
+                    p,
+                    on,
+                    Prov::Migration,
+                    Ek::Citizenship {
+                        country,
+                        ground: None,
+                    },
+                );
             }
             self.identity_documents(p, &x, end);
             if x.status == Status::Citizen && adult < end && self.rng.chance(0.035) {
