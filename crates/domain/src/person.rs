@@ -10,18 +10,18 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::entry::{Channel, Entry};
+use crate::entry::Entry;
 use crate::model::*;
 use crate::names::PersonNames;
 use crate::psn::Psn;
 
-/// Where a fact in the projection came from: the entry, the provider body and when it was recorded.
+/// Where a fact in the projection came from: the entry and the provider body. The entry's channel, submitting
+/// user and recording time are in the history (`/persons/{psn}/history`); the projection keeps only the link,
+/// which keeps the stored document small.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     pub entry_id: i64,
     pub provider: String,
-    pub channel: Channel,
-    pub recorded_at: DateTime<Utc>,
 }
 
 impl Source {
@@ -29,8 +29,6 @@ impl Source {
         Source {
             entry_id: e.id,
             provider: e.provider.clone(),
-            channel: e.channel,
-            recorded_at: e.recorded_at,
         }
     }
 }

@@ -160,12 +160,18 @@ impl Psn {
     }
 }
 
+impl Psn {
+    /// The ten digits as ASCII bytes.
+    pub fn ascii(&self) -> [u8; 10] {
+        self.0.map(|d| b'0' + d)
+    }
+}
+
 impl fmt::Display for Psn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for d in self.0 {
-            write!(f, "{d}")?;
-        }
-        Ok(())
+        let digits = self.ascii();
+        // Digits are 0..=9 by construction, so the bytes are ASCII.
+        f.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
     }
 }
 

@@ -33,9 +33,19 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 
 /// Open and (if configured) migrate the store named by the configuration.
 pub async fn open_store(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
+    open_store_with(cfg, clock, false).await
+}
+
+/// Open the store for an offline bulk load (see [`StoreOptions::bulk`]). Close it before serving.
+pub async fn open_store_bulk(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
+    open_store_with(cfg, clock, true).await
+}
+
+async fn open_store_with(cfg: &Config, clock: Arc<dyn Clock>, bulk: bool) -> anyhow::Result<Store> {
     let url = cfg.database_url();
     let opts = StoreOptions {
         max_connections: cfg.storage.max_connections,
+        bulk,
         ..StoreOptions::default()
     };
     let store = Store::open(&url, &opts, clock)

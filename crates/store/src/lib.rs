@@ -92,6 +92,11 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long to wait for a connection before answering "unavailable".
     pub acquire_timeout: Duration,
+    /// Bulk loading by a single offline writer (`popreg generate`, the demo's import). On SQLite the writer
+    /// uses a rollback journal instead of WAL while loading: new pages appended to the file are not written
+    /// twice (WAL frame, then checkpoint), and commits stay durable (`synchronous=FULL`). Readers opened
+    /// meanwhile still work; the next normal open switches the file back to WAL. No effect on PostgreSQL.
+    pub bulk: bool,
 }
 
 impl Default for StoreOptions {
@@ -99,6 +104,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            bulk: false,
         }
     }
 }
@@ -205,6 +211,29 @@ impl PersonRow {
             updated_at: state.updated_at,
         })
     }
+}
+
+/// Fold one person's entries into the row to write.
+fn fold_row(psn: Psn, entries: &[Entry]) -> Result<PersonRow, StoreError> {
+    let state = PersonState::fold(entries, AsOf::default()).map_err(|_| {
+        StoreError::from(DomainError::new(
+            Code::PsnUnknown,
+            format!("no creating entry for {psn}"),
+        ))
+    })?;
+    PersonRow::of(&state)
+}
+
+/// Fold groups of entries (by index into `recorded`), one group per person.
+fn fold_rows(recorded: &[Entry], groups: &[Vec<usize>]) -> Result<Vec<PersonRow>, StoreError> {
+    groups
+        .iter()
+        .filter_map(|g| {
+            let first = g.first()?;
+            let mine: Vec<Entry> = g.iter().map(|&i| recorded[i].clone()).collect();
+            Some(fold_row(recorded[*first].subject, &mine))
+        })
+        .collect()
 }
 
 impl Store {
@@ -533,20 +562,22 @@ macro_rules! dialect_ops {
 
                 // Group by subject, keeping first-seen order; decide which subjects are created here.
                 let mut order: Vec<Psn> = vec![];
-                let mut by_subject: HashMap<Psn, Vec<&Entry>> = HashMap::new();
-                for e in &recorded {
+                let mut by_subject: HashMap<Psn, Vec<usize>> = HashMap::new();
+                for (i, e) in recorded.iter().enumerate() {
                     by_subject
                         .entry(e.subject)
                         .or_insert_with(|| {
                             order.push(e.subject);
                             vec![]
                         })
-                        .push(e);
+                        .push(i);
                 }
                 let subjects: Vec<String> = order.iter().map(|p| p.to_string()).collect();
                 let existing = existing_persons(&mut tx, &subjects).await?;
                 for (psn, key) in order.iter().zip(&subjects) {
-                    let creates = by_subject.get(psn).is_some_and(|es| es.iter().any(|e| e.fact.creates_person()));
+                    let creates = by_subject
+                        .get(psn)
+                        .is_some_and(|es| es.iter().any(|&i| recorded[i].fact.creates_person()));
                     let exists = existing.contains(key);
                     if creates && exists {
                         return Err(
@@ -583,26 +614,37 @@ macro_rules! dialect_ops {
                     .iter()
                     .map(|e| serde_json::to_string(&e.fact).map_err(|x| corrupt("entry payload", x)))
                     .collect::<Result<_, _>>()?;
-                $writer::insert_entries(&mut tx, &recorded, &payloads).await?;
 
-                // Rebuild each touched person's projection from all of their entries.
-                let mut rows = Vec::with_capacity(order.len());
+                // The projections of persons created here depend only on these entries: fold them on a
+                // blocking thread while the database writes the entries (two cores, two stages).
+                let recorded = Arc::new(recorded);
+                let fresh: Vec<Vec<usize>> = order
+                    .iter()
+                    .zip(&subjects)
+                    .filter(|(_, key)| !existing.contains(*key))
+                    .filter_map(|(psn, _)| by_subject.remove(psn))
+                    .collect();
+                let fold_job = {
+                    let recorded = Arc::clone(&recorded);
+                    tokio::task::spawn_blocking(move || fold_rows(&recorded, &fresh))
+                };
+                $writer::insert_entries(&mut tx, &recorded, &payloads).await?;
+                let fresh_rows = fold_job
+                    .await
+                    .map_err(|e| StoreError::Database(format!("projection task failed: {e}")))??;
+
+                // Persons who existed before: their projection is rebuilt from all of their entries.
+                let mut known_rows = Vec::new();
                 for (psn, key) in order.iter().zip(&subjects) {
-                    let mine: Vec<Entry> = if existing.contains(key) {
-                        load_entries(&mut tx, *psn).await?
-                    } else {
-                        by_subject.get(psn).map(|es| es.iter().map(|e| (*e).clone()).collect()).unwrap_or_default()
-                    };
-                    let state = PersonState::fold(&mine, AsOf::default())
-                        .map_err(|_| DomainError::new(Code::PsnUnknown, format!("no creating entry for {psn}")))?;
-                    rows.push(PersonRow::of(&state)?);
+                    if existing.contains(key) {
+                        let mine = load_entries(&mut tx, *psn).await?;
+                        known_rows.push(fold_row(*psn, &mine)?);
+                    }
                 }
-                let (fresh, known): (Vec<PersonRow>, Vec<PersonRow>) =
-                    rows.into_iter().partition(|r| !existing.contains(&r.psn));
-                $writer::insert_persons(&mut tx, &fresh).await?;
-                $writer::upsert_persons(&mut tx, &known).await?;
+                $writer::insert_persons(&mut tx, &fresh_rows).await?;
+                $writer::upsert_persons(&mut tx, &known_rows).await?;
                 tx.commit().await?;
-                Ok(recorded)
+                Ok(Arc::try_unwrap(recorded).unwrap_or_else(|shared| (*shared).clone()))
             }
         }
     };

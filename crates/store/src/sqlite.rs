@@ -43,6 +43,12 @@ fn check_header(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Readers share the writer's settings but keep a smaller page cache each (16 readers × 8 MiB at most), so
+/// that the server's memory stays bounded; the operating system's page cache holds the rest.
+fn reader_options(base: SqliteConnectOptions) -> SqliteConnectOptions {
+    base.read_only(true).pragma("cache_size", "-8192")
+}
+
 pub(crate) async fn open(
     path: &Path,
     opts: &StoreOptions,
@@ -57,10 +63,17 @@ pub(crate) async fn open(
     let base = SqliteConnectOptions::from_str("sqlite://")
         .map_err(|e| foreign(path, e.to_string()))?
         .filename(path)
-        .journal_mode(SqliteJournalMode::Wal)
+        .journal_mode(if opts.bulk {
+            SqliteJournalMode::Truncate
+        } else {
+            SqliteJournalMode::Wal
+        })
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(std::time::Duration::from_secs(10))
+        // Larger pages pack the projection documents (1–3 KB each) with less slack; takes effect when the
+        // file is created.
+        .page_size(16384)
         .pragma("cache_size", "-65536")
         .pragma("temp_store", "memory");
     let write = SqlitePoolOptions::new()
@@ -102,11 +115,17 @@ pub(crate) async fn open(
             .await
             .map_err(|e| foreign(path, format!("cannot write: {e}")))?;
     }
-    let read = SqlitePoolOptions::new()
+    let readers = SqlitePoolOptions::new()
         .max_connections(opts.max_connections.max(1))
-        .acquire_timeout(opts.acquire_timeout)
-        .connect_with(base.read_only(true))
-        .await
-        .map_err(|e| foreign(path, format!("cannot open for reading: {e}")))?;
+        .acquire_timeout(opts.acquire_timeout);
+    let read = if opts.bulk {
+        // Opened on first use: switching the journal mode needed the writer to be alone.
+        readers.connect_lazy_with(reader_options(base))
+    } else {
+        readers
+            .connect_with(reader_options(base))
+            .await
+            .map_err(|e| foreign(path, format!("cannot open for reading: {e}")))?
+    };
     Ok((write, read))
 }
