@@ -763,7 +763,7 @@ impl PersonState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{Entry, NewEntry, Provenance};
+    use crate::entry::{Channel, Entry, NewEntry, Provenance};
     use crate::names::Name;
     use chrono::TimeZone;
 
