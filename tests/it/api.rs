@@ -63,6 +63,11 @@ crate::conformance!(
     a1_21_2_b_notice_address_over_http,
     health_ready_metrics,
     errors_speak_the_callers_language,
+    bearer_scheme_is_case_insensitive,
+    oversized_body_is_a_coded_problem,
+    unknown_path_answers_in_the_callers_format_and_language,
+    readyz_503_answers_in_the_callers_format_and_language,
+    landing_page_in_the_callers_language,
 );
 
 async fn a1_36_1_person_read_json_and_xml_have_the_same_fields(db: TestDb) {
@@ -187,6 +192,17 @@ async fn person_routes_require_an_api_key(db: TestDb) {
             .unwrap();
         assert_eq!(r.status(), 200, "{path} with a bearer key");
     }
+    // The explanation speaks of the key the API uses, not of certificates it does not take (yet).
+    let r = c
+        .get(format!("{}/api/v1/persons/{p}", app.url()))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap();
+    let (_, j) = problem(r).await;
+    let explanation = j["explanation"].as_str().unwrap();
+    assert!(explanation.contains("key"), "{explanation}");
+    assert!(!explanation.contains("certificate"), "{explanation}");
     // Classifiers hold no personal data.
     assert_eq!(
         c.get(format!("{}/api/v1/classifiers", app.url()))
@@ -440,6 +456,215 @@ async fn errors_speak_the_callers_language(db: TestDb) {
     assert_eq!(r.headers()["content-language"], "hy");
     let x = r.text().await.unwrap();
     assert!(x.contains("<code>PSR-PSN-0001</code>"), "{x}");
+    app.shutdown().await.unwrap();
+}
+
+async fn bearer_scheme_is_case_insensitive(db: TestDb) {
+    let p = seed(&db).await;
+    let (app, c) = spawn(&db).await;
+    let url = format!("{}/api/v1/persons/{p}", app.url());
+    let with_authorization = |value: String| async {
+        let r = c
+            .get(&url)
+            .header("Authorization", &value)
+            .send()
+            .await
+            .unwrap();
+        (value, r)
+    };
+    // RFC 7235: the auth scheme name is case-insensitive.
+    for key in ["Bearer", "bearer", "BEARER", "bEaReR  "] {
+        let (value, r) = with_authorization(format!("{key} {KEY}")).await;
+        assert_eq!(r.status(), 200, "{value}");
+    }
+    for key in ["Basic ", "Bearer", "bearer wrong-"] {
+        let (value, r) = with_authorization(format!("{key}{KEY}")).await;
+        assert_eq!(problem(r).await.1["code"], "PSR-API-0002", "{value}");
+    }
+    app.shutdown().await.unwrap();
+}
+
+async fn oversized_body_is_a_coded_problem(db: TestDb) {
+    let p = seed(&db).await;
+    let mut cfg = Config::default();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.api.api_key_sha256 = vec![popreg_web::hash_api_key(KEY)];
+    cfg.server.max_body_bytes = 1024;
+    let app = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    let c = reqwest::Client::new();
+    // No route reads a body yet: a declared length over the limit is refused before any handler runs,
+    // whatever the route (even one without a key, or an unknown one).
+    for path in [
+        format!("/api/v1/persons/{p}"),
+        "/api/v1/classifiers".to_string(),
+        "/api/v1/no-such-route".to_string(),
+    ] {
+        let r = c
+            .get(format!("{}{path}", app.url()))
+            .header("X-API-Key", KEY)
+            .header("Accept-Language", "en")
+            .body(vec![b'x'; 4096])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{path}");
+        assert_eq!(r.headers()["content-language"], "en");
+        let (_, j) = problem(r).await;
+        assert_eq!(
+            (
+                j["code"].as_str(),
+                j["title"].as_str(),
+                j["status"].as_u64()
+            ),
+            (Some("PSR-API-0004"), Some("Request too large"), Some(413)),
+            "{path}"
+        );
+    }
+    let r = c
+        .get(format!("{}/api/v1/persons/{p}", app.url()))
+        .header("X-API-Key", KEY)
+        .header("Accept", "application/xml")
+        .body(vec![b'x'; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+xml");
+    assert_eq!(r.headers()["content-language"], "hy");
+    let x = r.text().await.unwrap();
+    assert!(x.contains("<code>PSR-API-0004</code>"), "{x}");
+    assert!(x.contains("<title>Հարցումը չափազանց մեծ է</title>"), "{x}");
+    // A body within the limit is no problem.
+    let r = c
+        .get(format!("{}/api/v1/persons/{p}", app.url()))
+        .header("X-API-Key", KEY)
+        .body(vec![b'x'; 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.shutdown().await.unwrap();
+}
+
+/// A GET with optional `Accept` and `Accept-Language`.
+async fn get_as(
+    c: &reqwest::Client,
+    url: &str,
+    accept: Option<&str>,
+    lang: Option<&str>,
+) -> reqwest::Response {
+    let mut req = c.get(url);
+    if let Some(a) = accept {
+        req = req.header("Accept", a);
+    }
+    if let Some(l) = lang {
+        req = req.header("Accept-Language", l);
+    }
+    req.send().await.unwrap()
+}
+
+/// An error answered in the caller's format and language: XML in English, JSON in Russian, and JSON in
+/// Armenian without preferences.
+async fn assert_localized_problem(
+    c: &reqwest::Client,
+    url: &str,
+    status: StatusCode,
+    code: &str,
+    titles: [&str; 3],
+) {
+    let r = get_as(c, url, Some("application/xml"), Some("en")).await;
+    assert_eq!(r.status(), status);
+    assert_eq!(r.headers()["content-type"], "application/problem+xml");
+    assert_eq!(r.headers()["content-language"], "en");
+    let x = r.text().await.unwrap();
+    assert!(x.contains(&format!("<code>{code}</code>")), "{x}");
+    assert!(x.contains(&format!("<title>{}</title>", titles[1])), "{x}");
+    for (lang, title) in [(Some("ru"), titles[2]), (None, titles[0])] {
+        let r = get_as(c, url, None, lang).await;
+        assert_eq!(r.headers()["content-language"], lang.unwrap_or("hy"));
+        let (s, j) = problem(r).await;
+        assert_eq!(
+            (s, j["code"].as_str(), j["title"].as_str()),
+            (status, Some(code), Some(title)),
+            "{lang:?}"
+        );
+    }
+}
+
+async fn unknown_path_answers_in_the_callers_format_and_language(db: TestDb) {
+    let (app, c) = spawn(&db).await;
+    assert_localized_problem(
+        &c,
+        &format!("{}/no/such/route", app.url()),
+        StatusCode::NOT_FOUND,
+        "PSR-API-0006",
+        ["Հասցեն չի գտնվել", "Address not found", "Адрес не найден"],
+    )
+    .await;
+    app.shutdown().await.unwrap();
+}
+
+async fn readyz_503_answers_in_the_callers_format_and_language(db: TestDb) {
+    let (app, c) = spawn(&db).await;
+    let url = format!("{}/readyz", app.url());
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 200);
+    // The database goes away under the running server.
+    app.store.close().await;
+    assert_localized_problem(
+        &c,
+        &url,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "PSR-SYS-0002",
+        [
+            "Տվյալների բազան հասանելի չէ",
+            "Storage unavailable",
+            "База данных недоступна",
+        ],
+    )
+    .await;
+    app.shutdown().await.unwrap();
+}
+
+async fn landing_page_in_the_callers_language(db: TestDb) {
+    let p = seed(&db).await;
+    let (app, c) = spawn(&db).await;
+    let url = format!("{}/", app.url());
+    for (accept_language, lang, title) in [
+        (None, "hy", "Բնակչության պետական ռեգիստր"),
+        (Some("hy-AM"), "hy", "Բնակչության պետական ռեգիստր"),
+        (Some("en-GB, hy;q=0.5"), "en", "Population State Register"),
+        (Some("ru"), "ru", "Государственный регистр населения"),
+        (Some("de"), "hy", "Բնակչության պետական ռեգիստր"),
+    ] {
+        let mut req = c.get(&url);
+        if let Some(al) = accept_language {
+            req = req.header("Accept-Language", al);
+        }
+        // No key needed.
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 200, "{accept_language:?}");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(r.headers()["content-language"], lang);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<html lang=\"{lang}\">")),
+            "{accept_language:?}: {html}"
+        );
+        assert!(
+            html.contains(&format!("<title>{title}</title>")),
+            "{accept_language:?}: {html}"
+        );
+        assert!(html.contains(&format!("popreg {}", env!("CARGO_PKG_VERSION"))));
+        for link in ["/healthz", "/readyz", "/metrics", "/api/v1/classifiers"] {
+            assert!(html.contains(&format!("<a href=\"{link}\">")), "{link}");
+        }
+        // The examples name this server, and carry no personal data.
+        assert!(
+            html.contains(&format!("{}/api/v1/persons/$PSN", app.url())),
+            "{html}"
+        );
+        assert!(!html.contains(&p.to_string()));
+    }
     app.shutdown().await.unwrap();
 }
 

@@ -38,7 +38,7 @@ struct Ctx {
 
 impl Ctx {
     fn of(headers: &HeaderMap) -> Result<Ctx, ApiError> {
-        let lang = Lang::negotiate(headers.get("accept-language").and_then(|v| v.to_str().ok()));
+        let lang = crate::negotiate::language(headers);
         let format = format(headers).map_err(|e| e.in_lang(lang))?;
         Ok(Ctx { format, lang })
     }
@@ -82,6 +82,13 @@ fn ct_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// The credentials of `Authorization: Bearer <key>`. The scheme name is case-insensitive (RFC 7235 §2.1:
+/// `bearer`, `BEARER` are the same scheme) and is separated from the key by one or more spaces.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(rest)
+}
+
 fn authorize(state: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<(), ApiError> {
     let presented = headers
         .get("x-api-key")
@@ -90,12 +97,12 @@ fn authorize(state: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<(), Api
             headers
                 .get(AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(bearer_token)
         });
     let Some(key) = presented else {
         return Err(ctx.err(ApiError::new(
             Code::Unauthorized,
-            "an API key is required (X-API-Key)",
+            "an API key is required (X-API-Key, or Authorization: Bearer)",
         )));
     };
     let h = crate::hash_api_key(key.trim());
@@ -403,4 +410,25 @@ async fn check_tin(
             kind: taxpayer.kind,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for v in [
+            "Bearer k-1",
+            "bearer k-1",
+            "BEARER k-1",
+            "bEaReR k-1",
+            "Bearer   k-1",
+        ] {
+            assert_eq!(bearer_token(v).map(str::trim), Some("k-1"), "{v}");
+        }
+        for v in ["Basic k-1", "Bearerk-1", "Bearer", "Bear k-1", "k-1", ""] {
+            assert_eq!(bearer_token(v), None, "{v}");
+        }
+    }
 }

@@ -48,6 +48,12 @@ impl ApiError {
         self.lang = l;
         self
     }
+
+    /// In the format and language the request asks for (JSON when it names no format we produce).
+    pub fn for_request(self, headers: &axum::http::HeaderMap) -> ApiError {
+        let (format, lang) = crate::negotiate::preferences(headers);
+        self.in_format(format).in_lang(lang)
+    }
 }
 
 impl From<popreg_domain::DomainError> for ApiError {

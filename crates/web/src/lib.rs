@@ -1,5 +1,5 @@
 //! The HTTP edge of the register: the agency API under `/api/v1` (JSON by default, XML on request, same field
-//! names), operations endpoints (`/healthz`, `/readyz`, `/metrics`). Domain and store errors become HTTP
+//! names), operations endpoints (`/healthz`, `/readyz`, `/metrics`) and a landing page at `/`. Domain and store errors become HTTP
 //! answers in exactly one place, [`ApiError`]'s `IntoResponse`.
 #![cfg_attr(
     not(test),
@@ -8,6 +8,7 @@
 
 mod api;
 mod error;
+mod landing;
 mod negotiate;
 pub mod xml;
 
@@ -15,7 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -80,49 +83,120 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let max_body = state.0.config.max_body_bytes;
     let timeout = state.0.config.request_timeout;
-    Router::new()
+    let routes = Router::new()
+        .route("/", get(landing::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .nest("/api/v1", api::routes())
-        .fallback(|| async { ApiError::new(popreg_domain::Code::RouteNotFound, "no such route") })
+        .nest("/api/v1", api::routes());
+    with_edge(routes, max_body, timeout).with_state(state)
+}
+
+/// The layers every route shares, from the inside out: the fallback (`404 PSR-API-0006`), metrics, the
+/// panic catcher (`500 PSR-SYS-0001`), the time limit (`503`, empty body), the body limit (`413
+/// PSR-API-0004`), and outermost [`edge_errors`], which answers or re-renders the errors produced without a
+/// handler in the caller's format and language.
+fn with_edge<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    max_body: usize,
+    timeout: Duration,
+) -> Router<S> {
+    routes
+        .fallback(not_found)
+        // The body limit below applies to every body, whichever extractor reads it; axum's own default
+        // (2 MiB, only in its extractors) would otherwise cut configured limits above it.
+        .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(record_metrics))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::new(popreg_domain::Code::Internal, "internal error").into_response()
+            let mut r =
+                ApiError::new(popreg_domain::Code::Internal, "internal error").into_response();
+            r.extensions_mut().insert(Panicked);
+            r
         }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(max_body, edge_errors))
+}
+
+/// Marks the answer of the panic catcher, which cannot see the request.
+#[derive(Clone, Copy)]
+struct Panicked;
+
+/// Errors that no handler produces, in the caller's format (`Accept`) and language (`Accept-Language`):
+/// - a declared `Content-Length` over the limit is refused with `413 PSR-API-0004` before anything reads the
+///   body;
+/// - a body without a length that turns out too large is cut by the body limit while it is read, which answers
+///   a plain `413`: it is replaced by the same problem document;
+/// - the answer of the panic catcher becomes `500 PSR-SYS-0001`.
+async fn edge_errors(State(max_body): State<usize>, req: Request, next: Next) -> Response {
+    let (format, lang) = negotiate::preferences(req.headers());
+    let too_large = || {
+        ApiError::new(
+            popreg_domain::Code::PayloadTooLarge,
+            format!("the request body is larger than the limit of {max_body} bytes"),
+        )
+        .in_format(format)
+        .in_lang(lang)
+        .into_response()
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body as u64) {
+        return too_large();
+    }
+    let resp = next.run(req).await;
+    if resp.extensions().get::<Panicked>().is_some() {
+        return ApiError::new(popreg_domain::Code::Internal, "internal error")
+            .in_format(format)
+            .in_lang(lang)
+            .into_response();
+    }
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_problem(&resp) {
+        return too_large();
+    }
+    resp
+}
+
+fn is_problem(resp: &Response) -> bool {
+    resp.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+"))
+}
+
+async fn not_found(headers: HeaderMap) -> ApiError {
+    ApiError::new(popreg_domain::Code::RouteNotFound, "no such route").for_request(&headers)
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match state.0.store.ping().await {
-        Ok(()) => (axum::http::StatusCode::OK, "ready\n").into_response(),
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::error!(database = %state.0.store.label(), error = %e, "readiness check failed: database unreachable");
             ApiError::new(
                 popreg_domain::Code::StorageUnavailable,
                 "database unreachable",
             )
+            .for_request(&headers)
             .into_response()
         }
     }
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match &state.0.metrics {
         Some(h) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
+            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
             h.render(),
         )
             .into_response(),
@@ -130,6 +204,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
             popreg_domain::Code::RouteNotFound,
             "metrics are not enabled",
         )
+        .for_request(&headers)
         .into_response(),
     }
 }
@@ -150,4 +225,131 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("popreg_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Body, Bytes};
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("a bug in a handler")
+    }
+
+    /// The edge layers around two routes no real route does yet: one that reads a body, one that panics.
+    fn app(max_body: usize) -> Router {
+        with_edge(
+            Router::new()
+                .route("/echo", post(|b: Bytes| async move { b.len().to_string() }))
+                .route("/boom", get(boom)),
+            max_body,
+            Duration::from_secs(10),
+        )
+    }
+
+    async fn call(app: Router, req: axum::http::Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let resp = app.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    fn get_as(path: &str, accept: &str, lang: &str) -> axum::http::Request<Body> {
+        axum::http::Request::get(path)
+            .header("accept", accept)
+            .header("accept-language", lang)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    fn post_body(len: usize, content_length: bool) -> axum::http::request::Builder {
+        let b = axum::http::Request::post("/echo");
+        if content_length {
+            b.header(CONTENT_LENGTH, len)
+        } else {
+            b
+        }
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_a_coded_problem_in_the_callers_format() {
+        let req = post_body(4096, true)
+            .header("accept", "application/xml")
+            .header("accept-language", "ru")
+            .body(Body::from(vec![b'x'; 4096]))
+            .unwrap();
+        let (s, h, body) = call(app(1024), req).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(h[CONTENT_TYPE], "application/problem+xml");
+        assert_eq!(h["content-language"], "ru");
+        assert!(body.contains("<code>PSR-API-0004</code>"), "{body}");
+        assert!(
+            body.contains("<title>Запрос слишком большой</title>"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_without_length_is_cut_at_the_limit_with_the_same_problem() {
+        // No Content-Length (as with chunked transfer): the limit strikes while the handler reads the body.
+        let req = post_body(4096, false)
+            .header("accept-language", "en")
+            .body(Body::from(vec![b'x'; 4096]))
+            .unwrap();
+        let (s, h, body) = call(app(1024), req).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(h[CONTENT_TYPE], "application/problem+json");
+        let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(j["code"], "PSR-API-0004");
+        assert_eq!(j["title"], "Request too large");
+        // At the limit, the body goes through.
+        let req = post_body(1024, false)
+            .body(Body::from(vec![b'x'; 1024]))
+            .unwrap();
+        let (s, _, body) = call(app(1024), req).await;
+        assert_eq!((s, body.as_str()), (StatusCode::OK, "1024"));
+    }
+
+    #[tokio::test]
+    async fn the_configured_limit_is_the_one_in_force_even_above_axums_default() {
+        let len = 3 << 20; // 3 MiB, over axum's built-in 2 MiB
+        let req = post_body(len, true)
+            .body(Body::from(vec![b'x'; len]))
+            .unwrap();
+        let (s, _, body) = call(app(4 << 20), req).await;
+        assert_eq!((s, body), (StatusCode::OK, len.to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_coded_problem_in_the_callers_format_and_language() {
+        let (s, h, body) = call(app(1024), get_as("/boom", "application/xml", "en")).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(h[CONTENT_TYPE], "application/problem+xml");
+        assert_eq!(h["content-language"], "en");
+        assert!(body.contains("<code>PSR-SYS-0001</code>"), "{body}");
+        assert!(body.contains("<title>Internal error</title>"), "{body}");
+        assert!(!body.contains("a bug in a handler"), "no internals: {body}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_path_answers_in_the_callers_format_and_language() {
+        let req = get_as("/no/such/route", "image/png", "ru-RU");
+        let (s, h, body) = call(app(1024), req).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_eq!(
+            h[CONTENT_TYPE], "application/problem+json",
+            "JSON when no producible format is named"
+        );
+        assert_eq!(h["content-language"], "ru");
+        let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (j["code"].as_str(), j["title"].as_str()),
+            (Some("PSR-API-0006"), Some("Адрес не найден"))
+        );
+    }
 }

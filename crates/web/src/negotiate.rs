@@ -5,6 +5,22 @@ use axum::http::header::ACCEPT;
 
 use crate::error::ApiError;
 use popreg_domain::Code;
+use popreg_domain::classifiers::Lang;
+
+/// The caller's language from `Accept-Language` (Armenian by default).
+pub fn language(headers: &HeaderMap) -> Lang {
+    Lang::negotiate(
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// Format and language for an answer that is an error whatever the request asked for (unknown path, body too
+/// large, database down, a caught panic): the requested format if we can produce it, else JSON.
+pub fn preferences(headers: &HeaderMap) -> (Format, Lang) {
+    (format(headers).unwrap_or(Format::Json), language(headers))
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

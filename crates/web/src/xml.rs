@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-fn escape(s: &str, out: &mut String) {
+pub(crate) fn escape(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '<' => out.push_str("&lt;"),
