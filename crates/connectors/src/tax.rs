@@ -4,7 +4,7 @@
 //! `GET {base}/v1/taxpayers/{tin}` with `Accept: application/json`
 //! - `200 {"tin": "01234567", "status": "active" | "suspended" | "liquidated", "kind": "legal_entity" |
 //!   "individual_entrepreneur" | "individual"}` — the TIN exists;
-//! - `404 {"error": "not_found"}` — no such taxpayer;
+//! - `404 {"error": "not_found"}` — no such taxpayer (a 404 with any other body is not an answer about the TIN);
 //! - anything else, or no answer within the timeout — the registry is unavailable.
 //!
 //! The format check (8 digits) happens before any call, so a malformed TIN never leaves the register.
@@ -65,7 +65,32 @@ pub struct TaxRegistry {
 }
 
 impl TaxRegistry {
+    /// A client for the registry at `base_url` (an `http://` URL; a trailing `/` is ignored). `timeout` bounds
+    /// each call as a whole, from connecting to the end of the answer. A URL the client could never call —
+    /// not a URL, another scheme, or `https://`, which this build cannot speak (no TLS client) — is refused
+    /// here, so that a wrong setting stops the start instead of turning every check into "unavailable".
     pub fn new(base_url: &str, timeout: Duration) -> Result<TaxRegistry, DomainError> {
+        let refuse = |why: String| {
+            DomainError::new(
+                Code::Internal,
+                format!("tax registry URL {base_url:?}: {why}"),
+            )
+        };
+        let url = reqwest::Url::parse(base_url).map_err(|e| refuse(e.to_string()))?;
+        match url.scheme() {
+            "http" => {}
+            "https" => {
+                return Err(refuse(
+                    "https is not supported (this build has no TLS client); use http, for example through a \
+                     local TLS-terminating proxy"
+                        .into(),
+                ));
+            }
+            other => return Err(refuse(format!("scheme {other:?} is not http"))),
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(refuse("a base URL has no query or fragment".into()));
+        }
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -106,10 +131,23 @@ impl TaxRegistry {
                 }
                 Ok(t)
             }
-            StatusCode::NOT_FOUND => Err(DomainError::new(
-                Code::TinUnknown,
-                format!("no taxpayer with TIN {tin}"),
-            )),
+            StatusCode::NOT_FOUND => {
+                // Only the contract's own "not found" means the TIN is unknown: a 404 from anything else (a
+                // wrong base URL, a proxy) says nothing about the TIN.
+                #[derive(Deserialize)]
+                struct NotFound {
+                    error: String,
+                }
+                match resp.json::<NotFound>().await {
+                    Ok(b) if b.error == "not_found" => Err(DomainError::new(
+                        Code::TinUnknown,
+                        format!("no taxpayer with TIN {tin}"),
+                    )),
+                    _ => Err(unavailable(
+                        "404 without the contract's {\"error\": \"not_found\"}".into(),
+                    )),
+                }
+            }
             s => Err(unavailable(format!("status {s}"))),
         }
     }
@@ -208,6 +246,108 @@ mod tests {
                 .code,
             Code::TinRegistryUnavailable
         );
+    }
+
+    #[test]
+    fn a_url_the_client_cannot_call_is_refused_at_construction() {
+        let t = Duration::from_secs(1);
+        for ok in [
+            "http://127.0.0.1:9",
+            "http://tax.example.am/api/",
+            "HTTP://tax.example.am",
+        ] {
+            assert!(TaxRegistry::new(ok, t).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://tax.example.am",
+            "ftp://tax.example.am",
+            "tax.example.am",
+            "",
+            "http://tax.example.am/?x=1",
+            "http://tax.example.am/#top",
+        ] {
+            let e = TaxRegistry::new(bad, t).unwrap_err();
+            assert!(e.detail.contains("tax registry URL"), "{bad}: {e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_base_path_is_kept_and_a_trailing_slash_ignored() {
+        let fake = FakeTaxRegistry::start(vec![tp("02512345")]).await.unwrap();
+        let tin = Tin::parse("02512345").unwrap();
+        let reg = TaxRegistry::new(&format!("{}/", fake.url()), Duration::from_secs(2)).unwrap();
+        assert_eq!(reg.check(tin).await.unwrap().tin, "02512345");
+        // Under another base path the fake has no route: its bare 404 says nothing about the TIN.
+        let reg = TaxRegistry::new(&format!("{}/srv", fake.url()), Duration::from_secs(2)).unwrap();
+        assert_eq!(
+            reg.check(tin).await.unwrap_err().code,
+            Code::TinRegistryUnavailable
+        );
+        fake.stop();
+    }
+
+    /// A registry that gives one fixed answer to every request.
+    async fn answering(status: u16, body: &'static str) -> (String, tokio::task::JoinHandle<()>) {
+        let app = axum::Router::new().fallback(move || async move {
+            (
+                StatusCode::from_u16(status).unwrap(),
+                [("content-type", "application/json")],
+                body,
+            )
+        });
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        (
+            url,
+            tokio::spawn(async move {
+                let _ = axum::serve(l, app).await;
+            }),
+        )
+    }
+
+    #[tokio::test]
+    async fn a1_36_4_answers_outside_the_contract_are_unavailable_never_unknown() {
+        let tin = Tin::parse("02512345").unwrap();
+        for (status, body, expected) in [
+            (
+                200,
+                r#"{"tin":"02512345","status":"active","kind":"individual","since":"2001"}"#,
+                None,
+            ),
+            (404, r#"{"error":"not_found"}"#, Some(Code::TinUnknown)),
+            (
+                404,
+                r#"{"error":"gone"}"#,
+                Some(Code::TinRegistryUnavailable),
+            ),
+            (404, "<html>no</html>", Some(Code::TinRegistryUnavailable)),
+            (
+                200,
+                r#"{"tin":"99999999","status":"active","kind":"individual"}"#,
+                Some(Code::TinRegistryUnavailable),
+            ),
+            (
+                200,
+                r#"{"tin":"02512345"}"#,
+                Some(Code::TinRegistryUnavailable),
+            ),
+            (200, "not json", Some(Code::TinRegistryUnavailable)),
+            (
+                500,
+                r#"{"error":"not_found"}"#,
+                Some(Code::TinRegistryUnavailable),
+            ),
+            (429, "", Some(Code::TinRegistryUnavailable)),
+        ] {
+            let (url, task) = answering(status, body).await;
+            let reg = TaxRegistry::new(&url, Duration::from_secs(2)).unwrap();
+            let got = reg.check(tin).await.map(|t| t.kind).map_err(|e| e.code);
+            match expected {
+                None => assert_eq!(got, Ok("individual".to_string()), "{status} {body}"),
+                Some(code) => assert_eq!(got, Err(code), "{status} {body}"),
+            }
+            task.abort();
+        }
     }
 
     #[tokio::test]
