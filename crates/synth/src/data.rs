@@ -74,6 +74,12 @@ impl Pool {
     pub(crate) fn is_empty(&self) -> bool {
         self.weights.total() == 0
     }
+
+    /// The ids this pool can draw.
+    #[cfg(test)]
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.ids.iter().copied()
+    }
 }
 
 /// The names of one group: first names per sex and birth cohort, and surnames.
@@ -284,27 +290,27 @@ impl Tables {
         }
 
         for (line, f) in rows(STREETS) {
-            match (f.first(), f.get(1)) {
-                (Some(town), Some(street)) => t
-                    .streets
-                    .entry(town.to_string())
-                    .or_default()
-                    .push(street.to_string()),
-                _ => t
-                    .problems
-                    .push(format!("streets:{line}: expected a town and a street")),
+            let (Some(town), Some(street)) = (f.first(), f.get(1)) else {
+                t.problems
+                    .push(format!("streets:{line}: expected a town and a street"));
+                continue;
+            };
+            let list = t.streets.entry(town.to_string()).or_default();
+            match f.get(2).map(|r| r.split_once('-')) {
+                None => list.push(street.to_string()),
+                Some(Some((a, b))) => match (a.parse::<u32>(), b.parse::<u32>()) {
+                    (Ok(a), Ok(b)) if a >= 1 && a <= b && street.contains("#-րդ") => {
+                        list.extend((a..=b).map(|n| street.replace("#-րդ", &ordinal(n))));
+                    }
+                    _ => t.problems.push(format!("streets:{line}: bad range")),
+                },
+                Some(None) => t.problems.push(format!("streets:{line}: bad range")),
             }
         }
         match t.streets.get("*") {
             Some(generic) => {
                 t.village_streets = (1..=12)
-                    .map(|n| {
-                        if n == 1 {
-                            "1-ին փողոց".to_string()
-                        } else {
-                            format!("{n}-րդ փողոց")
-                        }
-                    })
+                    .map(|n| format!("{} փողոց", ordinal(n)))
                     .chain(generic.iter().take(6).cloned())
                     .collect();
             }
@@ -463,6 +469,15 @@ impl Tables {
                 None
             }
         }
+    }
+}
+
+/// An Armenian ordinal numeral in figures: 1-ին, 2-րդ, 3-րդ, ...
+pub(crate) fn ordinal(n: u32) -> String {
+    if n == 1 {
+        "1-ին".to_string()
+    } else {
+        format!("{n}-րդ")
     }
 }
 

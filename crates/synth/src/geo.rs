@@ -24,6 +24,8 @@ struct GeoSettlement {
     code: String,
     urban: bool,
     postcode: u16,
+    /// Its own streets (Yerevan's districts), else the community's.
+    streets: Option<&'static [String]>,
 }
 
 #[derive(Debug)]
@@ -66,6 +68,9 @@ pub(crate) enum Home {
     Abroad(Address),
 }
 
+/// Yerevan's weight among the communities, in percent of its population's (see [`Geo::new`]).
+const YEREVAN_WEIGHT_PERCENT: u64 = 82;
+
 /// Postcode range of each marz: (first, last).
 fn postcode_range(marz: &str) -> (u16, u16) {
     match marz {
@@ -105,6 +110,10 @@ impl Geo {
                     code: s.code.clone(),
                     urban: s.kind != SettlementKind::Village,
                     postcode: lo + (stable_hash(&s.code) % span) as u16,
+                    streets: tables
+                        .streets
+                        .get(&format!("{}/{}", com.name.hy, s.name.hy))
+                        .map(Vec::as_slice),
                 })
                 .collect();
             if settlements.is_empty() {
@@ -119,11 +128,22 @@ impl Geo {
                 .streets
                 .get(&com.name.hy)
                 .map_or(generic, Vec::as_slice);
-            // Yerevan's weight is lowered a little: new households drift towards it (see `near`).
-            let weight = u64::from(com.population.max(1));
+            // The classifier lists a marz's main communities only: their weights are scaled up so that each
+            // marz weighs its whole population. Yerevan's weight is then lowered a little, as new households
+            // drift towards it (see `near`) and most foreigners live there.
+            let listed: u64 = c
+                .communities
+                .iter()
+                .filter(|x| x.marz == com.marz)
+                .map(|x| u64::from(x.population.max(1)))
+                .sum();
+            let marz_total = c
+                .marz(&com.marz)
+                .map_or(listed, |m| u64::from(m.population).max(listed));
+            let weight = u64::from(com.population.max(1)) * marz_total / listed.max(1);
             communities.push((
                 if com.marz == "AM-ER" {
-                    weight * 9 / 10
+                    weight * YEREVAN_WEIGHT_PERCENT / 100
                 } else {
                     weight
                 },
@@ -150,6 +170,7 @@ impl Geo {
                         code: "AM-ER-001-06".into(),
                         urban: true,
                         postcode: 10,
+                        streets: None,
                     }],
                     weights: Weighted::new([1]),
                     streets: generic,
@@ -260,10 +281,10 @@ impl Geo {
                 postcode: 10,
             };
         };
-        let streets: &'static [String] = if s.urban {
-            c.streets
-        } else {
-            self.village_streets
+        let streets: &'static [String] = match (s.streets, s.urban) {
+            (Some(own), _) => own,
+            (None, true) => c.streets,
+            (None, false) => self.village_streets,
         };
         let street = rng.pick(streets).map(String::as_str);
         let apartment_share = match (s.urban, c.yerevan) {

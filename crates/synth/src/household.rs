@@ -16,6 +16,8 @@
 //! deaths with the spouse's widowhood, and documents, citizenship and nationality. Every event date lies
 //! between the person's birth and death (or today), and a death never precedes another event of the person.
 
+use std::sync::OnceLock;
+
 use chrono::{Datelike, NaiveDate};
 use popreg_domain::model::{
     DescribedPerson, GuardianshipGround, GuardianshipKind, IdentityDocument, ParentRole, Parentage,
@@ -40,10 +42,10 @@ fn new_documents_from() -> NaiveDate {
     ymd(2012, 6, 1)
 }
 
-/// Deaths in the register fall in the last `DEATH_WINDOW` years; `DEATH_SCALE` thins real mortality so that
-/// about 0.9% of the register are dead persons kept for history.
+/// Deaths in the register fall in the last `DEATH_WINDOW` years, at Armenia's mortality (about 26,000 deaths a
+/// year for three million people), so that about 7% of the register are dead persons kept for history. Those
+/// who died before the window are not in the register: a spouse or parent who did is a described person.
 const DEATH_WINDOW: i32 = 8;
-const DEATH_SCALE: f64 = 0.155;
 /// Generations below the eldest: children (1), grandchildren (2), great-grandchildren (3).
 const MAX_DEPTH: u8 = 3;
 
@@ -57,13 +59,18 @@ const P_SINGLE: f64 = 0.09;
 fn split_share(sex: Sex, age: i32) -> f64 {
     let a = f64::from((age - 25).max(0));
     match sex {
-        Sex::M => (0.3 + 0.02 * a).clamp(0.0, 0.7),
-        Sex::F => (0.3 + 0.01 * a).clamp(0.0, 0.6),
+        Sex::M => (0.25 + 0.01 * a).clamp(0.0, 0.6),
+        Sex::F => (0.4 + 0.02 * a).clamp(0.0, 0.75),
     }
 }
 
+/// Share of single-person households who are widowed (the others never married).
+const P_SINGLE_WIDOWED: f64 = 0.35;
+/// Share of brides who take the husband's surname (the custom in Armenia; the rest keep their own).
+const P_TAKES_SURNAME: f64 = 0.9;
+
 /// Share of lineage batches in which a couple with minor children dies (their children get a guardian).
-const P_TRAGEDY: f64 = 0.006;
+const P_TRAGEDY: f64 = 0.002;
 
 /// Age (on `today`) of the eldest generation's wife, by band, with weights. Tuned so that the whole register
 /// has Armenia's age pyramid (see the `synth_stats` example).
@@ -71,17 +78,17 @@ const ROOT_AGES: [(i32, i32, u32); 14] = [
     (31, 34, 10),
     (35, 39, 15),
     (40, 44, 25),
-    (45, 49, 28),
-    (50, 54, 40),
-    (55, 59, 100),
-    (60, 64, 150),
-    (65, 69, 155),
-    (70, 74, 125),
-    (75, 79, 65),
-    (80, 84, 50),
-    (85, 89, 30),
-    (90, 94, 10),
-    (95, 99, 3),
+    (45, 49, 22),
+    (50, 54, 30),
+    (55, 59, 75),
+    (60, 64, 135),
+    (65, 69, 165),
+    (70, 74, 150),
+    (75, 79, 95),
+    (80, 84, 75),
+    (85, 89, 50),
+    (90, 94, 20),
+    (95, 99, 5),
 ];
 
 /// Places of birth abroad of citizens registered from the old records: Armenians born elsewhere in the USSR
@@ -222,21 +229,67 @@ impl Serials {
     }
 }
 
-/// Annual probability of dying at `age` (Gompertz; men's mortality 1.7 times women's).
+/// Annual probability of dying at `age`: Gompertz curves fitted to Armenia's life tables (men 0.4% at 40, 2% at
+/// 60, 9% at 80; women 0.08%, 0.7% and 6%; life expectancy about 73 and 80 years).
 fn mortality(age: i32, sex: Sex) -> f64 {
-    let q = (-9.8 + 0.088 * f64::from(age.max(0))).exp();
-    let q = if sex == Sex::M { q * 1.7 } else { q };
+    let a = f64::from(age.max(0));
+    let q = match sex {
+        Sex::M => (-8.55 + 0.0768 * a).exp(),
+        Sex::F => (-11.41 + 0.1075 * a).exp(),
+    };
     q.min(0.6)
 }
 
-/// Probability that a man of this age (today) who would be the eldest generation's husband, or a spouse's
-/// father, died before the register (men's mortality is high in Armenia: women outnumber men from 45 on).
-fn male_absence(age: f64) -> f64 {
-    if age < 65.0 {
-        ((age - 45.0) / 20.0 * 0.3).max(0.0)
-    } else {
-        (0.3 + (age - 65.0) / 20.0 * 0.45).min(0.8)
-    }
+/// Ages the death tables cover (older ones use the last).
+const MAX_AGE: usize = 130;
+
+/// Probabilities derived from [`mortality`] by age today, computed once: `[sex][age]`, men first.
+struct DeathTables {
+    /// Dying within the window of deaths (the last [`DEATH_WINDOW`] years).
+    in_window: [[f64; MAX_AGE]; 2],
+    /// Having died before the window, if alive at 40.
+    before_window: [[f64; MAX_AGE]; 2],
+}
+
+fn death_tables() -> &'static DeathTables {
+    static TABLES: OnceLock<DeathTables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = DeathTables {
+            in_window: [[0.0; MAX_AGE]; 2],
+            before_window: [[0.0; MAX_AGE]; 2],
+        };
+        for (i, sex) in [Sex::M, Sex::F].into_iter().enumerate() {
+            for a in 0..MAX_AGE as i32 {
+                let survive = |ages: std::ops::RangeInclusive<i32>| -> f64 {
+                    ages.map(|x| 1.0 - mortality(x, sex)).product()
+                };
+                t.in_window[i][a as usize] = 1.0 - survive(a - DEATH_WINDOW..=a - 1);
+                t.before_window[i][a as usize] = 1.0 - survive(40..=a - DEATH_WINDOW);
+            }
+        }
+        t
+    })
+}
+
+fn table_index(age: i32, sex: Sex) -> (usize, usize) {
+    (
+        usize::from(sex == Sex::F),
+        usize::try_from(age).unwrap_or(0).min(MAX_AGE - 1),
+    )
+}
+
+/// Probability that someone of this age today, alive at 40, died before the register's window of deaths: the
+/// eldest generation's spouse or a spouse's father who is then a described person. Together with the deaths in
+/// the window, this makes widows of about half of Armenia's women over 75 and widowers of far fewer men.
+fn died_before_window(age: i32, sex: Sex) -> f64 {
+    let (s, a) = table_index(age, sex);
+    death_tables().before_window[s][a]
+}
+
+/// Probability that someone of this age today died in the window of deaths.
+fn dies_in_window(age: i32, sex: Sex) -> f64 {
+    let (s, a) = table_index(age, sex);
+    death_tables().in_window[s][a]
 }
 
 /// Share of boys among births of a year (Armenia's sex ratio at birth peaked in 1995–2015).
@@ -256,9 +309,12 @@ fn period_fertility(year: i32) -> f64 {
         1992 => 0.97,
         1993 => 0.94,
         1994 => 0.92,
-        1995..=2002 => 0.9,
-        2003..=2016 => 1.0,
-        _ => 0.9,
+        1995..=2000 => 0.9,
+        2001..=2005 => 1.05,
+        2006..=2010 => 1.25,
+        2011..=2015 => 1.12,
+        2016..=2020 => 0.9,
+        _ => 0.8,
     }
 }
 
@@ -300,6 +356,7 @@ impl House<'_> {
         }
         self.tragedy();
         self.rare_facts();
+        self.labour_migration();
         self.deaths();
         self.documents();
     }
@@ -332,6 +389,12 @@ impl House<'_> {
         let p = self.pm(who);
         if date > p.last_event {
             p.last_event = date;
+        }
+        if matches!(
+            kind,
+            Ek::NameChange(_) | Ek::Paternity { .. } | Ek::Adoption { .. }
+        ) {
+            p.renamed = true;
         }
         let seq = self.plan.events.len() as u32;
         self.plan.events.push(Ev {
@@ -572,6 +635,7 @@ impl House<'_> {
             last_event: birth,
             home: None,
             keep_alive: false,
+            renamed: false,
         })?;
         self.move_to(p, home, since.max(birth));
         Some(p)
@@ -666,8 +730,9 @@ impl House<'_> {
             None => ("ARM", Tables::ARMENIAN, Status::Citizen),
         };
         let avoid: Vec<u16> = siblings.iter().map(|&s| self.p(s).names.first).collect();
-        let father_names = father.and_then(|f| self.plan.names_of(f));
-        let mother_names = self.plan.names_of(mother);
+        // The parents' names as they were on the day of the birth (a mother may take another surname later).
+        let father_names = father.and_then(|f| self.plan.names_on(f, birth));
+        let mother_names = self.plan.names_on(mother, birth);
         let grandfather = father_names.and_then(|n| n.patronymic);
         let first = match grandfather {
             // The first son is often named after his paternal grandfather.
@@ -675,10 +740,12 @@ impl House<'_> {
             _ => self.first_name(sex, birth.year(), group, &avoid),
         };
         let by_father = paternity == Paternity::Married;
+        // Foreigners other than Armenians by nationality use no patronymic.
+        let patronymic = status != Status::Foreigner || nationality == "ARM";
         let names = match (by_father, father_names, mother_names) {
             (true, Some(f), _) => Names {
                 first,
-                patronymic: Some(f.first),
+                patronymic: patronymic.then_some(f.first),
                 surname: f.surname,
             },
             (_, _, Some(m)) => Names {
@@ -735,6 +802,7 @@ impl House<'_> {
             last_event: birth,
             home: None,
             keep_alive: false,
+            renamed: false,
         })?;
         self.move_to(c, home, birth);
         if let Origin::Birth { mother, father, .. } = origin {
@@ -749,8 +817,12 @@ impl House<'_> {
                 }
             }
         }
+        let recognized = match paternity {
+            Paternity::Recognized(on) => father.and_then(|f| self.plan.names_on(f, on)),
+            _ => None,
+        };
         if let (Paternity::Recognized(on), Some(Who::P(f)), Some(fnames)) =
-            (paternity, father, father_names)
+            (paternity, father, recognized)
         {
             let after = Names {
                 first,
@@ -784,31 +856,12 @@ impl House<'_> {
         date: NaiveDate,
         may_divorce: bool,
     ) -> Option<NaiveDate> {
-        let act = self.act_number('M', date);
-        for (a, b) in [(husband, wife), (wife, husband)] {
-            if let Who::P(p) = a {
-                self.ev(
-                    p,
-                    date,
-                    Prov::CivilRegistry,
-                    Ek::Marriage {
-                        spouse: b,
-                        act: act.clone(),
-                    },
-                );
-                let person = self.pm(p);
-                person.married_ever = true;
-                person.spouse = match b {
-                    Who::P(s) => Some(s),
-                    Who::D(_) => None,
-                };
-            }
-        }
+        self.record_marriage(husband, wife, date, Prov::CivilRegistry);
         let husband_names = self.plan.names_of(husband);
         let mut maiden = None;
         if let (Who::P(w), Some(h)) = (wife, husband_names) {
             let before = self.p(w).current;
-            if before.surname != h.surname && self.rng.chance(0.6) {
+            if before.surname != h.surname && self.rng.chance(P_TAKES_SURNAME) {
                 let after = Names {
                     surname: h.surname,
                     ..before
@@ -827,7 +880,7 @@ impl House<'_> {
         let p = match date.year() {
             ..=1989 => 0.07,
             1990..=2004 => 0.14,
-            _ => 0.22,
+            _ => 0.28,
         };
         if !self.rng.chance(p) {
             return None;
@@ -864,6 +917,30 @@ impl House<'_> {
             self.pm(w).current = m;
         }
         Some(d)
+    }
+
+    /// The marriage entries on both spouses' logs (one act number) and their marital state.
+    fn record_marriage(&mut self, husband: Who, wife: Who, date: NaiveDate, prov: Prov) {
+        let act = self.act_number('M', date);
+        for (a, b) in [(husband, wife), (wife, husband)] {
+            if let Who::P(p) = a {
+                self.ev(
+                    p,
+                    date,
+                    prov,
+                    Ek::Marriage {
+                        spouse: b,
+                        act: act.clone(),
+                    },
+                );
+                let person = self.pm(p);
+                person.married_ever = true;
+                person.spouse = match b {
+                    Who::P(s) => Some(s),
+                    Who::D(_) => None,
+                };
+            }
+        }
     }
 
     /// Someone without a PSN: a spouse who died before the register existed.
@@ -969,12 +1046,16 @@ impl House<'_> {
         };
         // The eldest generation: one spouse may have died before the register (a described person).
         let window = add_years(self.today, -DEATH_WINDOW);
-        let h_age = f64::from(age(husband_birth, self.today));
-        let w_age = f64::from(age(wife_birth, self.today));
         let mut absent = None;
-        if self.rng.chance(male_absence(h_age)) {
+        if self
+            .rng
+            .chance(died_before_window(age(husband_birth, self.today), Sex::M))
+        {
             absent = Some(Sex::M);
-        } else if self.rng.chance(((w_age - 70.0) / 50.0).clamp(0.0, 0.4)) {
+        } else if self
+            .rng
+            .chance(died_before_window(age(wife_birth, self.today), Sex::F))
+        {
             absent = Some(Sex::F);
         }
         let absent_death = absent.and_then(|sex| {
@@ -983,7 +1064,7 @@ impl House<'_> {
             } else {
                 wife_birth
             };
-            let lo = add_years(married, 3).max(add_years(birth, 45));
+            let lo = add_years(married, 3).max(add_years(birth, 40));
             let hi = add_days(window, -1);
             (lo <= hi).then(|| (sex, self.rng.date(lo, hi)))
         });
@@ -1144,8 +1225,8 @@ impl House<'_> {
                     self.move_to(k, new_home, d);
                 }
             }
-            self.remarry(h, d, depth, 0.35);
-            self.remarry(w, d, depth, 0.2);
+            self.remarry(h, d, depth, 0.55);
+            self.remarry(w, d, depth, 0.25);
         }
         for k in kids {
             self.grow(k, depth + 1);
@@ -1244,7 +1325,7 @@ impl House<'_> {
         let absent = lo <= hi
             && self
                 .rng
-                .chance(male_absence(f64::from(age(father_birth, self.today))));
+                .chance(died_before_window(age(father_birth, self.today), Sex::M));
         let father = if absent {
             Who::D(self.described(Sex::M, father_birth, nationality, group))
         } else {
@@ -1331,6 +1412,7 @@ impl House<'_> {
             last_event: birth,
             home: None,
             keep_alive: false,
+            renamed: false,
         })?;
         self.move_to(k, shelter, birth);
         let hn = self.p(h).current;
@@ -1432,14 +1514,77 @@ impl House<'_> {
         self.family(c, depth);
     }
 
+    /// Someone living alone: most often an old widow (or widower) whose children have households of their own,
+    /// otherwise an adult who never married.
     fn single(&mut self) {
         let (nationality, group) = self.domestic_nationality();
         let loc = self.family_loc(nationality);
         let home = self.new_home(loc);
-        let a = self.rng.range(31, 85) as i32;
+        if self.rng.chance(P_SINGLE_WIDOWED) {
+            self.widowed_alone(nationality, group, home);
+            return;
+        }
+        let a = if self.rng.chance(0.7) {
+            self.rng.range(25, 45)
+        } else {
+            self.rng.range(46, 70)
+        } as i32;
         let birth = self.birth_for_age(a);
-        let sex = if self.rng.chance(0.5) { Sex::F } else { Sex::M };
+        let sex = if self.rng.chance(0.6) { Sex::M } else { Sex::F };
         self.native_adult(sex, birth, nationality, group, home);
+    }
+
+    /// A widow or widower living alone, whose spouse died before the register (a described person).
+    fn widowed_alone(&mut self, nationality: &'static str, group: usize, home: u16) {
+        let Some(&(lo, hi)) = pick_const(
+            self.rng,
+            &[
+                ((62, 69), 30),
+                ((70, 79), 42),
+                ((80, 89), 23),
+                ((90, 97), 5),
+            ],
+        ) else {
+            return;
+        };
+        let a = self.rng.range(lo, hi) as i32;
+        let birth = self.birth_for_age(a);
+        let sex = if self.rng.chance(0.7) { Sex::F } else { Sex::M };
+        let gap = self.spouse_gap_days();
+        let (wife_birth, husband_birth) = match sex {
+            Sex::F => (birth, add_days(birth, -gap)),
+            Sex::M => (add_days(birth, gap), birth),
+        };
+        let spouse_birth = if sex == Sex::F {
+            husband_birth
+        } else {
+            wife_birth
+        };
+        let window = add_years(self.today, -DEATH_WINDOW);
+        let wedding = self.wedding(wife_birth, husband_birth);
+        let death = wedding.and_then(|m| {
+            let lo = add_years(m, 5).max(add_years(spouse_birth, 45));
+            let hi = add_days(window, -1);
+            (lo <= hi).then(|| self.rng.date(lo, hi))
+        });
+        let (Some(married), Some(death)) = (wedding, death) else {
+            self.native_adult(sex, birth, nationality, group, home);
+            return;
+        };
+        let since = if sex == Sex::F { married } else { birth };
+        let Some(p) = self.native_adult_since(sex, birth, nationality, group, home, since) else {
+            return;
+        };
+        let other = if sex == Sex::F { Sex::M } else { Sex::F };
+        let d = Who::D(self.described(other, spouse_birth, nationality, group));
+        let (h, w) = if sex == Sex::F {
+            (d, Who::P(p))
+        } else {
+            (Who::P(p), d)
+        };
+        self.marry(h, w, married, false);
+        self.ev(p, death, Prov::CivilRegistry, Ek::Widowhood { spouse: d });
+        self.pm(p).spouse = None;
     }
 
     // ------------------------------------------------------------------------------------------ citizens abroad
@@ -1556,6 +1701,7 @@ impl House<'_> {
 
     // --------------------------------------------------------------------------------------- foreign residents
 
+    #[allow(clippy::too_many_arguments)]
     fn foreign_person(
         &mut self,
         sex: Sex,
@@ -1564,11 +1710,12 @@ impl House<'_> {
         (nationality, group): (&'static str, usize),
         home: u16,
         arrived: NaiveDate,
+        surname: Option<u16>,
     ) -> Option<Pid> {
         let names = Names {
             first: self.first_name(sex, birth.year(), group, &[]),
             patronymic: None,
-            surname: self.surname(group),
+            surname: surname.unwrap_or_else(|| self.surname(group)),
         };
         let locality = self.rng.pick(&fc.birth_places).map_or("", String::as_str);
         let place = BirthPlace::Abroad {
@@ -1605,15 +1752,7 @@ impl House<'_> {
         );
         let lo = add_years(arrived, -5).max(add_days(birth, 30));
         let issued = self.rng.date(lo, arrived.max(lo));
-        let years = if age(birth, issued) < 16 { 5 } else { 10 };
-        let number = fill_pattern(self.rng, &fc.passport_pattern);
-        let doc = Ek::IdDoc {
-            doc_type: "FOREIGN_PASSPORT",
-            number,
-            country: Some(&fc.country),
-            until: Some(add_days(add_years(issued, years), -1)),
-        };
-        self.ev(p, issued, Prov::Migration, doc);
+        self.foreign_passports(p, fc, issued);
         if self.p(p).nationality == "ARM"
             && add_years(arrived, 1) < self.today
             && self.rng.chance(0.3)
@@ -1639,9 +1778,36 @@ impl House<'_> {
         }
     }
 
-    /// Residence documents from `from`, renewed while they expire before today (at most six).
+    /// Passports of the country of citizenship from `first` on, renewed (at its embassy) when they expire: five
+    /// years for a child, ten for an adult.
+    fn foreign_passports(&mut self, p: Pid, fc: &'static ForeignCountry, first: NaiveDate) {
+        let birth = self.p(p).birth;
+        let mut issued = first;
+        for _ in 0..8 {
+            if issued > self.today {
+                break;
+            }
+            let years = if age(birth, issued) < 16 { 5 } else { 10 };
+            let until = add_days(add_years(issued, years), -1);
+            let number = fill_pattern(self.rng, &fc.passport_pattern);
+            let doc = Ek::IdDoc {
+                doc_type: "FOREIGN_PASSPORT",
+                number,
+                country: Some(&fc.country),
+                until: Some(until),
+            };
+            self.ev(p, issued, Prov::Migration, doc);
+            if until >= self.today {
+                break;
+            }
+            issued = add_days(until, -self.rng.range(10, 120));
+        }
+    }
+
+    /// Residence documents from `from`, renewed while they expire before today. A temporary residence status
+    /// is given for a year; after three years of them it becomes a permanent one, for five.
     fn residence(&mut self, p: Pid, doc_type: &'static str, from: NaiveDate) {
-        let years = match doc_type {
+        let mut years = match doc_type {
             "RD1" if self.rng.chance(0.3) => 5,
             "RD4" | "RD5" => 5,
             "RD9" => 3,
@@ -1659,7 +1825,10 @@ impl House<'_> {
             _ => "OD",
         };
         let mut issued = add_days(from, self.rng.range(0, 45)).min(self.today);
-        for _ in 0..6 {
+        for i in 0..12 {
+            if doc_type == "RD1" && i == 3 {
+                years = 5;
+            }
             let until = add_days(add_years(issued, years), -1);
             let number = format!(
                 "{prefix}{:07}",
@@ -1709,7 +1878,7 @@ impl House<'_> {
             let sex = if self.rng.chance(0.6) { Sex::M } else { Sex::F };
             let birth = add_years(arrived, -(self.rng.range(18, 55) as i32));
             let birth = add_days(birth, -self.rng.range(0, 364));
-            let Some(p) = self.foreign_person(sex, birth, fc, natgroup, home, arrived) else {
+            let Some(p) = self.foreign_person(sex, birth, fc, natgroup, home, arrived, None) else {
                 return;
             };
             let x = self.rng.unit();
@@ -1743,7 +1912,7 @@ impl House<'_> {
                 self.rng.range(20, 50)
             };
             let birth = add_days(add_years(arrived, -(years as i32)), -self.rng.range(0, 364));
-            let Some(p) = self.foreign_person(sex, birth, fc, natgroup, home, arrived) else {
+            let Some(p) = self.foreign_person(sex, birth, fc, natgroup, home, arrived, None) else {
                 return;
             };
             let x = self.rng.unit();
@@ -1774,19 +1943,26 @@ impl House<'_> {
             .wedding(wife_birth, husband_birth)
             .filter(|m| *m < add_days(arrived, -30));
         let Some(married) = married else {
-            if let Some(p) = self.foreign_person(Sex::F, wife_birth, fc, natgroup, home, arrived) {
+            if let Some(p) =
+                self.foreign_person(Sex::F, wife_birth, fc, natgroup, home, arrived, None)
+            {
                 self.residence(p, "RD1", arrived);
             }
             return;
         };
-        let Some(h) = self.foreign_person(Sex::M, husband_birth, fc, natgroup, home, arrived)
+        let Some(h) = self.foreign_person(Sex::M, husband_birth, fc, natgroup, home, arrived, None)
         else {
             return;
         };
-        let Some(w) = self.foreign_person(Sex::F, wife_birth, fc, natgroup, home, arrived) else {
+        // Married abroad: the wife arrives with the surname her passport carries, the husband's where that
+        // is the custom (not in Iran, the Arab countries or China).
+        let keeps_own = matches!(natgroup.0, "PER" | "ARB" | "CHN");
+        let surname = (!keeps_own).then(|| self.p(h).names.surname);
+        let Some(w) = self.foreign_person(Sex::F, wife_birth, fc, natgroup, home, arrived, surname)
+        else {
             return;
         };
-        self.marry(Who::P(h), Who::P(w), married, false);
+        self.record_marriage(Who::P(h), Who::P(w), married, Prov::Migration);
         for p in [h, w] {
             self.residence(p, if p == h { "RD3" } else { "RD1" }, arrived);
         }
@@ -1856,6 +2032,8 @@ impl House<'_> {
                         ground: None,
                     },
                 );
+                let passport = add_days(d, self.rng.range(20, 200));
+                self.foreign_passports(k, fc, passport);
                 self.residence(k, "RD1", add_days(d, 30));
                 k
             };
@@ -2026,6 +2204,46 @@ impl House<'_> {
         self.ev(guardian, on, Prov::Guardianship, Ek::WardReleased { ward });
     }
 
+    /// Men who left to work in Russia, Armenia's long-standing labour migration: their main address is abroad
+    /// and the consulate registers them; their families stay at home.
+    fn labour_migration(&mut self) {
+        for p in 0..self.plan.persons.len() as Pid {
+            let x = self.p(p);
+            if x.status != Status::Citizen || x.sex != Sex::M || x.keep_alive || x.death.is_some() {
+                continue;
+            }
+            let (birth, last_event) = (x.birth, x.last_event);
+            let share = match age(birth, self.today) {
+                25..=34 => 0.03,
+                35..=44 => 0.07,
+                45..=62 => 0.1,
+                _ => 0.0,
+            };
+            if !self.rng.chance(share) {
+                continue;
+            }
+            let lo = add_days(last_event, 1)
+                .max(add_years(birth, 22))
+                .max(add_years(self.today, -12));
+            let hi = add_days(self.today, -200);
+            let city = (0..10)
+                .filter_map(|_| self.t.abroad_weights.sample(self.rng))
+                .find(|&c| self.t.abroad[c].country == "RU");
+            let (Some(city), true) = (city, lo <= hi) else {
+                continue;
+            };
+            let left = self.rng.date(lo, hi);
+            let home = self.new_abroad_home(city);
+            self.pm(p).status = Status::Abroad;
+            self.move_to(p, home, left);
+            let since = add_days(left, self.rng.range(30, 300));
+            if since <= self.today {
+                let mission = self.t.abroad[city].mission.as_str();
+                self.ev(p, since, Prov::Consular, Ek::Consular { mission });
+            }
+        }
+    }
+
     /// Legal incapacity (with a guardian), convictions, and name changes other than at marriage.
     fn rare_facts(&mut self) {
         for p in 0..self.plan.persons.len() as Pid {
@@ -2182,8 +2400,7 @@ impl House<'_> {
             }
             let (birth, last_event) = (x.birth, x.last_event);
             let a = age(birth, self.today);
-            let q = mortality(a - DEATH_WINDOW / 2, x.sex);
-            if !self.rng.chance(DEATH_SCALE * f64::from(DEATH_WINDOW) * q) {
+            if !self.rng.chance(dies_in_window(a, x.sex)) {
                 continue;
             }
             let lo = window.max(add_days(last_event, 1)).max(add_days(birth, 1));

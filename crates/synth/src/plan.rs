@@ -99,6 +99,8 @@ pub(crate) struct Person {
     pub(crate) home: Option<u16>,
     /// A guardian, a ward or a person under a sentence in force: kept alive by the death pass.
     pub(crate) keep_alive: bool,
+    /// Whether any planned event changes the person's names (see [`Plan::names_on`]).
+    pub(crate) renamed: bool,
 }
 
 /// The kinds of planned events; each becomes one [`popreg_domain::model::Fact`].
@@ -243,6 +245,36 @@ impl Plan {
             Who::P(p) => self.persons.get(usize::from(p)).map(|x| x.current),
             Who::D(d) => self.described_names.get(usize::from(d)).copied(),
         }
+    }
+
+    /// The names of a planned or described person in force on `on`: the names at creation, then the latest
+    /// planned change (name change, recognition, adoption) dated on or before `on`.
+    pub(crate) fn names_on(&self, who: Who, on: NaiveDate) -> Option<Names> {
+        let Who::P(p) = who else {
+            return self.names_of(who);
+        };
+        let person = self.persons.get(usize::from(p))?;
+        let mut names = person.names;
+        if !person.renamed {
+            return Some(names);
+        }
+        let mut latest: Option<(NaiveDate, u32)> = None;
+        for e in self.events.iter().filter(|e| e.who == p && e.date <= on) {
+            let after = match &e.kind {
+                Ek::NameChange(n) => Some(*n),
+                Ek::Paternity { names_after, .. } | Ek::Adoption { names_after, .. } => {
+                    *names_after
+                }
+                _ => None,
+            };
+            if let Some(n) = after
+                && latest.is_none_or(|l| (e.date, e.seq) > l)
+            {
+                latest = Some((e.date, e.seq));
+                names = n;
+            }
+        }
+        Some(names)
     }
 
     pub(crate) fn clear(&mut self) {
