@@ -39,7 +39,7 @@ const HY: Texts = Texts {
             գրառումները և դրանք տրամադրում է պետական մարմիններին ծրագրային միջերեսի միջոցով՝ JSON կամ XML \
             ձևաչափով։",
     no_personal_data: "Այս էջը անձնական տվյալներ չի պարունակում։",
-    version: "Տարբերակ",
+    version: "Տարբերակը՝",
     operations: "Սպասարկման հասցեներ (բանալի պետք չէ)",
     healthz: "սերվերն աշխատում է",
     readyz: "սերվերը պատրաստ է ընդունելու հարցումներ (տվյալների բազան հասանելի է)",
@@ -62,7 +62,7 @@ const EN: Texts = Texts {
     about: "This is the server of the Population State Register of the Republic of Armenia. It keeps the entries \
             about persons and provides them to state bodies through an API, in JSON or XML.",
     no_personal_data: "This page contains no personal data.",
-    version: "Version",
+    version: "Version:",
     operations: "Operations endpoints (no key needed)",
     healthz: "the server is running",
     readyz: "the server is ready for requests (the database is reachable)",
@@ -85,7 +85,7 @@ const RU: Texts = Texts {
     about: "Это сервер Государственного регистра населения Республики Армения. Он хранит записи о лицах и \
             предоставляет их государственным органам через программный интерфейс (API) в формате JSON или XML.",
     no_personal_data: "Эта страница не содержит персональных данных.",
-    version: "Версия",
+    version: "Версия:",
     operations: "Служебные адреса (ключ не нужен)",
     healthz: "сервер работает",
     readyz: "сервер готов принимать запросы (база данных доступна)",
@@ -176,7 +176,7 @@ pub(crate) fn html(lang: Lang, host: &str) -> String {
 <h1>{title}</h1>
 <p>{about}</p>
 <p>{no_personal_data}</p>
-<p>{version_label}: <code>popreg {version}</code></p>
+<p>{version_label} <code>popreg {version}</code></p>
 <h2>{operations}</h2>
 <ul>
 {endpoints}</ul>
