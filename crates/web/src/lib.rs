@@ -1,6 +1,6 @@
 //! The HTTP edge of the register: the agency API under `/api/v1` (JSON by default, XML on request, same field
-//! names), operations endpoints (`/healthz`, `/readyz`, `/metrics`) and a landing page at `/`. Domain and store errors become HTTP
-//! answers in exactly one place, [`ApiError`]'s `IntoResponse`.
+//! names), operations endpoints (`/healthz`, `/readyz`, `/metrics`) and a landing page at `/`. Domain and store
+//! errors become HTTP answers in exactly one place, [`ApiError`]'s `IntoResponse`.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
