@@ -69,7 +69,7 @@ pub(crate) enum Home {
 }
 
 /// Yerevan's weight among the communities, in percent of its population's (see [`Geo::new`]).
-const YEREVAN_WEIGHT_PERCENT: u64 = 82;
+const YEREVAN_WEIGHT_PERCENT: u64 = 78;
 
 /// Postcode range of each marz: (first, last).
 fn postcode_range(marz: &str) -> (u16, u16) {

@@ -6,14 +6,16 @@
 //!   grandchildren, down to great-grandchildren. Persons born from 1995 enter by a `Birth` linked to both
 //!   parents; older ones by `Registration` (the initial load). A spouse born from 1995 brings their own
 //!   parents (registered) so that their birth links too;
-//! - a **single** adult living alone;
+//! - a **single** person living alone: an old widow(er) whose spouse died before the register, or an adult
+//!   who never married;
 //! - a family of **citizens living abroad** (main address abroad, consular registration, children born abroad
 //!   registered by the consulate, sometimes a second citizenship or a renounced Armenian one);
 //! - **foreign residents**: a worker or student, a family, a stateless person or a refugee, with foreign
 //!   passports and residence documents (A1.20).
 //!
 //! After the kind-specific plan, passes common to all add rare facts (incapacity, convictions, name changes),
-//! deaths with the spouse's widowhood, and documents, citizenship and nationality. Every event date lies
+//! labour migration (men leaving to work in Russia), deaths with the spouse's widowhood, and documents,
+//! citizenship and nationality. Every event date lies
 //! between the person's birth and death (or today), and a death never precedes another event of the person.
 
 use std::sync::OnceLock;
@@ -35,6 +37,11 @@ use crate::rng::Rng;
 /// Persons born from this date enter by a `Birth` entry; earlier ones by `Registration`.
 pub(crate) fn births_from() -> NaiveDate {
     ymd(1995, 1, 1)
+}
+
+/// Armenia allows dual citizenship since February 2007 (before, a citizen could not hold another).
+fn dual_citizenship_from() -> NaiveDate {
+    ymd(2007, 2, 26)
 }
 
 /// Armenian ID cards and biometric passports were first issued in June 2012.
@@ -1460,7 +1467,15 @@ impl House<'_> {
         if age(birth, self.today) < 18 {
             return;
         }
-        let never = if sex == Sex::F { 0.07 } else { 0.10 };
+        // Boys outnumbered girls by 15% among the births of 1993-2015, and men marry women a few years younger
+        // from the smaller cohorts after 1991: many men of those generations stay unmarried.
+        let never = match (sex, birth.year()) {
+            (Sex::F, ..=1984) => 0.06,
+            (Sex::F, _) => 0.1,
+            (Sex::M, ..=1984) => 0.08,
+            (Sex::M, 1985..=1992) => 0.18,
+            (Sex::M, _) => 0.25,
+        };
         let at = self.marriage_age(sex, birth.year());
         let mut wedding = add_days(birth, (at * 365.25) as i64);
         let gap = self.spouse_gap_days();
@@ -1675,7 +1690,9 @@ impl House<'_> {
                 self.ev(m, since, Prov::Consular, Ek::Consular { mission });
             }
             // After some years abroad: the country's citizenship, and a few renounce Armenia's.
-            let from = add_years(emigrated, 3).max(add_years(birth, 18));
+            let from = add_years(emigrated, 3)
+                .max(add_years(birth, 18))
+                .max(dual_citizenship_from());
             if from < self.today && self.rng.chance(0.35) {
                 let acquired = self.rng.date(from, self.today);
                 self.ev(
@@ -2525,12 +2542,13 @@ impl House<'_> {
                 );
             }
             let adult = add_years(x.birth, 18);
+            let dual_from = adult.max(dual_citizenship_from());
             if x.status == Status::Citizen
-                && adult < end
+                && dual_from < end
                 && self.rng.chance(0.02)
                 && let Some(&country) = pick_const(self.rng, &SECOND_CITIZENSHIP)
             {
-                let on = self.rng.date(adult, end);
+                let on = self.rng.date(dual_from, end);
                 self.ev(
                     p,
                     on,
@@ -2542,14 +2560,17 @@ impl House<'_> {
                 );
             }
             self.identity_documents(p, &x, end);
-            if x.status == Status::Citizen && adult < end && self.rng.chance(0.035) {
+            if x.status == Status::Citizen
+                && adult.max(new_documents_from()) < end
+                && self.rng.chance(0.035)
+            {
                 let loc = if self.rng.chance(0.6) {
                     self.geo.yerevan(self.rng)
                 } else {
                     self.near_home(x.home)
                 };
                 let home = self.new_home(loc);
-                let from = self.rng.date(add_years(x.birth, 17), end);
+                let from = self.rng.date(adult.max(new_documents_from()), end);
                 let to = self
                     .rng
                     .chance(0.6)

@@ -6,16 +6,21 @@
 //! (xoshiro256**, see `rng.rs`), no hash-map iteration order and no floating-point results that differ across
 //! platforms in what they decide.
 //!
-//! What the population looks like (see `household.rs` for the model):
-//! - Armenia's age and sex pyramid (about 53% women, more at older ages, the 1990s birth dip) and geography
-//!   weighted by the classifiers' community and settlement populations (Yerevan about 38%);
+//! What the population looks like (see `household.rs` for the model, `examples/synth_stats.rs` to measure it):
+//! - Armenia's age and sex pyramid (about 52-53% women, median age 37-38, the 1990s birth collapse, low
+//!   fertility since) and geography weighted by the classifiers' community and settlement populations scaled
+//!   to each marz's (Yerevan about 36% of the residents); Yerevan's streets by district;
 //! - Armenian names from `data/` (older generations with older names), patronymics in the genitive,
-//!   Yazidi, Russian and Assyrian names for those nationalities, Russian surnames by sex;
-//! - families: marriages (husband usually older), children linked to both parents from 1995, divorces,
-//!   widowhood, women taking the husband's surname, remarriages; citizens abroad; foreign residents;
-//!   and, at a small scale, every other kind of fact the register records.
+//!   Yazidi, Russian and Assyrian names for those nationalities, Russian surnames by sex; foreigners without
+//!   patronymics, named as their passports name them;
+//! - families: marriages (women at about 25, men at 29, husband usually older), children linked to both
+//!   parents from 1995 and named after the father, children born before the wedding recognized by him,
+//!   divorces (about one for five marriages) and remarriages, most brides taking the husband's surname;
+//! - deaths at Armenia's mortality over the last eight years (about 5-6% of the register), widowhood; old
+//!   widows living alone; men working in Russia; citizens abroad; foreign residents with their passports
+//!   and residence documents; and, at a small scale, every other kind of fact the register records.
 //!
-//! Document numbers: ID card `0` + 8 digits; old passport two letters (series by issue period, `AA`..`AP`) +
+//! Document numbers: ID card nine digits (`0` + 8); old passport two letters (series by issue period, `AA`..`AP`) +
 //! 7 digits; biometric passport `AR`..`AV` + 7 digits; birth certificate `BC` + 7 digits; residence documents a
 //! prefix by type (`RS` residence status, `WP` work permit, `070` refugee passport, ...) + 7 digits; foreign
 //! passports follow each country's pattern. Armenian document numbers never repeat within a run.
