@@ -1276,7 +1276,19 @@ impl House<'_> {
         ) else {
             return;
         };
-        for x in [p, s] {
+        // A remarrying mother takes her minor children, who live with her, to the new home.
+        let before = self.p(p).home;
+        let minors: Vec<Pid> = if sex == Sex::F {
+            (0..self.plan.persons.len() as Pid)
+                .filter(|&k| {
+                    let c = self.p(k);
+                    c.mother == Some(p) && c.home == before && c.birth < on && age(c.birth, on) < 18
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for x in [p, s].into_iter().chain(minors) {
             if self.p(x).home != Some(couple_home) {
                 self.move_to(x, couple_home, on);
             }

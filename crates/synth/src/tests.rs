@@ -1495,3 +1495,74 @@ fn foreigners_have_no_armenian_patronymic_and_carry_a_passport() {
     check("foreigners' names and passports", bad);
     assert!(seen > 40, "{seen} foreigners, {born_here} born in Armenia");
 }
+
+#[test]
+fn married_couples_live_together() {
+    let pop = pop();
+    let (mut couples, mut apart) = (0usize, Vec::new());
+    let addr = |p: &P| {
+        p.facts.iter().rev().find_map(|(_, f)| match f {
+            Fact::MainAddress { address, .. } => Some(address.clone()),
+            _ => None,
+        })
+    };
+    for (psn, p) in pop.iter() {
+        if p.sex() != Sex::F || p.death().is_some() {
+            continue;
+        }
+        let Some((_, "marriage", Some(h))) = marital(p).last().copied() else {
+            continue;
+        };
+        let hp = pop.get(&h);
+        if hp.death().is_some() || p.lives_in() != Some("AM") || hp.lives_in() != Some("AM") {
+            continue;
+        }
+        couples += 1;
+        if addr(p) != addr(hp) {
+            apart.push(format!("{} and {}", psn.as_string(), h.as_string()));
+        }
+    }
+    assert!(couples > 2_000);
+    check("couples at different addresses", apart);
+}
+
+#[test]
+fn minors_live_with_a_parent_or_guardian() {
+    let pop = pop();
+    let addr = |p: &P| {
+        p.facts.iter().rev().find_map(|(_, f)| match f {
+            Fact::MainAddress { address, .. } => Some(address.clone()),
+            _ => None,
+        })
+    };
+    let mut bad = Vec::new();
+    let mut minors = 0usize;
+    for (psn, p) in pop.iter() {
+        if p.death().is_some() || age(p.birth(), today()) >= 18 {
+            continue;
+        }
+        // Parents by birth, recognition and adoption; guardians.
+        let mut carers: Vec<Psn> = Vec::new();
+        for (_, f) in &p.facts {
+            match f {
+                Fact::Birth { mother, father, .. } => {
+                    carers.extend([mother, father].into_iter().flatten().filter_map(psn_of));
+                }
+                Fact::PaternityRecognition { father, .. } => carers.extend(psn_of(father)),
+                Fact::Adoption { parents, .. } => carers.extend(parents.iter().filter_map(psn_of)),
+                Fact::GuardianshipStarted { guardian, .. } => carers.extend(psn_of(guardian)),
+                _ => {}
+            }
+        }
+        if carers.is_empty() {
+            continue;
+        }
+        minors += 1;
+        let home = addr(p);
+        if !carers.iter().any(|c| addr(pop.get(c)) == home) {
+            bad.push(psn.as_string());
+        }
+    }
+    assert!(minors > 2_000);
+    check("minors living apart from their parents", bad);
+}
