@@ -951,17 +951,64 @@ impl House<'_> {
     }
 
     /// Someone without a PSN: a spouse who died before the register existed.
+    /// Their identity document is the last one they held: an Armenian passport, or for those who died before
+    /// Armenia issued its own (1995) a Soviet one.
     fn described(
         &mut self,
         sex: Sex,
         birth: NaiveDate,
         nationality: &'static str,
         group: usize,
+        died: NaiveDate,
     ) -> u16 {
         let names = self.fresh_names(sex, birth, group, true);
         let t = self.t;
-        let issued = add_days(add_years(birth, 16), self.rng.range(0, 3000)).max(ymd(1995, 1, 1));
-        let number = self.passport_number(issued);
+        let armenian_from = ymd(1995, 6, 1);
+        let document = if died > armenian_from {
+            let lo = add_years(birth, 16)
+                .max(armenian_from)
+                .max(add_years(died, -10));
+            let issued = self.rng.date(lo, add_days(died, -1).max(lo));
+            IdentityDocument {
+                doc_type: "PASSPORT_AM".into(),
+                number: self.passport_number(issued),
+                issuing_country: Some("AM".into()),
+                issued_on: Some(issued),
+                valid_until: Some(add_days(add_years(issued, 10), -1)),
+            }
+        } else {
+            // Soviet passports were issued at 16 and renewed at 25 and 45: series a Roman numeral and two
+            // Cyrillic letters, then six digits.
+            let renewal = [45, 25, 16]
+                .into_iter()
+                .map(|a| add_years(birth, a))
+                .find(|&d| d < died)
+                .unwrap_or(birth);
+            let issued = add_days(renewal, self.rng.range(0, 120)).min(add_days(died, -1));
+            let roman = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"];
+            let letters = [
+                'А', 'Б', 'В', 'Г', 'Д', 'Е', 'Ж', 'И', 'К', 'Л', 'М', 'Н', 'П', 'Р', 'С', 'Т',
+            ];
+            let number = format!(
+                "{}-{}{} {:06}",
+                roman[self.rng.index(roman.len())],
+                letters[self.rng.index(letters.len())],
+                letters[self.rng.index(letters.len())],
+                self.rng.below(1_000_000)
+            );
+            IdentityDocument {
+                doc_type: "OTHER".into(),
+                number,
+                issuing_country: None,
+                issued_on: Some(issued),
+                valid_until: None,
+            }
+        };
+        let citizenships = if died >= ymd(1991, 9, 21) {
+            vec!["AM".into()]
+        } else {
+            Vec::new()
+        };
         self.plan.described.push(DescribedPerson {
             first_name: t.first[usize::from(names.first)].name.hy.clone(),
             patronymic: names
@@ -973,14 +1020,8 @@ impl House<'_> {
                 t.surnames[usize::from(names.surname)].male.hy.clone()
             },
             birth_date: Some(birth),
-            identity_document: IdentityDocument {
-                doc_type: "PASSPORT_AM".into(),
-                number,
-                issuing_country: Some("AM".into()),
-                issued_on: Some(issued),
-                valid_until: Some(add_days(add_years(issued, 10), -1)),
-            },
-            citizenships: vec!["AM".into()],
+            identity_document: document,
+            citizenships,
             nationality: Some(nationality.into()),
             residence: None,
             no_psn: true,
@@ -1076,14 +1117,16 @@ impl House<'_> {
             (lo <= hi).then(|| (sex, self.rng.date(lo, hi)))
         });
         let husband = match absent_death {
-            Some((Sex::M, _)) => Who::D(self.described(Sex::M, husband_birth, nationality, group)),
+            Some((Sex::M, d)) => {
+                Who::D(self.described(Sex::M, husband_birth, nationality, group, d))
+            }
             _ => match self.native_adult(Sex::M, husband_birth, nationality, group, home) {
                 Some(p) => Who::P(p),
                 None => return,
             },
         };
         let wife = match absent_death {
-            Some((Sex::F, _)) => Who::D(self.described(Sex::F, wife_birth, nationality, group)),
+            Some((Sex::F, d)) => Who::D(self.described(Sex::F, wife_birth, nationality, group, d)),
             _ => {
                 match self.native_adult_since(Sex::F, wife_birth, nationality, group, home, married)
                 {
@@ -1345,15 +1388,15 @@ impl House<'_> {
             && self
                 .rng
                 .chance(died_before_window(age(father_birth, self.today), Sex::M));
-        let father = if absent {
-            Who::D(self.described(Sex::M, father_birth, nationality, group))
+        let ended = absent.then(|| self.rng.date(lo, hi));
+        let father = if let Some(d) = ended {
+            Who::D(self.described(Sex::M, father_birth, nationality, group, d))
         } else {
             Who::P(self.native_adult(Sex::M, father_birth, nationality, group, home)?)
         };
         let mother =
             self.native_adult_since(Sex::F, mother_birth, nationality, group, home, married)?;
         self.marry(father, Who::P(mother), married, false);
-        let ended = absent.then(|| self.rng.date(lo, hi));
         if let Some(d) = ended {
             self.ev(
                 mother,
@@ -1603,7 +1646,7 @@ impl House<'_> {
             return;
         };
         let other = if sex == Sex::F { Sex::M } else { Sex::F };
-        let d = Who::D(self.described(other, spouse_birth, nationality, group));
+        let d = Who::D(self.described(other, spouse_birth, nationality, group, death));
         let (h, w) = if sex == Sex::F {
             (d, Who::P(p))
         } else {

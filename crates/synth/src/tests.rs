@@ -1566,3 +1566,39 @@ fn minors_live_with_a_parent_or_guardian() {
     assert!(minors > 2_000);
     check("minors living apart from their parents", bad);
 }
+
+#[test]
+fn spouses_who_died_before_the_register_carry_the_documents_of_their_time() {
+    let mut bad = Vec::new();
+    let mut seen = 0usize;
+    for (psn, p) in pop().iter() {
+        for (_, f) in &p.facts {
+            let Fact::Widowhood {
+                spouse: PersonRef::Described(d),
+                date,
+            } = f
+            else {
+                continue;
+            };
+            seen += 1;
+            let doc = &d.identity_document;
+            let issued = doc.issued_on.unwrap_or(*date);
+            let born = d.birth_date.unwrap_or(issued);
+            let format_ok = match doc.doc_type.as_str() {
+                "PASSPORT_AM" => is_passport(&doc.number) && issued >= ymd(1995, 1, 1),
+                "OTHER" => issued < ymd(1995, 6, 2),
+                _ => false,
+            };
+            if !d.no_psn || issued >= *date || age(born, issued) < 16 || !format_ok {
+                bad.push(format!(
+                    "{}: spouse died {date}, {} {} issued {issued}",
+                    psn.as_string(),
+                    doc.doc_type,
+                    doc.number
+                ));
+            }
+        }
+    }
+    check("described spouses", bad);
+    assert!(seen > 500, "{seen} widowhoods of described spouses");
+}
