@@ -325,6 +325,16 @@ fn period_fertility(year: i32) -> f64 {
     }
 }
 
+/// Share of a country's citizens in Armenia who are refugees or asylum seekers.
+fn refugee_share(country: &str) -> f64 {
+    match country {
+        "SY" | "IQ" => 0.3,
+        "UA" => 0.25,
+        "IR" | "LB" => 0.05,
+        _ => 0.0,
+    }
+}
+
 /// How the father of a child is known.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Paternity {
@@ -1939,14 +1949,22 @@ impl House<'_> {
             self.geo.sample(self.rng)
         };
         let home = self.new_home(loc);
-        let arrived = self
-            .rng
-            .date(add_years(self.today, -10), add_days(self.today, -20));
+        // Most Russians came in the wave of 2022, most Syrians (Syrian Armenians) fleeing the war of 2012-2016;
+        // the others over the last ten years.
+        let (lo, hi) = match fc.country.as_str() {
+            "RU" if self.rng.chance(0.6) => (ymd(2022, 3, 1), ymd(2023, 6, 30)),
+            "SY" if self.rng.chance(0.7) => (ymd(2012, 6, 1), ymd(2016, 12, 31)),
+            _ => (add_years(self.today, -10), add_days(self.today, -20)),
+        };
+        let arrived = self.rng.date(
+            lo.min(add_days(self.today, -20)),
+            hi.min(add_days(self.today, -20)),
+        );
         let roll = self.rng.unit();
         if roll < 0.04 {
             self.stateless(home, arrived);
-        } else if roll < 0.08 {
-            // Refugees and asylum seekers.
+        } else if self.rng.chance(refugee_share(&fc.country)) {
+            // Refugees and asylum seekers: from the wars in Syria, Iraq and Ukraine, a few from Iran and Lebanon.
             let sex = if self.rng.chance(0.6) { Sex::M } else { Sex::F };
             let birth = add_years(arrived, -(self.rng.range(18, 55) as i32));
             let birth = add_days(birth, -self.rng.range(0, 364));
@@ -2188,7 +2206,19 @@ impl House<'_> {
             let Some(youngest) = kids.iter().map(|&k| self.p(k).birth).max() else {
                 continue;
             };
-            let lo = self.p(h).last_event.max(self.p(w).last_event).max(youngest);
+            // After every planned event of the family: the orphans' own later lives (a wedding at the family
+            // home, say) are not planned, so moving them to the guardian contradicts nothing.
+            let kids_last = kids
+                .iter()
+                .map(|&k| self.p(k).last_event)
+                .max()
+                .unwrap_or(youngest);
+            let lo = self
+                .p(h)
+                .last_event
+                .max(self.p(w).last_event)
+                .max(youngest)
+                .max(kids_last);
             let lo = add_days(lo, 1);
             let hi = add_days(add_years(youngest, 18), -1).min(add_days(self.today, -120));
             if lo > hi {
@@ -2284,7 +2314,7 @@ impl House<'_> {
             if x.status != Status::Citizen || x.sex != Sex::M || x.keep_alive || x.death.is_some() {
                 continue;
             }
-            let (birth, last_event) = (x.birth, x.last_event);
+            let (birth, last_event, single) = (x.birth, x.last_event, x.spouse.is_none());
             let share = match age(birth, self.today) {
                 25..=34 => 0.03,
                 35..=44 => 0.07,
@@ -2292,6 +2322,12 @@ impl House<'_> {
                 _ => 0.0,
             };
             if !self.rng.chance(share) {
+                continue;
+            }
+            // A father alone with minor children stays with them.
+            let minors = (0..self.plan.persons.len() as Pid)
+                .any(|c| self.p(c).father == Some(p) && age(self.p(c).birth, self.today) < 18);
+            if single && minors {
                 continue;
             }
             let lo = add_days(last_event, 1)
