@@ -64,6 +64,13 @@ codes! {
     PayloadTooLarge = "PSR-API-0004", 413;
     BadQuery = "PSR-API-0005", 400;
     RouteNotFound = "PSR-API-0006", 404;
+    AuthNoCertificate = "PSR-AUTH-0001", 401;
+    AuthCertificateExpired = "PSR-AUTH-0002", 401;
+    AuthCertificateNotYetValid = "PSR-AUTH-0003", 401;
+    AuthCertificateRevoked = "PSR-AUTH-0004", 401;
+    AuthUnknownIssuer = "PSR-AUTH-0005", 401;
+    AuthNoPsn = "PSR-AUTH-0006", 401;
+    AuthCertificateInvalid = "PSR-AUTH-0007", 401;
     Internal = "PSR-SYS-0001", 500;
     StorageUnavailable = "PSR-SYS-0002", 503;
     StorageCorrupt = "PSR-SYS-0003", 500;
