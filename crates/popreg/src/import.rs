@@ -27,7 +27,8 @@ impl ImportStats {
 }
 
 /// Generate `cfg.persons` persons and append them in transactions of about `chunk_entries` entries.
-/// `progress` is called after each committed transaction.
+/// `progress` is called after each committed transaction. The store's secondary indexes are dropped for the
+/// load and built at the end (see [`Store::begin_bulk_load`]): run this offline, not beside a serving server.
 pub async fn generate_into(
     store: &Store,
     cfg: &SynthConfig,
@@ -36,6 +37,7 @@ pub async fn generate_into(
 ) -> anyhow::Result<ImportStats> {
     let start = Instant::now();
     let mut stats = ImportStats::default();
+    store.begin_bulk_load().await?;
     let mut pending = Vec::with_capacity(chunk_entries + 64);
     let mut pending_persons = 0usize;
     for batch in popreg_synth::generate(cfg) {
@@ -61,6 +63,8 @@ pub async fn generate_into(
         stats.persons += pending_persons;
         stats.transactions += 1;
     }
+    // Index building is part of the import's time.
+    store.finish_bulk_load().await?;
     stats.seconds = start.elapsed().as_secs_f64();
     progress(&stats);
     Ok(stats)

@@ -181,6 +181,17 @@ const PERSON_UPSERT_TAIL: &str = " ON CONFLICT (psn) DO UPDATE SET doc = exclude
      sex = excluded.sex, death_date = excluded.death_date, last_entry_id = excluded.last_entry_id, \
      updated_at = excluded.updated_at";
 
+/// The secondary (non-unique) indexes, exactly as the migrations create them, for rebuilding after a bulk
+/// load. The same text works on both dialects.
+const SECONDARY_INDEXES: &[&str] = &[
+    "CREATE INDEX IF NOT EXISTS entries_subject ON entries (subject_psn, id)",
+    "CREATE INDEX IF NOT EXISTS persons_name ON persons (surname_fold, first_fold, birth_date)",
+];
+const DROP_SECONDARY_INDEXES: &[&str] = &[
+    "DROP INDEX IF EXISTS entries_subject",
+    "DROP INDEX IF EXISTS persons_name",
+];
+
 /// A person row ready to write.
 struct PersonRow {
     psn: String,
@@ -290,12 +301,39 @@ impl Store {
         &self.clock
     }
 
-    /// Apply pending migrations. Safe to call on every start.
+    /// Apply pending migrations, and rebuild any secondary index an interrupted bulk load left missing.
+    /// Safe to call on every start.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
-        match &self.inner {
+        let applied = match &self.inner {
             Inner::Sqlite { write, .. } => migrate::run_sqlite(write).await,
             Inner::Postgres(pool) => migrate::run_postgres(pool).await,
-        }
+        }?;
+        self.finish_bulk_load().await?;
+        Ok(applied)
+    }
+
+    /// Start an offline bulk load: drop the secondary indexes, which a load by random PSN would otherwise
+    /// update page by page at random (the import rate fell from 6,800 to 2,600 persons/s over the first
+    /// million persons on SQLite with them in place). Unique keys stay: the primary keys of `entries` and
+    /// `persons` keep guarding identity during the load. Finish with [`Store::finish_bulk_load`]; if the load
+    /// dies first, the next [`Store::migrate`] (which runs on every start) builds the indexes again.
+    pub async fn begin_bulk_load(&self) -> Result<(), StoreError> {
+        dispatch!(self, write, pool, ops => {
+            for stmt in DROP_SECONDARY_INDEXES {
+                sqlx::query(*stmt).execute(pool).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Build the secondary indexes (no-op when present). Part of every migration run.
+    pub async fn finish_bulk_load(&self) -> Result<(), StoreError> {
+        dispatch!(self, write, pool, ops => {
+            for stmt in SECONDARY_INDEXES {
+                sqlx::query(*stmt).execute(pool).await?;
+            }
+        });
+        Ok(())
     }
 
     /// Cheap liveness check of the database, for `/readyz`.

@@ -74,8 +74,8 @@ pub(crate) async fn open(
         // Larger pages pack the projection documents (1–3 KB each) with less slack; takes effect when the
         // file is created.
         .page_size(16384)
-        .pragma("cache_size", "-65536")
-        .pragma("temp_store", "memory");
+        .pragma("cache_size", if opts.bulk { "-262144" } else { "-65536" })
+        .pragma("temp_store", if opts.bulk { "file" } else { "memory" });
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(opts.acquire_timeout.max(std::time::Duration::from_secs(30)))
