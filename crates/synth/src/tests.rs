@@ -1397,28 +1397,6 @@ fn deaths_come_at_armenias_rate() {
     assert!((3.0..=9.0).contains(&pct(dead, PERSONS)), "{dead} dead");
 }
 
-/// Prints a person's log (for debugging a failing test: `cargo test dump -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn dump() {
-    let want: Vec<String> = std::env::var("PSNS")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    for (psn, p) in pop().iter() {
-        if want.contains(&psn.as_string()) {
-            println!("{} (batch {})", psn.as_string(), p.batch);
-            for (prov, f) in &p.facts {
-                println!(
-                    "  [{prov}] {}",
-                    serde_json::to_string(f).unwrap_or_default()
-                );
-            }
-        }
-    }
-}
-
 #[test]
 fn dual_citizenship_and_notice_addresses_respect_the_law_of_their_time() {
     let mut bad = Vec::new();
