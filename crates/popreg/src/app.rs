@@ -70,6 +70,7 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
         )?)
     };
     Ok(WebConfig {
+        card_verifier: card_verifier(cfg)?.map(Arc::new),
         tax_registry,
         api_key_sha256: cfg.api.api_key_sha256.clone(),
         max_body_bytes: cfg.server.max_body_bytes,
@@ -77,9 +78,53 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
     })
 }
 
+fn read(what: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {what} {path}"))
+}
+
+/// The ID-card checker of `server.client_ca` (and `server.client_crl`), if configured.
+pub fn card_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
+    let s = &cfg.server;
+    if s.client_ca.is_empty() {
+        return Ok(None);
+    }
+    let ca = read("server.client_ca", &s.client_ca)?;
+    let crl = if s.client_crl.is_empty() {
+        None
+    } else {
+        Some(read("server.client_crl", &s.client_crl)?)
+    };
+    let v = popreg_identity::CardVerifier::from_pem(&ca, crl.as_deref())
+        .with_context(|| format!("server.client_ca {} / client_crl", s.client_ca))?;
+    Ok(Some(v))
+}
+
+/// The TLS configuration of `server.tls_cert` / `tls_key` (with the ID-card CAs), if HTTPS is configured.
+pub fn tls_config(cfg: &Config) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    let s = &cfg.server;
+    if s.tls_cert.is_empty() {
+        return Ok(None);
+    }
+    let cert = read("server.tls_cert", &s.tls_cert)?;
+    let key = read("server.tls_key", &s.tls_key)?;
+    let cas = if s.client_ca.is_empty() {
+        None
+    } else {
+        Some(popreg_identity::cert::certs_from_pem(&read(
+            "server.client_ca",
+            &s.client_ca,
+        )?)?)
+    };
+    let tls = popreg_identity::tls::server_config(&cert, &key, cas.as_deref())
+        .context("server.tls_cert / tls_key / client_ca")?;
+    Ok(Some(tls))
+}
+
 /// A server running in the background.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Whether it speaks HTTPS.
+    pub tls: bool,
     pub store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -87,7 +132,8 @@ pub struct Running {
 
 impl Running {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stop accepting, finish in-flight requests, close the database.
@@ -118,21 +164,28 @@ pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
     let addr = listener.local_addr()?;
+    let tls = tls_config(cfg)?;
     let state = AppState::new(store.clone(), web_config(cfg)?, metrics_handle());
     let app = popreg_web::router(state);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = rx => {},
-                    _ = shutdown_signal() => {},
-                }
-            })
-            .await
-    });
+    let stop = async move {
+        tokio::select! {
+            _ = rx => {},
+            _ = shutdown_signal() => {},
+        }
+    };
+    let https = tls.is_some();
+    let task = match tls {
+        Some(tls) => tokio::spawn(crate::https::serve(listener, Arc::new(tls), app, stop)),
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        }),
+    };
     Ok(Running {
         addr,
+        tls: https,
         store,
         stop: Some(tx),
         task,

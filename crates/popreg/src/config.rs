@@ -41,6 +41,15 @@ pub struct Server {
     pub listen: String,
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+    /// PEM file with the server's certificate chain; set, the server speaks HTTPS only.
+    pub tls_cert: String,
+    /// PEM file with the server's private key.
+    pub tls_key: String,
+    /// PEM bundle of the CAs that issue ID cards; set, browsers are asked for an (optional) ID-card
+    /// certificate and `/whoami` identifies its holder.
+    pub client_ca: String,
+    /// PEM file with the CRLs of those CAs (revoked cards).
+    pub client_crl: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +80,10 @@ impl Default for Server {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 1 << 20,
             request_timeout_secs: 30,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            client_ca: String::new(),
+            client_crl: String::new(),
         }
     }
 }
@@ -127,6 +140,18 @@ impl Config {
         if let Some(v) = get("POPREG_REQUEST_TIMEOUT_SECS") {
             self.server.request_timeout_secs = num("POPREG_REQUEST_TIMEOUT_SECS", v)?;
         }
+        if let Some(v) = get("POPREG_TLS_CERT") {
+            self.server.tls_cert = v;
+        }
+        if let Some(v) = get("POPREG_TLS_KEY") {
+            self.server.tls_key = v;
+        }
+        if let Some(v) = get("POPREG_CLIENT_CA") {
+            self.server.client_ca = v;
+        }
+        if let Some(v) = get("POPREG_CLIENT_CRL") {
+            self.server.client_crl = v;
+        }
         if let Some(v) = get("POPREG_DATA_DIR") {
             self.storage.data_dir = PathBuf::from(v);
         }
@@ -170,6 +195,18 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             bail!("server.max_body_bytes: at least 1024");
+        }
+        let s = &self.server;
+        if s.tls_cert.is_empty() != s.tls_key.is_empty() {
+            bail!("server.tls_cert and server.tls_key: set both (HTTPS) or neither (HTTP)");
+        }
+        if !s.client_ca.is_empty() && s.tls_cert.is_empty() {
+            bail!(
+                "server.client_ca: ID cards need HTTPS; set server.tls_cert and server.tls_key too"
+            );
+        }
+        if !s.client_crl.is_empty() && s.client_ca.is_empty() {
+            bail!("server.client_crl: needs server.client_ca");
         }
         if self.storage.max_connections == 0 {
             bail!("storage.max_connections: at least 1");
@@ -251,6 +288,34 @@ mod tests {
         );
         bad.server.listen = "nowhere".into();
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn tls_settings_come_in_working_combinations() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "POPREG_TLS_CERT" => Some("s.pem".into()),
+            "POPREG_TLS_KEY" => Some("s.key.pem".into()),
+            "POPREG_CLIENT_CA" => Some("ca.pem".into()),
+            "POPREG_CLIENT_CRL" => Some("crl.pem".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            (c.server.tls_cert.as_str(), c.server.client_crl.as_str()),
+            ("s.pem", "crl.pem")
+        );
+        c.validate().unwrap();
+        let mut no_key = c.clone();
+        no_key.server.tls_key.clear();
+        assert!(no_key.validate().is_err());
+        let mut no_tls = c.clone();
+        no_tls.server.tls_cert.clear();
+        no_tls.server.tls_key.clear();
+        assert!(no_tls.validate().is_err(), "client_ca without HTTPS");
+        let mut crl_only = c;
+        crl_only.server.client_ca.clear();
+        assert!(crl_only.validate().is_err());
     }
 
     #[test]

@@ -3,4 +3,5 @@
 
 pub mod app;
 pub mod config;
+pub mod https;
 pub mod import;

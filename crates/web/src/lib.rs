@@ -1,6 +1,7 @@
 //! The HTTP edge of the register: the agency API under `/api/v1` (JSON by default, XML on request, same field
-//! names), operations endpoints (`/healthz`, `/readyz`, `/metrics`) and a landing page at `/`. Domain and store
-//! errors become HTTP answers in exactly one place, [`ApiError`]'s `IntoResponse`.
+//! names), ID-card identification (`/whoami`), operations endpoints (`/healthz`, `/readyz`, `/metrics`) and a
+//! landing page at `/`. Domain and store errors become HTTP answers in exactly one place, [`ApiError`]'s
+//! `IntoResponse`.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -10,6 +11,7 @@ mod api;
 mod error;
 mod landing;
 mod negotiate;
+mod whoami;
 pub mod xml;
 
 use std::sync::Arc;
@@ -40,6 +42,8 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// The tax registry connector for TIN checks; `None` answers "registry unavailable".
     pub tax_registry: Option<popreg_connectors::tax::TaxRegistry>,
+    /// Checks ID-card certificates presented over TLS (`GET /whoami`); `None`: ID cards are not accepted.
+    pub card_verifier: Option<Arc<popreg_identity::CardVerifier>>,
 }
 
 impl Default for WebConfig {
@@ -49,6 +53,7 @@ impl Default for WebConfig {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             tax_registry: None,
+            card_verifier: None,
         }
     }
 }
@@ -88,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route("/whoami", get(whoami::whoami))
         .nest("/api/v1", api::routes());
     with_edge(routes, max_body, timeout).with_state(state)
 }
