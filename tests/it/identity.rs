@@ -253,7 +253,7 @@ async fn g2_whoami_over_plain_http_says_id_cards_need_https() {
 }
 
 /// `curl --cacert ca.pem [--cert C.pem --key C.key.pem] URL/whoami` in the PKI directory: (status, body).
-fn curl_at(dir: &Path, url: &str, card: Option<&str>) -> (String, String) {
+pub(crate) fn curl_at(dir: &Path, url: &str, card: Option<&str>) -> (String, String) {
     let p = |f: &str| dir.join(f).display().to_string();
     let mut cmd = std::process::Command::new("curl");
     cmd.args(["-sS", "-w", "\n%{http_code}", "--cacert", &p("ca.pem")]);
@@ -300,6 +300,78 @@ async fn g2_curl_with_a_card_certificate_and_key_is_identified() {
     let j: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(j["psn"], pki.holder.to_string());
     let (status, body) = run("revoked").await.unwrap();
+    assert_eq!(status, "401", "{body}");
+    assert!(body.contains("PSR-AUTH-0004"), "{body}");
+    running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dev_ca_command_writes_a_pki_that_serve_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pki");
+    let (good, bad) = (psn(4301), psn(4302));
+    let run = |out: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_popreg"))
+            .arg("dev-ca")
+            .arg("--out")
+            .arg(out)
+            .args([
+                "--psn",
+                &format!("{good}=Petrosyan,Anna"),
+                "--revoke",
+                &bad.to_string(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let o = run(&out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("TEST certification authority"), "{text}");
+    assert!(text.contains("curl --cacert"), "{text}");
+    for f in [
+        "ca.pem",
+        "ca.key.pem",
+        "server.pem",
+        "server.key.pem",
+        "crl.pem",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    for ext in ["pem", "key.pem", "p12"] {
+        assert!(out.join(format!("card-{good}.{ext}")).exists(), "{ext}");
+        assert!(out.join(format!("card-{bad}.{ext}")).exists(), "{ext}");
+    }
+    assert!(
+        !run(&out).status.success(),
+        "an existing CA is never overwritten"
+    );
+
+    // The files serve as they are: HTTPS with ID-card login, checked with curl.
+    let p = |f: &str| out.join(f).display().to_string();
+    let mut cfg = Config::default();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.server.tls_cert = p("server.pem");
+    cfg.server.tls_key = p("server.key.pem");
+    cfg.server.client_ca = p("ca.pem");
+    cfg.server.client_crl = p("crl.pem");
+    // Cards are valid from yesterday (real time): the register's clock must be now, not the test epoch.
+    let db = TestDb::sqlite().await;
+    db.clock.set(chrono::Utc::now());
+    let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    let url = running
+        .url()
+        .replace("https://127.0.0.1", "https://localhost");
+    let curl = |card: String| {
+        let (out, url) = (out.clone(), url.clone());
+        tokio::task::spawn_blocking(move || curl_at(&out, &url, Some(&card)))
+    };
+    let (status, body) = curl(format!("card-{good}")).await.unwrap();
+    assert_eq!(status, "200", "{body}");
+    let j: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(j["psn"], good.to_string());
+    assert_eq!(j["name"]["surname"], "PETROSYAN");
+    let (status, body) = curl(format!("card-{bad}")).await.unwrap();
     assert_eq!(status, "401", "{body}");
     assert!(body.contains("PSR-AUTH-0004"), "{body}");
     running.shutdown().await.unwrap();

@@ -3,5 +3,6 @@
 
 pub mod app;
 pub mod config;
+pub mod devca;
 pub mod https;
 pub mod import;

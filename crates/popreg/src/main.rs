@@ -76,6 +76,21 @@ enum Command {
     CheckConfig(Common),
     /// Print the SHA-256 of an API key, for `api.api_key_sha256`.
     HashKey { key: String },
+    /// Write a TEST certification authority with ID-card certificates (never for production).
+    DevCa {
+        /// Directory to write into (must not already hold a CA).
+        #[arg(long)]
+        out: PathBuf,
+        /// A card holder: PSN, or PSN=SURNAME,GIVEN (Latin letters). Repeatable.
+        #[arg(long)]
+        psn: Vec<String>,
+        /// A card holder whose card is issued and then revoked (listed in crl.pem). Repeatable.
+        #[arg(long)]
+        revoke: Vec<String>,
+        /// Years of validity of the cards.
+        #[arg(long, default_value_t = 5)]
+        years: i64,
+    },
 }
 
 fn load(cli_config: Option<&Path>, common: &Common) -> anyhow::Result<Config> {
@@ -132,6 +147,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::DefaultConfig => {
             print!("{DEFAULT_CONFIG}");
+            Ok(())
+        }
+        Command::DevCa {
+            out,
+            psn,
+            revoke,
+            years,
+        } => {
+            print!("{}", popreg::devca::run(&out, &psn, &revoke, years)?);
             Ok(())
         }
         Command::HashKey { key } => {
@@ -283,6 +307,20 @@ async fn demo(
         .take(3)
         .map(|(_, e)| e.subject.to_string())
         .collect::<Vec<_>>();
+    // A TEST CA with ID cards for the sample persons, for trying ID-card login (the demo itself stays on
+    // plain HTTP so that a browser opens it without certificate warnings; see docs/identity.md).
+    let pki = dir.join("dev-ca");
+    let now = chrono::Utc::now();
+    let mut holders = Vec::new();
+    for p in &samples {
+        let psn = popreg_domain::Psn::parse(p)?;
+        let holder = popreg_identity::dev_ca::CardHolder::new(psn, now, 5);
+        holders.push(match store.person(psn).await? {
+            Some(st) => holder.named(&st.names.surname.lat, &st.names.first.lat),
+            None => holder,
+        });
+    }
+    popreg_identity::dev_ca::write_dir(&pki, now, &holders, &[])?;
     store.close().await;
     let store = app::open_store(&cfg, Arc::new(SystemClock)).await?;
     let running = app::start(&cfg, store).await?;
@@ -308,6 +346,25 @@ async fn demo(
     );
     println!("    curl {url}/api/v1/classifiers");
     println!("    curl {url}/metrics");
+    if let Some(p) = samples.first() {
+        let exe = std::env::current_exe()
+            .map(|e| e.display().to_string())
+            .unwrap_or_else(|_| "popreg".into());
+        let d = pki.display();
+        println!(
+            "  ID-card login with the TEST CA in {d} (HTTPS, beside this demo, in another terminal):"
+        );
+        println!(
+            "    POPREG_TLS_CERT={d}/server.pem POPREG_TLS_KEY={d}/server.key.pem POPREG_CLIENT_CA={d}/ca.pem \\"
+        );
+        println!(
+            "      POPREG_CLIENT_CRL={d}/crl.pem {exe} serve --data-dir {} --listen 127.0.0.1:8443",
+            dir.display()
+        );
+        println!(
+            "    curl --cacert {d}/ca.pem --cert {d}/card-{p}.pem --key {d}/card-{p}.key.pem https://localhost:8443/whoami"
+        );
+    }
     println!("  stop with Ctrl-C");
     println!();
     running.wait().await
