@@ -240,6 +240,8 @@ fi
 
 ensure_tools
 ensure_postgres
+# The ID-card login tests also identify with curl (--cert/--key), as an operator would.
+command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
 
 if is_true "${POPREG_TEST_QUICK:-}"; then
     log "POPREG_TEST_QUICK set: skipping cargo fmt and cargo clippy"
