@@ -116,6 +116,16 @@ struct Https(Arc<rustls::ClientConfig>);
 
 impl Https {
     async fn get(&self, url: &str, path: &str, lang: &str) -> (StatusCode, HeaderMap, String) {
+        self.get_as(url, path, lang, "application/json").await
+    }
+
+    async fn get_as(
+        &self,
+        url: &str,
+        path: &str,
+        lang: &str,
+        accept: &str,
+    ) -> (StatusCode, HeaderMap, String) {
         let authority = url.trim_start_matches("https://");
         let tcp = tokio::net::TcpStream::connect(authority).await.unwrap();
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
@@ -131,6 +141,7 @@ impl Https {
         let req = hyper::Request::get(path)
             .header("host", authority)
             .header("accept-language", lang)
+            .header("accept", accept)
             .body(axum::body::Body::empty())
             .unwrap();
         let resp = send.send_request(req).await.unwrap();
@@ -178,6 +189,15 @@ async fn g2_an_id_card_over_tls_identifies_its_holder() {
             .starts_with(&until),
         "{j}"
     );
+    // A browser gets a page.
+    let (s, h, page) = pki
+        .client(Some(&pki.card))
+        .get_as(&url, "/whoami", "en", "text/html,*/*;q=0.8")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    assert!(page.contains(&format!("<td>{}</td>", pki.holder)), "{page}");
     // The same card, years later by the register's clock, has expired.
     db.clock.advance(Duration::days(6 * 365));
     let (s, j) = whoami(&pki.client(Some(&pki.card)), &url, "en").await;

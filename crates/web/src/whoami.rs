@@ -3,11 +3,15 @@
 //! and never reads the register (person data go through the access gate, which is not here yet). Whatever is
 //! wrong with the certificate is a coded `401` problem in the caller's language whose explanation says what to
 //! do (G.9: insert the card, install the national CA chain and the ID-card software, renew the card).
+//! A browser (`Accept` naming `text/html`) gets the same as a small HTML page in its language.
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::CACHE_CONTROL;
+use axum::http::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE, VARY,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use popreg_domain::classifiers::Lang;
 use popreg_identity::{CertError, Identity, TlsPeer};
 use serde::Serialize;
 
@@ -51,10 +55,131 @@ fn identify(state: &AppState, req: &Request) -> Result<Identity, CertError> {
     verifier.verify(peer, state.0.store.clock().now())
 }
 
+/// Whether the caller is a browser asking for a page.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+struct Labels {
+    title: &'static str,
+    psn: &'static str,
+    name: &'static str,
+    serial: &'static str,
+    valid_until: &'static str,
+    issuer: &'static str,
+}
+
+fn labels(lang: Lang) -> Labels {
+    match lang {
+        Lang::Hy => Labels {
+            title: "Նույնականացում նույնականացման քարտով",
+            psn: "ՀԾՀ",
+            name: "Անուն, ազգանուն",
+            serial: "Հավաստագրի համարը",
+            valid_until: "Վավեր է մինչև",
+            issuer: "Հավաստագիրը տրամադրել է",
+        },
+        Lang::En => Labels {
+            title: "Identification by ID card",
+            psn: "PSN",
+            name: "Name",
+            serial: "Certificate serial number",
+            valid_until: "Valid until",
+            issuer: "Issued by",
+        },
+        Lang::Ru => Labels {
+            title: "Идентификация по идентификационной карте",
+            psn: "Номер общественных услуг",
+            name: "Фамилия, имя",
+            serial: "Серийный номер сертификата",
+            valid_until: "Действителен до",
+            issuer: "Выдан",
+        },
+    }
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    crate::xml::escape(s, &mut out);
+    out
+}
+
+/// The answer as an HTML page (everything from the certificate is escaped).
+fn html(lang: Lang, result: &Result<Identity, CertError>) -> (StatusCode, String) {
+    let l = labels(lang);
+    let (status, body) = match result {
+        Ok(id) => {
+            let row =
+                |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>\n", esc(k), esc(v));
+            let mut rows = row(l.psn, &id.psn.to_string());
+            rows.push_str(&row(l.name, &id.common_name));
+            rows.push_str(&row(l.serial, &id.serial));
+            rows.push_str(&row(
+                l.valid_until,
+                &id.not_after.format("%Y-%m-%d").to_string(),
+            ));
+            rows.push_str(&row(l.issuer, &id.issuer));
+            (StatusCode::OK, format!("<table>\n{rows}</table>\n"))
+        }
+        Err(e) => {
+            let code = e.code();
+            let item = popreg_domain::classifiers::try_classifiers()
+                .ok()
+                .and_then(|c| c.error_code(code));
+            let (title, explanation) = match item {
+                Some(i) => (i.title.get(lang), i.explanation.get(lang)),
+                None => (code.as_str(), ""),
+            };
+            (
+                StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
+                format!(
+                    "<h2>{}</h2>\n<p>{}</p>\n<p><code>{}</code></p>\n",
+                    esc(title),
+                    esc(explanation),
+                    esc(code.as_str())
+                ),
+            )
+        }
+    };
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
+         <style>body{{font-family:sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
+         th{{text-align:left;padding-right:1rem}}</style>\n</head>\n<body>\n<h1>{title}</h1>\n{body}</body>\n</html>\n",
+        lang = lang.as_str(),
+        title = esc(l.title),
+    );
+    (status, page)
+}
+
 /// `GET /whoami`
 pub(crate) async fn whoami(State(state): State<AppState>, req: Request) -> Response {
     let (format, lang) = preferences(req.headers());
-    let mut resp = match identify(&state, &req) {
+    let result = identify(&state, &req);
+    if let Err(e) = &result {
+        tracing::info!(code = %e.code(), reason = %e, "ID-card identification refused");
+    }
+    if wants_html(req.headers()) {
+        let (status, page) = html(lang, &result);
+        let mut r = (status, page).into_response();
+        let h = r.headers_mut();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert(CONTENT_LANGUAGE, HeaderValue::from_static(lang.as_str()));
+        h.insert(VARY, HeaderValue::from_static("accept, accept-language"));
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+        );
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return r;
+    }
+    let mut resp = match result {
         Ok(id) => {
             let body = WhoAmI {
                 psn: id.psn.to_string(),
@@ -80,16 +205,42 @@ pub(crate) async fn whoami(State(state): State<AppState>, req: Request) -> Respo
             };
             ([(axum::http::header::CONTENT_TYPE, ctype)], text).into_response()
         }
-        Err(e) => {
-            tracing::info!(code = %e.code(), reason = %e, "ID-card identification refused");
-            ApiError::new(e.code(), e.to_string())
-                .in_format(format)
-                .in_lang(lang)
-                .into_response()
-        }
+        Err(e) => ApiError::new(e.code(), e.to_string())
+            .in_format(format)
+            .in_lang(lang)
+            .into_response(),
     };
     // Personal data (or why there are none): never cached.
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn g9_a_browser_gets_the_explanation_as_a_page_in_its_language() {
+        let e = Err(CertError::Revoked);
+        let (s, page) = html(Lang::Hy, &e);
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(page.contains("<html lang=\"hy\">"), "{page}");
+        assert!(page.contains("Հավաստագիրը չեղարկված է"), "{page}");
+        assert!(page.contains("<code>PSR-AUTH-0004</code>"), "{page}");
+        let (_, page) = html(Lang::Ru, &Err(CertError::NoCertificate("x")));
+        assert!(
+            page.contains("Нет сертификата идентификационной карты"),
+            "{page}"
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
+        );
+        assert!(wants_html(&h));
+        h.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        assert!(!wants_html(&h));
+        assert!(!wants_html(&HeaderMap::new()));
+    }
 }
