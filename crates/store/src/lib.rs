@@ -803,6 +803,17 @@ mod pg_write {
         }
     }
 
+    /// Append one COPY text-format row: fields separated by tabs, ended by a newline.
+    fn row(out: &mut String, cols: &[Option<&str>]) {
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            field(out, *c);
+        }
+        out.push('\n');
+    }
+
     fn ts(t: &DateTime<Utc>) -> String {
         t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     }
@@ -844,13 +855,7 @@ mod pg_write {
                 vt.as_deref(),
                 sup.as_deref(),
             ];
-            for (i, c) in cols.iter().enumerate() {
-                if i > 0 {
-                    buf.push('\t');
-                }
-                field(&mut buf, *c);
-            }
-            buf.push('\n');
+            row(&mut buf, &cols);
         }
         let mut copy = conn
             .copy_in_raw(concat!("COPY entries (", entry_columns!(), ") FROM STDIN"))
@@ -884,13 +889,7 @@ mod pg_write {
                 Some(&last),
                 Some(&updated),
             ];
-            for (i, c) in cols.iter().enumerate() {
-                if i > 0 {
-                    buf.push('\t');
-                }
-                field(&mut buf, *c);
-            }
-            buf.push('\n');
+            row(&mut buf, &cols);
         }
         let mut copy = conn
             .copy_in_raw(concat!("COPY persons (", person_columns!(), ") FROM STDIN"))
