@@ -89,6 +89,19 @@ fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(rest)
 }
 
+/// The common start of every person route: negotiate the answer, check the caller's key, then parse the
+/// PSN. The key is checked before the PSN is looked at, so an unauthorised caller learns nothing about it.
+fn person_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<(Ctx, Psn), ApiError> {
+    let ctx = Ctx::of(headers)?;
+    authorize(state, headers, &ctx)?;
+    let psn = parse_psn(&ctx, raw)?;
+    Ok((ctx, psn))
+}
+
 fn authorize(state: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<(), ApiError> {
     let presented = headers
         .get("x-api-key")
@@ -187,9 +200,7 @@ async fn person(
     Path(raw): Path<String>,
     q: Result<Query<AsOfQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::of(&headers)?;
-    authorize(&state, &headers, &ctx)?;
-    let psn = parse_psn(&ctx, &raw)?;
+    let (ctx, psn) = person_request(&state, &headers, &raw)?;
     let as_of = query(&ctx, q)?.parse(&ctx)?;
     let store = &state.0.store;
     let unknown = || {
@@ -236,9 +247,7 @@ async fn history(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::of(&headers)?;
-    authorize(&state, &headers, &ctx)?;
-    let psn = parse_psn(&ctx, &raw)?;
+    let (ctx, psn) = person_request(&state, &headers, &raw)?;
     let entries = state.0.store.entries(psn).await.map_err(|e| ctx.err(e))?;
     if entries.is_empty() {
         return Err(ctx.err(ApiError::new(
@@ -272,9 +281,7 @@ async fn notice_address(
     Path(raw): Path<String>,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::of(&headers)?;
-    authorize(&state, &headers, &ctx)?;
-    let psn = parse_psn(&ctx, &raw)?;
+    let (ctx, psn) = person_request(&state, &headers, &raw)?;
     let q = query(&ctx, q)?;
     let date = match q.date.as_deref() {
         Some(s) => parse_date(&ctx, "date", s)?,
@@ -314,9 +321,7 @@ async fn check_psn(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::of(&headers)?;
-    authorize(&state, &headers, &ctx)?;
-    let psn = parse_psn(&ctx, &raw)?;
+    let (ctx, psn) = person_request(&state, &headers, &raw)?;
     if !state.0.store.psn_taken(psn).await.map_err(|e| ctx.err(e))? {
         return Err(ctx.err(ApiError::new(
             Code::PsnUnknown,
