@@ -14,6 +14,7 @@ pub mod model;
 pub mod names;
 pub mod person;
 pub mod psn;
+pub mod submission;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use entry::{Channel, Entry, ExternalIds, NewEntry, Provenance};
