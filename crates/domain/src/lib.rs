@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod classifiers;
+pub mod elements;
 pub mod clock;
 pub mod entry;
 pub mod error;
