@@ -23,7 +23,7 @@ use crate::access::BodyType;
 use crate::classifiers::Lang;
 use crate::error::Code;
 
-pub use catalogue::catalogue_markdown;
+pub use catalogue::{catalogue_json, catalogue_markdown};
 pub use check::{FieldError, check};
 pub use example::example;
 pub use openapi::openapi;

@@ -9,8 +9,10 @@
 
 mod api;
 mod error;
+pub mod input;
 mod landing;
 mod negotiate;
+mod schemas;
 mod whoami;
 pub mod xml;
 
@@ -94,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/whoami", get(whoami::whoami))
+        .merge(schemas::routes())
         .nest("/api/v1", api::routes());
     with_edge(routes, max_body, timeout).with_state(state)
 }

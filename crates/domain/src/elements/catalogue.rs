@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{FieldDef, composites, elements, kinds};
+use serde_json::{Value, json};
+
+use super::{FieldDef, ValueDomain, classifier_url, composites, elements, kinds};
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|")
@@ -118,4 +120,90 @@ fn write_catalogue(out: &mut String) -> std::fmt::Result {
         )?;
     }
     Ok(())
+}
+
+fn text_json(t: &super::Text) -> Value {
+    json!({"hy": t.hy, "en": t.en, "ru": t.ru})
+}
+
+fn domain_json(d: &ValueDomain) -> Value {
+    let mut v = match *d {
+        ValueDomain::Text { min, max } => {
+            json!({"kind": "text", "min_length": min, "max_length": max})
+        }
+        ValueDomain::Name => json!({"kind": "armenian_name", "min_length": 1, "max_length": 80}),
+        ValueDomain::Date => json!({"kind": "date"}),
+        ValueDomain::Psn => json!({"kind": "psn"}),
+        ValueDomain::Boolean { only_true } => json!({"kind": "boolean", "only_true": only_true}),
+        ValueDomain::Integer { min, max } => {
+            json!({"kind": "integer", "minimum": min, "maximum": max})
+        }
+        ValueDomain::Classifier(name) => {
+            json!({"kind": "classifier", "classifier": name, "url": classifier_url(name)})
+        }
+        ValueDomain::Enumeration { values, error } => json!({
+            "kind": "enumeration",
+            "values": values.iter().map(|c| json!({"code": c.code, "meaning": text_json(&c.meaning)})).collect::<Vec<_>>(),
+            "error_code": error.as_str(),
+        }),
+        ValueDomain::Composite(name) => json!({"kind": "composite", "type": name}),
+    };
+    v["description"] = json!(d.describe());
+    v
+}
+
+fn fields_json(fields: &[FieldDef]) -> Value {
+    fields
+        .iter()
+        .map(|f| json!({"name": f.name, "element": f.element, "required": f.required}))
+        .collect()
+}
+
+/// The catalogue as one JSON document (`GET /api/v1/elements`): elements, composite types and kinds.
+pub fn catalogue_json() -> Value {
+    let elements: Vec<Value> = elements()
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "version": e.version,
+                "name": text_json(&e.name),
+                "definition": text_json(&e.definition),
+                "data_type": e.data_type.as_str(),
+                "value_domain": domain_json(&e.domain),
+                "steward": e.steward.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+                "security_class": e.security.as_str(),
+            })
+        })
+        .collect();
+    let composites: Vec<Value> = composites()
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "title": text_json(&c.title),
+                "definition": text_json(&c.definition),
+                "forms": c.forms.iter().map(|f| fields_json(f)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let kinds: Vec<Value> = kinds()
+        .iter()
+        .map(|k| {
+            json!({
+                "name": k.name,
+                "title": text_json(&k.title),
+                "providers": k.providers.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+                "fields": fields_json(k.fields),
+                "at_least_one": k.at_least_one,
+            })
+        })
+        .collect();
+    json!({
+        "registry": "ISO/IEC 11179 data elements of the Population State Register",
+        "schema_version": "1",
+        "elements": elements,
+        "composites": composites,
+        "kinds": kinds,
+    })
 }
