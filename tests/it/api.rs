@@ -9,11 +9,49 @@ use crate::common::*;
 
 pub const KEY: &str = "test-key-0123456789";
 
-/// Start the app over a test database; returns it with a client.
+/// The body that [`KEY`] belongs to.
+pub const KEY_BODY: &str = "OPS-TEST";
+
+/// Register [`KEY`] (by its SHA-256, so that it stays a constant) for an operator body holding every
+/// function, unless it is there already.
+pub async fn ensure_test_key(db: &TestDb) {
+    use popreg_domain::access::{BodyType, Function};
+    if db.store.body(KEY_BODY).await.unwrap().is_some() {
+        return;
+    }
+    db.store
+        .create_body(
+            "test",
+            &popreg_store::NewBody {
+                id: KEY_BODY.into(),
+                body_type: BodyType::Operator,
+                name_hy: "Փորձարկման օպերատոր".into(),
+                name_en: "Test operator".into(),
+                name_ru: "Тестовый оператор".into(),
+                xroad_member: None,
+                contact_email: None,
+            },
+        )
+        .await
+        .unwrap();
+    db.store
+        .register_api_key_hash(
+            "test",
+            KEY_BODY,
+            "uid-test-operator",
+            Function::ALL,
+            "test",
+            &popreg_web::hash_api_key(KEY),
+        )
+        .await
+        .unwrap();
+}
+
+/// Start the app over a test database, with [`KEY`] registered; returns it with a client.
 pub async fn spawn(db: &TestDb) -> (popreg::app::Running, reqwest::Client) {
+    ensure_test_key(db).await;
     let mut cfg = Config::default();
     cfg.server.listen = "127.0.0.1:0".into();
-    cfg.api.api_key_sha256 = vec![popreg_web::hash_api_key(KEY)];
     let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
     (running, reqwest::Client::new())
 }
@@ -488,7 +526,7 @@ async fn oversized_body_is_a_coded_problem(db: TestDb) {
     let p = seed(&db).await;
     let mut cfg = Config::default();
     cfg.server.listen = "127.0.0.1:0".into();
-    cfg.api.api_key_sha256 = vec![popreg_web::hash_api_key(KEY)];
+    ensure_test_key(&db).await;
     cfg.server.max_body_bytes = 1024;
     let app = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
     let c = reqwest::Client::new();
@@ -716,7 +754,7 @@ async fn a1_36_4_tin_check_over_http() {
     .unwrap();
     let mut cfg = Config::default();
     cfg.server.listen = "127.0.0.1:0".into();
-    cfg.api.api_key_sha256 = vec![popreg_web::hash_api_key(KEY)];
+    ensure_test_key(&db).await;
     cfg.connectors.tax_registry_url = fake.url();
     let app = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
     let c = reqwest::Client::new();

@@ -92,6 +92,8 @@ codes! {
     AuthNoPsn = "PSR-AUTH-0006", 401;
     AuthCertificateInvalid = "PSR-AUTH-0007", 401;
     AuthXRoadClientMismatch = "PSR-AUTH-0008", 403;
+    AccessUnknown = "PSR-ACC-0001", 404;
+    AccessConflict = "PSR-ACC-0002", 409;
     Internal = "PSR-SYS-0001", 500;
     StorageUnavailable = "PSR-SYS-0002", 503;
     StorageCorrupt = "PSR-SYS-0003", 500;

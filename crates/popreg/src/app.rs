@@ -72,7 +72,6 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
     Ok(WebConfig {
         card_verifier: card_verifier(cfg)?.map(Arc::new),
         tax_registry,
-        api_key_sha256: cfg.api.api_key_sha256.clone(),
         max_body_bytes: cfg.server.max_body_bytes,
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
     })

@@ -14,7 +14,6 @@ pub const DEFAULT_CONFIG: &str = include_str!("../default-config.toml");
 pub struct Config {
     pub server: Server,
     pub storage: Storage,
-    pub api: Api,
     pub connectors: Connectors,
     pub log: Log,
 }
@@ -59,12 +58,6 @@ pub struct Storage {
     pub database_url: String,
     pub max_connections: u32,
     pub migrate_on_start: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct Api {
-    pub api_key_sha256: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -115,7 +108,16 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read config {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("invalid config {}", p.display()))?
+                toml::from_str(&text).with_context(|| {
+                    // Keys moved from the configuration into the register (issue 4): say so.
+                    let hint = if text.contains("api_key_sha256") {
+                        "; api.api_key_sha256 is no longer read: API keys are issued to bodies with \
+                         `popreg key issue` (or `popreg key add --sha256`)"
+                    } else {
+                        ""
+                    };
+                    format!("invalid config {}{hint}", p.display())
+                })?
             }
             None => Config::default(),
         };
@@ -164,13 +166,6 @@ impl Config {
         if let Some(v) = get("POPREG_MIGRATE_ON_START") {
             self.storage.migrate_on_start = matches!(v.trim(), "1" | "true" | "yes");
         }
-        if let Some(v) = get("POPREG_API_KEY_SHA256") {
-            self.api.api_key_sha256 = v
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-        }
         if let Some(v) = get("POPREG_TAX_REGISTRY_URL") {
             self.connectors.tax_registry_url = v;
         }
@@ -210,14 +205,6 @@ impl Config {
         }
         if self.storage.max_connections == 0 {
             bail!("storage.max_connections: at least 1");
-        }
-        for k in &self.api.api_key_sha256 {
-            if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
-                bail!(
-                    "api.api_key_sha256: each entry must be 64 hex digits (a SHA-256), got one of length {}",
-                    k.len()
-                );
-            }
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format: \"text\" or \"json\"");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use popreg::config::{Config, DEFAULT_CONFIG};
-use popreg::{app, import};
+use popreg::{admin, app, import};
 use popreg_domain::SystemClock;
 
 /// mimalloc: the import and the read path allocate many small, short-lived strings; glibc malloc spent a
@@ -74,8 +74,20 @@ enum Command {
     DefaultConfig,
     /// Validate the configuration and print the settings in effect (secrets redacted).
     CheckConfig(Common),
-    /// Print the SHA-256 of an API key, for `api.api_key_sha256`.
+    /// Print the SHA-256 of an API key, for `popreg key add --sha256`.
     HashKey { key: String },
+    /// Bodies: providers and consumers of the register's data (A1.32).
+    #[command(subcommand)]
+    Body(BodyCmd),
+    /// API keys of bodies: issue, rotate, revoke, list.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Responsible employees of bodies with their functions (A1.34).
+    #[command(subcommand)]
+    Employee(EmployeeCmd),
+    /// Read grants of bodies: data elements, purpose, legal basis (A1.33).
+    #[command(subcommand)]
+    Grant(GrantCmd),
     /// Write a TEST certification authority with ID-card certificates (never for production).
     DevCa {
         /// Directory to write into (must not already hold a CA).
@@ -91,6 +103,344 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         years: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum BodyCmd {
+    /// Register a body.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        /// Identifier, e.g. MED-0001.
+        #[arg(long)]
+        id: String,
+        /// medical_organization, civil_registry, guardianship_body, diplomatic_mission,
+        /// judicial_department, penitentiary_service, authorized_body, operator or other.
+        #[arg(long = "type")]
+        body_type: String,
+        #[arg(long)]
+        name_hy: String,
+        #[arg(long)]
+        name_en: String,
+        #[arg(long)]
+        name_ru: String,
+        /// X-Road member it calls from: INSTANCE/CLASS/MEMBER/SUBSYSTEM.
+        #[arg(long)]
+        xroad_member: Option<String>,
+        /// Contact e-mail of the responsible person.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List the bodies.
+    List(Common),
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Issue an API key to a body; prints the key once.
+    Issue {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+        /// The identified user the key acts for (A1.37), e.g. the responsible employee's PSN.
+        #[arg(long)]
+        owner: String,
+        /// Comma-separated: submit, read_persons, manage_register, manage_access, manage_cases,
+        /// staff_appointments, archive_access; or all.
+        #[arg(long)]
+        functions: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Register a key that the body generated itself, by its SHA-256 (`popreg hash-key`).
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        functions: String,
+        #[arg(long)]
+        sha256: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Replace a key by a new one (same body, owner, functions); the old one stops working at once.
+    Rotate {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// Revoke a key; the next request with it is refused.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// List a body's keys (never the keys themselves).
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EmployeeCmd {
+    /// Name a responsible employee of a body with the functions permitted to them.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+        #[arg(long)]
+        psn: String,
+        #[arg(long)]
+        functions: String,
+    },
+    /// End a person's employment at a body.
+    End {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+        #[arg(long)]
+        psn: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GrantCmd {
+    /// Grant a body the reading of data elements.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+        /// Comma-separated data element identifiers.
+        #[arg(long)]
+        elements: String,
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        legal_basis: String,
+        /// Last day the grant holds (YYYY-MM-DD); without it, until revoked.
+        #[arg(long)]
+        ends_on: Option<chrono::NaiveDate>,
+    },
+    /// Revoke a grant.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// List a body's grants.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+    },
+}
+
+/// Open (and migrate) the configured store for one operator command.
+async fn admin_store(
+    cli_config: Option<&Path>,
+    common: &Common,
+) -> anyhow::Result<popreg_store::Store> {
+    let cfg = load(cli_config, common)?;
+    init_logging(&cfg);
+    app::open_store(&cfg, Arc::new(SystemClock)).await
+}
+
+async fn body_cmd(cfg_path: Option<&Path>, cmd: BodyCmd) -> anyhow::Result<()> {
+    match cmd {
+        BodyCmd::Add {
+            common,
+            id,
+            body_type,
+            name_hy,
+            name_en,
+            name_ru,
+            xroad_member,
+            email,
+        } => {
+            let new = popreg_store::NewBody {
+                id,
+                body_type: admin::parse_body_type(&body_type)?,
+                name_hy,
+                name_en,
+                name_ru,
+                xroad_member,
+                contact_email: email,
+            };
+            let store = admin_store(cfg_path, &common).await?;
+            let b = store.create_body(&admin::cli_actor(), &new).await?;
+            println!("body {} ({}) created", b.id, b.body_type.as_str());
+            store.close().await;
+        }
+        BodyCmd::List(common) => {
+            let store = admin_store(cfg_path, &common).await?;
+            print!("{}", admin::bodies_table(&store.bodies().await?));
+            store.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn key_cmd(cfg_path: Option<&Path>, cmd: KeyCmd) -> anyhow::Result<()> {
+    let actor = admin::cli_actor();
+    match cmd {
+        KeyCmd::Issue {
+            common,
+            body,
+            owner,
+            functions,
+            label,
+        } => {
+            let fs = admin::parse_functions(&functions)?;
+            let store = admin_store(cfg_path, &common).await?;
+            let (id, key) = store
+                .issue_api_key(&actor, &body, &owner, &fs, &label)
+                .await?;
+            print!("{}", admin::key_shown_once(&id, &body, &key));
+            store.close().await;
+        }
+        KeyCmd::Add {
+            common,
+            body,
+            owner,
+            functions,
+            sha256,
+            label,
+        } => {
+            let fs = admin::parse_functions(&functions)?;
+            let store = admin_store(cfg_path, &common).await?;
+            let id = store
+                .register_api_key_hash(&actor, &body, &owner, &fs, &label, &sha256)
+                .await?;
+            println!("API key {id} registered for {body}");
+            store.close().await;
+        }
+        KeyCmd::Rotate { common, id } => {
+            let store = admin_store(cfg_path, &common).await?;
+            let (new_id, key) = store.rotate_api_key(&actor, &id).await?;
+            let body = store
+                .caller_for_key(&key)
+                .await?
+                .map(|c| c.body.id)
+                .unwrap_or_default();
+            println!("API key {id} revoked");
+            print!("{}", admin::key_shown_once(&new_id, &body, &key));
+            store.close().await;
+        }
+        KeyCmd::Revoke { common, id } => {
+            let store = admin_store(cfg_path, &common).await?;
+            store.revoke_api_key(&actor, &id).await?;
+            println!("API key {id} revoked");
+            store.close().await;
+        }
+        KeyCmd::List { common, body } => {
+            let store = admin_store(cfg_path, &common).await?;
+            println!("id\towner\tfunctions\tcreated\trevoked\tlabel");
+            for k in store.api_keys(&body).await? {
+                let fs: Vec<&str> = k.functions.iter().map(|f| f.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    k.id,
+                    k.owner_uid,
+                    fs.join(","),
+                    k.created_at.to_rfc3339(),
+                    k.revoked_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "-".into()),
+                    k.label
+                );
+            }
+            store.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn employee_cmd(cfg_path: Option<&Path>, cmd: EmployeeCmd) -> anyhow::Result<()> {
+    let actor = admin::cli_actor();
+    match cmd {
+        EmployeeCmd::Add {
+            common,
+            body,
+            psn,
+            functions,
+        } => {
+            let psn = popreg_domain::Psn::parse(&psn)?;
+            let fs = admin::parse_functions(&functions)?;
+            let store = admin_store(cfg_path, &common).await?;
+            store.add_employee(&actor, &body, psn, &fs).await?;
+            println!("{psn} is an employee of {body}");
+            store.close().await;
+        }
+        EmployeeCmd::End { common, body, psn } => {
+            let psn = popreg_domain::Psn::parse(&psn)?;
+            let store = admin_store(cfg_path, &common).await?;
+            store.end_employee(&actor, &body, psn).await?;
+            println!("{psn} is no longer an employee of {body}");
+            store.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn grant_cmd(cfg_path: Option<&Path>, cmd: GrantCmd) -> anyhow::Result<()> {
+    let actor = admin::cli_actor();
+    match cmd {
+        GrantCmd::Add {
+            common,
+            body,
+            elements,
+            purpose,
+            legal_basis,
+            ends_on,
+        } => {
+            let els: Vec<String> = elements.split(',').map(|e| e.trim().to_string()).collect();
+            let store = admin_store(cfg_path, &common).await?;
+            let g = store
+                .add_grant(&actor, &body, &els, &purpose, &legal_basis, ends_on)
+                .await?;
+            println!("grant {} for {body}", g.id);
+            store.close().await;
+        }
+        GrantCmd::Revoke { common, id } => {
+            let store = admin_store(cfg_path, &common).await?;
+            store.revoke_grant(&actor, &id).await?;
+            println!("grant {id} revoked");
+            store.close().await;
+        }
+        GrantCmd::List { common, body } => {
+            let store = admin_store(cfg_path, &common).await?;
+            println!("id\telements\tpurpose\tlegal basis\tends on\trevoked");
+            for g in store.grants(&body).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    g.id,
+                    g.elements.join(","),
+                    g.purpose,
+                    g.legal_basis,
+                    g.ends_on
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    g.revoked_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "-".into())
+                );
+            }
+            store.close().await;
+        }
+    }
+    Ok(())
 }
 
 fn load(cli_config: Option<&Path>, common: &Common) -> anyhow::Result<Config> {
@@ -162,6 +512,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", popreg_web::hash_api_key(&key));
             Ok(())
         }
+        Command::Body(cmd) => body_cmd(cfg_path, cmd).await,
+        Command::Key(cmd) => key_cmd(cfg_path, cmd).await,
+        Command::Employee(cmd) => employee_cmd(cfg_path, cmd).await,
+        Command::Grant(cmd) => grant_cmd(cfg_path, cmd).await,
         Command::CheckConfig(common) => {
             let cfg = load(cfg_path, &common)?;
             println!(
@@ -184,10 +538,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(common) => {
             let cfg = load(cfg_path, &common)?;
             init_logging(&cfg);
-            if cfg.api.api_key_sha256.is_empty() {
-                tracing::warn!("no API keys configured: person routes will refuse every request");
-            }
             let running = app::serve(&cfg).await?;
+            if running.store.bodies().await?.is_empty() {
+                tracing::warn!(
+                    "no bodies registered: the API refuses every key until `popreg body add` and \
+                     `popreg key issue` create one"
+                );
+            }
             tracing::info!(url = %running.url(), database = %running.store.label(), "popreg serving");
             running.wait().await
         }
@@ -267,10 +624,6 @@ async fn demo(
         "created by `popreg demo`; wiped by the next demo run\n",
     )?;
 
-    // A fresh API key for this demo run, shown once.
-    let key = format!("demo-{:016x}{:016x}", getrandom::u64()?, getrandom::u64()?);
-    cfg.api.api_key_sha256 = vec![popreg_web::hash_api_key(&key)];
-
     // The tax registry is another authority's system: the demo runs a local server speaking its contract.
     let demo_tins = ["02512345", "00845521", "03300987"];
     let tax = popreg_connectors::tax::FakeTaxRegistry::start(
@@ -322,13 +675,35 @@ async fn demo(
     }
     popreg_identity::dev_ca::write_dir(&pki, now, &holders, &[])?;
     store.close().await;
+    // The demo bodies with a key each, acting for adults of the generated population (A1.37).
+    let store = app::open_store(&cfg, Arc::new(SystemClock)).await?;
+    let owners: Vec<String> = popreg_synth::generate(&synth)
+        .flat_map(|b| b.entries.into_iter())
+        .filter_map(|(_, e)| match e.fact {
+            popreg_domain::Fact::Registration { birth_date, .. }
+                if birth_date < synth.today - chrono::Days::new(30 * 365) =>
+            {
+                Some(e.subject.to_string())
+            }
+            _ => None,
+        })
+        .take(9)
+        .collect();
+    let demo_keys = admin::demo_bodies(&store, &dir, &owners).await?;
+    let key = demo_keys
+        .key_of("MIG-0001")
+        .context("the demo has no authorized body")?
+        .to_string();
+    store.close().await;
     let store = app::open_store(&cfg, Arc::new(SystemClock)).await?;
     let running = app::start(&cfg, store).await?;
     let url = running.url();
     println!();
     println!("  popreg demo is running at {url}");
     println!("  data directory:  {}", dir.display());
-    println!("  API key:         {key}");
+    println!("  bodies and their API keys (the keys are in the file; each is shown only there):");
+    print!("{}", demo_keys.table());
+    println!("  the examples use the Migration and Citizenship Service's key (MIG-0001)");
     println!("  try:");
     for p in &samples {
         println!("    curl -H 'X-API-Key: {key}' {url}/api/v1/persons/{p}");

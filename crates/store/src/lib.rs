@@ -161,6 +161,13 @@ macro_rules! dispatch {
     };
 }
 
+// After `dispatch!`, which it uses.
+mod access;
+pub use access::{
+    API_KEY_PREFIX, AccessEvent, ApiKey, Body, Employee, KeyCaller, NewBody, ReadGrant,
+    hash_api_key, valid_xroad_member,
+};
+
 /// The columns of `entries`, in insert order (a macro so that queries stay static strings).
 macro_rules! entry_columns {
     () => {

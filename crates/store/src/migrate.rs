@@ -6,13 +6,23 @@ use sqlx::{PgPool, Row, SqlitePool};
 
 use crate::StoreError;
 
-/// (version, name, SQLite text, PostgreSQL text)
-pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "register",
-    include_str!("../migrations/sqlite/0001_register.sql"),
-    include_str!("../migrations/postgres/0001_register.sql"),
-)];
+/// One migration: the same file name under `migrations/sqlite/` and `migrations/postgres/`.
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        (
+            $version,
+            $name,
+            include_str!(concat!("../migrations/sqlite/", $file)),
+            include_str!(concat!("../migrations/postgres/", $file)),
+        )
+    };
+}
+
+/// (version, name, SQLite text, PostgreSQL text), in order. A new migration is one more line.
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    migration!(1, "register", "0001_register.sql"),
+    migration!(2, "access", "0002_access.sql"),
+];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";

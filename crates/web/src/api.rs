@@ -1,21 +1,22 @@
 //! `/api/v1`: reading persons (current, history, as of), the official-notice address, classifiers.
 //!
-//! Until the access-control system lands (issue 4), person routes require an API key from the configuration
-//! (`X-API-Key` or `Authorization: Bearer`); the key is compared by its SHA-256 hash in constant time.
-//! Classifiers carry no personal data and are public.
+//! Person routes need a caller with the `read_persons` function (an API key issued to a body, see
+//! [`crate::auth`]); the TIN check needs any valid key. Classifiers carry no personal data and are public.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
+use popreg_domain::access::{Caller, Function};
 use popreg_domain::classifiers::{Lang, try_classifiers};
 use popreg_domain::{AsOf, Code, Psn};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::auth;
 use crate::error::ApiError;
 use crate::negotiate::{Format, format};
 
@@ -73,68 +74,19 @@ fn xml_response(body: String) -> Response {
     r
 }
 
-/// Constant-time comparison of two equal-length hex digests.
-fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// The credentials of `Authorization: Bearer <key>`. The scheme name is case-insensitive (RFC 7235 §2.1:
-/// `bearer`, `BEARER` are the same scheme) and is separated from the key by one or more spaces.
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, rest) = value.trim_start().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(rest)
-}
-
-/// The common start of every person route: negotiate the answer, check the caller's key, then parse the
-/// PSN. The key is checked before the PSN is looked at, so an unauthorised caller learns nothing about it.
-fn person_request(
+/// The common start of every person route: negotiate the answer, identify the caller and check that it may
+/// read persons, then parse the PSN. The caller is checked before the PSN is looked at, so an unauthorised
+/// caller learns nothing about it.
+async fn person_request(
     state: &AppState,
     headers: &HeaderMap,
     raw: &str,
-) -> Result<(Ctx, Psn), ApiError> {
+) -> Result<(Ctx, Caller, Psn), ApiError> {
     let ctx = Ctx::of(headers)?;
-    authorize(state, headers, &ctx)?;
+    let caller = auth::caller(state, headers).await.map_err(|e| ctx.err(e))?;
+    auth::require(&caller, Function::ReadPersons).map_err(|e| ctx.err(e))?;
     let psn = parse_psn(&ctx, raw)?;
-    Ok((ctx, psn))
-}
-
-fn authorize(state: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<(), ApiError> {
-    let presented = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| {
-            headers
-                .get(AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(bearer_token)
-        });
-    let Some(key) = presented else {
-        return Err(ctx.err(ApiError::new(
-            Code::Unauthorized,
-            "an API key is required (X-API-Key, or Authorization: Bearer)",
-        )));
-    };
-    let h = crate::hash_api_key(key.trim());
-    // Check every configured key, so timing does not reveal which one matched.
-    let ok = state
-        .0
-        .config
-        .api_key_sha256
-        .iter()
-        .fold(false, |acc, k| acc | ct_eq(&h, &k.to_ascii_lowercase()));
-    if ok {
-        Ok(())
-    } else {
-        tracing::warn!("refused API key");
-        Err(ctx.err(ApiError::new(
-            Code::Unauthorized,
-            "the API key is not valid",
-        )))
-    }
+    Ok((ctx, caller, psn))
 }
 
 fn parse_psn(ctx: &Ctx, raw: &str) -> Result<Psn, ApiError> {
@@ -200,7 +152,7 @@ async fn person(
     Path(raw): Path<String>,
     q: Result<Query<AsOfQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (ctx, psn) = person_request(&state, &headers, &raw)?;
+    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
     let as_of = query(&ctx, q)?.parse(&ctx)?;
     let store = &state.0.store;
     let unknown = || {
@@ -247,7 +199,7 @@ async fn history(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (ctx, psn) = person_request(&state, &headers, &raw)?;
+    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
     let entries = state.0.store.entries(psn).await.map_err(|e| ctx.err(e))?;
     if entries.is_empty() {
         return Err(ctx.err(ApiError::new(
@@ -281,7 +233,7 @@ async fn notice_address(
     Path(raw): Path<String>,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (ctx, psn) = person_request(&state, &headers, &raw)?;
+    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
     let q = query(&ctx, q)?;
     let date = match q.date.as_deref() {
         Some(s) => parse_date(&ctx, "date", s)?,
@@ -321,7 +273,7 @@ async fn check_psn(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (ctx, psn) = person_request(&state, &headers, &raw)?;
+    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
     if !state.0.store.psn_taken(psn).await.map_err(|e| ctx.err(e))? {
         return Err(ctx.err(ApiError::new(
             Code::PsnUnknown,
@@ -388,7 +340,9 @@ async fn check_tin(
 ) -> Result<Response, ApiError> {
     use popreg_connectors::tax::Tin;
     let ctx = Ctx::of(&headers)?;
-    authorize(&state, &headers, &ctx)?;
+    auth::caller(&state, &headers)
+        .await
+        .map_err(|e| ctx.err(e))?;
     let tin = Tin::parse(&raw).map_err(|e| ctx.err(e))?;
     let registry = state.0.config.tax_registry.as_ref().ok_or_else(|| {
         ctx.err(ApiError::new(
@@ -415,25 +369,4 @@ async fn check_tin(
             kind: taxpayer.kind,
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bearer_token;
-
-    #[test]
-    fn bearer_scheme_is_case_insensitive() {
-        for v in [
-            "Bearer k-1",
-            "bearer k-1",
-            "BEARER k-1",
-            "bEaReR k-1",
-            "Bearer   k-1",
-        ] {
-            assert_eq!(bearer_token(v).map(str::trim), Some("k-1"), "{v}");
-        }
-        for v in ["Basic k-1", "Bearerk-1", "Bearer", "Bear k-1", "k-1", ""] {
-            assert_eq!(bearer_token(v), None, "{v}");
-        }
-    }
 }

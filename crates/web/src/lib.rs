@@ -8,6 +8,7 @@
 )]
 
 mod api;
+mod auth;
 mod error;
 pub mod input;
 mod landing;
@@ -28,7 +29,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use popreg_store::Store;
-use sha2::{Digest, Sha256};
 
 pub use error::ApiError;
 pub use negotiate::Format;
@@ -36,8 +36,6 @@ pub use negotiate::Format;
 /// What the web layer needs to know from the configuration.
 #[derive(Clone, Debug)]
 pub struct WebConfig {
-    /// SHA-256 (hex) of the API keys allowed to read persons. Keys themselves are never stored.
-    pub api_key_sha256: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Time limit for one request.
@@ -51,7 +49,6 @@ pub struct WebConfig {
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
-            api_key_sha256: vec![],
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             tax_registry: None,
@@ -60,11 +57,8 @@ impl Default for WebConfig {
     }
 }
 
-/// Hash an API key the way the configuration stores it.
-pub fn hash_api_key(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Hash an API key the way the register keeps it (SHA-256, lower-case hex).
+pub use popreg_store::hash_api_key;
 
 pub(crate) struct AppInner {
     pub store: Store,
