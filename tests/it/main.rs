@@ -5,4 +5,5 @@ mod api;
 mod cli;
 mod common;
 mod identity;
+mod schemas;
 mod store;
