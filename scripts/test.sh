@@ -41,7 +41,8 @@ is_true() { case "${1:-}" in 1 | true | yes | on) return 0 ;; *) return 1 ;; esa
 # -----------------------------------------------------------------------------
 # ensure_tools: test tooling needed by the test suite. Idempotent and quick:
 # every tool is checked first and only installed when missing.
-# LATER ISSUES: extend this function (xmllint, python jsonschema, chromium, ...).
+# LATER ISSUES: extend this function (chromium, ...). xmllint and python3-jsonschema are installed
+# next to curl, below.
 # -----------------------------------------------------------------------------
 ensure_tools() {
     if ! cargo nextest --version >/dev/null 2>&1; then
@@ -242,6 +243,19 @@ ensure_tools
 ensure_postgres
 # The ID-card login tests also identify with curl (--cert/--key), as an operator would.
 command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
+# The schema tests (tests/it/schemas.rs) check the derived schemas with third-party validators: xmllint for the
+# XSDs and Python jsonschema for the JSON Schemas (2020-12). They fail, never skip, without them.
+has_jsonschema() {
+    local py
+    for py in ${POPREG_PYTHON:-} python3 /usr/bin/python3; do
+        "$py" -c 'import jsonschema; jsonschema.Draft202012Validator' >/dev/null 2>&1 && return 0
+    done
+    return 1
+}
+command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
+has_jsonschema || apt_install python3 python3-jsonschema
+command -v xmllint >/dev/null 2>&1 || die "xmllint is still missing after installing libxml2-utils"
+has_jsonschema || die "no Python with jsonschema (Draft 2020-12) after installing python3-jsonschema"
 
 if is_true "${POPREG_TEST_QUICK:-}"; then
     log "POPREG_TEST_QUICK set: skipping cargo fmt and cargo clippy"
