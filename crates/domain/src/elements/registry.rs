@@ -449,7 +449,7 @@ pub(crate) const ELEMENTS: &[ElementDef] = &[
     ),
     el(
         "psr.consular.since",
-        t("Հաշվառված է սկսած", "Registered since", "На учёте с"),
+        t("Հաշվառման սկիզբ", "Registered since", "Начало учёта"),
         t(
             "Հյուպատոսական հաշվառման առաջին օրը։",
             "The first day of the consular registration.",
@@ -461,7 +461,7 @@ pub(crate) const ELEMENTS: &[ElementDef] = &[
     ),
     el(
         "psr.consular.until",
-        t("Հաշվառված է մինչև", "Registered until", "На учёте до"),
+        t("Հաշվառման ավարտ", "Registered until", "Окончание учёта"),
         t(
             "Հյուպատոսական հաշվառման վերջին օրը, եթե այն ավարտվել է կամ ունի ժամկետ։",
             "The last day of the consular registration, if it has ended or has a term.",
@@ -513,7 +513,7 @@ pub(crate) const ELEMENTS: &[ElementDef] = &[
     ),
     el(
         "psr.address.valid_from",
-        t("Գործում է սկսած", "Valid from", "Действует с"),
+        t("Գործողության սկիզբ", "Valid from", "Действует с"),
         t(
             "Հասցեի գործողության առաջին օրը։",
             "The first day the address applies.",
@@ -525,7 +525,7 @@ pub(crate) const ELEMENTS: &[ElementDef] = &[
     ),
     el(
         "psr.address.valid_to",
-        t("Գործում է մինչև", "Valid to", "Действует до"),
+        t("Գործողության ավարտ", "Valid to", "Действует до"),
         t(
             "Հասցեի գործողության վերջին օրը (ներառյալ)․ բացակայում է, եթե ժամկետ չկա։",
             "The last day the address applies (inclusive); absent when the address has no end.",
@@ -824,7 +824,7 @@ pub(crate) const ELEMENTS: &[ElementDef] = &[
     ),
     el(
         "psr.document.valid_until",
-        t("Վավեր է մինչև", "Valid until", "Действителен до"),
+        t("Վավերականության ավարտ", "Valid until", "Действителен до"),
         t(
             "Փաստաթղթի վավերականության վերջին օրը։",
             "The last day the document is valid.",
