@@ -4,7 +4,7 @@ use std::process::Command;
 
 use popreg_domain::{AsOf, PersonState};
 
-fn popreg() -> Command {
+pub(crate) fn popreg() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_popreg"));
     for (k, _) in std::env::vars() {
         if k.starts_with("POPREG_") {

@@ -1,6 +1,7 @@
 //! The one integration-test binary: store conformance (SQLite and PostgreSQL), the HTTP API against a real
 //! server on port 0, the CLI.
 
+mod access;
 mod api;
 mod cli;
 mod common;

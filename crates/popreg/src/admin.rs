@@ -62,7 +62,7 @@ fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
 }
 
 fn functions_text(fs: &[Function]) -> String {
-    names(fs.iter().map(|f| f.as_str()))
+    fs.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(",")
 }
 
 /// `popreg body list`: one line a body.

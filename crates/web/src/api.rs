@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/persons/{psn}/notice-address", get(notice_address))
         .route("/psn/{psn}/check", get(check_psn))
         .route("/tin/{tin}/check", get(check_tin))
+        .route("/caller", get(caller_info))
         .route("/classifiers", get(classifiers_list))
         .route("/classifiers/{name}", get(classifier))
 }
@@ -87,6 +88,19 @@ async fn person_request(
     auth::require(&caller, Function::ReadPersons).map_err(|e| ctx.err(e))?;
     let psn = parse_psn(&ctx, raw)?;
     Ok((ctx, caller, psn))
+}
+
+/// `GET /api/v1/caller`: who the register takes the caller to be — body, user, functions, channel and the
+/// X-Road and idempotency ids it read — so that a client can check its set-up before it submits anything.
+async fn caller_info(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    let caller = auth::caller(&state, &headers)
+        .await
+        .map_err(|e| ctx.err(e))?;
+    ctx.render("caller", &caller)
 }
 
 fn parse_psn(ctx: &Ctx, raw: &str) -> Result<Psn, ApiError> {
