@@ -44,7 +44,15 @@ open(sys.argv[2], "w").write("\n".join(psns[:200000]) + "\n")
 PY
 KEY="bench-key-$$"
 HASH=$("$BIN" hash-key "$KEY")
-POPREG_API_KEY_SHA256="$HASH" POPREG_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/sqlite" &
+# The key belongs to a body in each register (only its hash is stored).
+bench_key() {
+  "$BIN" body add "$@" --id OPS-BENCH --type operator --name-hy 'Չափումների օպերատոր' \
+    --name-en 'Benchmark operator' --name-ru 'Оператор замеров' >/dev/null
+  "$BIN" key add "$@" --body OPS-BENCH --owner bench --functions read_persons --sha256 "$HASH" >/dev/null
+}
+bench_key --data-dir "$WORK/sqlite"
+bench_key --database-url "$PG_URL"
+POPREG_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/sqlite" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
@@ -56,7 +64,7 @@ kill $SERVER; wait $SERVER 2>/dev/null || true
 trap - EXIT
 
 echo "== lookups over HTTP, PostgreSQL, 64 connections, $DURATION"
-POPREG_API_KEY_SHA256="$HASH" POPREG_LOG=warn POPREG_MAX_CONNECTIONS=32 "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$PG_URL" &
+POPREG_LOG=warn POPREG_MAX_CONNECTIONS=32 "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$PG_URL" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
