@@ -8,3 +8,4 @@ mod common;
 mod identity;
 mod schemas;
 mod store;
+mod submit;

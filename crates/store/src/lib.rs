@@ -168,6 +168,12 @@ pub use access::{
     hash_api_key, valid_xroad_member,
 };
 
+// The submission pipeline's transaction; after `dispatch!`, which it uses.
+mod outbox;
+mod submit;
+pub use outbox::OutboxMessage;
+pub use submit::{Outcome, Receipt, Rejection, Suspension, armenian_date};
+
 /// The columns of `entries`, in insert order (a macro so that queries stay static strings).
 macro_rules! entry_columns {
     () => {
@@ -591,17 +597,34 @@ macro_rules! dialect_ops {
                 Ok(out)
             }
 
+            /// Start a write transaction. On SQLite `BEGIN IMMEDIATE` takes the write lock at once, so what the
+            /// transaction reads stays true until it commits.
+            pub(crate) async fn begin(pool: &sqlx::Pool<DB>) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
+                Ok(if DIALECT == Dialect::Sqlite {
+                    pool.begin_with("BEGIN IMMEDIATE").await?
+                } else {
+                    pool.begin().await?
+                })
+            }
+
             pub(crate) async fn append(
                 pool: &sqlx::Pool<DB>,
                 now: DateTime<Utc>,
                 items: Vec<(Provenance, NewEntry)>,
             ) -> Result<Vec<Entry>, StoreError> {
-                let mut tx = if DIALECT == Dialect::Sqlite {
-                    pool.begin_with("BEGIN IMMEDIATE").await?
-                } else {
-                    pool.begin().await?
-                };
-                let ids = reserve_ids(&mut tx, items.len()).await?;
+                let mut tx = begin(pool).await?;
+                let out = append_tx(&mut tx, now, items).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            /// Append entries inside a transaction the caller owns (and commits).
+            pub(crate) async fn append_tx(
+                tx: &mut <DB as sqlx::Database>::Connection,
+                now: DateTime<Utc>,
+                items: Vec<(Provenance, NewEntry)>,
+            ) -> Result<Vec<Entry>, StoreError> {
+                let ids = reserve_ids(&mut *tx, items.len()).await?;
                 let recorded: Vec<Entry> =
                     items.into_iter().zip(ids).map(|((prov, new), id)| Entry::recorded(id, now, new, &prov)).collect();
 
@@ -618,7 +641,7 @@ macro_rules! dialect_ops {
                         .push(i);
                 }
                 let subjects: Vec<String> = order.iter().map(|p| p.to_string()).collect();
-                let existing = existing_persons(&mut tx, &subjects).await?;
+                let existing = existing_persons(&mut *tx, &subjects).await?;
                 for (psn, key) in order.iter().zip(&subjects) {
                     let creates = by_subject
                         .get(psn)
@@ -673,7 +696,7 @@ macro_rules! dialect_ops {
                     let recorded = Arc::clone(&recorded);
                     tokio::task::spawn_blocking(move || fold_rows(&recorded, &fresh))
                 };
-                $writer::insert_entries(&mut tx, &recorded, &payloads).await?;
+                $writer::insert_entries(&mut *tx, &recorded, &payloads).await?;
                 let fresh_rows = fold_job
                     .await
                     .map_err(|e| StoreError::Database(format!("projection task failed: {e}")))??;
@@ -682,13 +705,12 @@ macro_rules! dialect_ops {
                 let mut known_rows = Vec::new();
                 for (psn, key) in order.iter().zip(&subjects) {
                     if existing.contains(key) {
-                        let mine = load_entries(&mut tx, *psn).await?;
+                        let mine = load_entries(&mut *tx, *psn).await?;
                         known_rows.push(fold_row(*psn, &mine)?);
                     }
                 }
-                $writer::insert_persons(&mut tx, &fresh_rows).await?;
-                $writer::upsert_persons(&mut tx, &known_rows).await?;
-                tx.commit().await?;
+                $writer::insert_persons(&mut *tx, &fresh_rows).await?;
+                $writer::upsert_persons(&mut *tx, &known_rows).await?;
                 Ok(Arc::try_unwrap(recorded).unwrap_or_else(|shared| (*shared).clone()))
             }
         }

@@ -33,23 +33,23 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The request's language and format, read before anything can fail so that errors use them too.
-struct Ctx {
-    format: Format,
-    lang: Lang,
+pub(crate) struct Ctx {
+    pub(crate) format: Format,
+    pub(crate) lang: Lang,
 }
 
 impl Ctx {
-    fn of(headers: &HeaderMap) -> Result<Ctx, ApiError> {
+    pub(crate) fn of(headers: &HeaderMap) -> Result<Ctx, ApiError> {
         let lang = crate::negotiate::language(headers);
         let format = format(headers).map_err(|e| e.in_lang(lang))?;
         Ok(Ctx { format, lang })
     }
 
-    fn err(&self, e: impl Into<ApiError>) -> ApiError {
+    pub(crate) fn err(&self, e: impl Into<ApiError>) -> ApiError {
         e.into().in_format(self.format).in_lang(self.lang)
     }
 
-    fn render<T: Serialize>(&self, root: &str, v: &T) -> Result<Response, ApiError> {
+    pub(crate) fn render<T: Serialize>(&self, root: &str, v: &T) -> Result<Response, ApiError> {
         let value = serde_json::to_value(v)
             .map_err(|e| self.err(ApiError::new(Code::Internal, e.to_string())))?;
         Ok(match self.format {

@@ -16,6 +16,19 @@ pub struct ApiError {
     pub detail: String,
     pub format: Format,
     pub lang: Lang,
+    /// Field-level reasons (a rejected submission), each explained in the caller's language.
+    pub errors: Vec<popreg_domain::submission::Violation>,
+    /// The rejection log's record of this refusal (A1.51) and the submission it answers.
+    pub rejection_id: Option<i64>,
+    pub submission_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FieldProblem<'a> {
+    code: &'static str,
+    field: &'a str,
+    message: &'a str,
+    detail: &'a str,
 }
 
 #[derive(Serialize)]
@@ -27,6 +40,12 @@ struct Problem<'a> {
     code: &'static str,
     detail: &'a str,
     explanation: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submission_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejection_id: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldProblem<'a>>,
 }
 
 impl ApiError {
@@ -36,6 +55,9 @@ impl ApiError {
             detail: detail.into(),
             format: Format::Json,
             lang: Lang::Hy,
+            errors: vec![],
+            rejection_id: None,
+            submission_id: None,
         }
     }
 
@@ -80,9 +102,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let item = popreg_domain::classifiers::try_classifiers()
-            .ok()
-            .and_then(|c| c.error_code(self.code));
+        let classifiers = popreg_domain::classifiers::try_classifiers().ok();
+        let title_of = |code: Code| {
+            classifiers
+                .and_then(|c| c.error_code(code))
+                .map(|i| i.title.get(self.lang))
+                .unwrap_or(code.as_str())
+        };
+        let item = classifiers.and_then(|c| c.error_code(self.code));
         let (title, explanation) = match item {
             Some(i) => (i.title.get(self.lang), i.explanation.get(self.lang)),
             None => (self.code.as_str(), ""),
@@ -94,6 +121,18 @@ impl IntoResponse for ApiError {
             code: self.code.as_str(),
             detail: &self.detail,
             explanation,
+            submission_id: self.submission_id.as_deref(),
+            rejection_id: self.rejection_id,
+            errors: self
+                .errors
+                .iter()
+                .map(|v| FieldProblem {
+                    code: v.code.as_str(),
+                    field: &v.field,
+                    message: title_of(v.code),
+                    detail: &v.detail,
+                })
+                .collect(),
         };
         let value = serde_json::to_value(&problem).unwrap_or_default();
         let (ctype, body) = match self.format {

@@ -14,6 +14,7 @@ pub mod input;
 mod landing;
 mod negotiate;
 mod schemas;
+mod submit;
 mod whoami;
 pub mod xml;
 
@@ -91,7 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
-        .nest("/api/v1", api::routes());
+        .nest("/api/v1", api::routes().merge(submit::routes()));
     with_edge(routes, max_body, timeout).with_state(state)
 }
 

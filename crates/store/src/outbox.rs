@@ -1,0 +1,268 @@
+//! The outbox (architecture principle 5): notifications are written in the same transaction as the change
+//! that causes them, and delivered afterwards by a worker with retries. A message is never sent for a
+//! rolled-back change, and never lost for a committed one.
+//!
+//! Delivery claims a due row by moving its `next_attempt_at` forward by a lease (PostgreSQL: `FOR UPDATE
+//! SKIP LOCKED`, so two servers never claim the same row; SQLite has one writer). The worker then records
+//! the delivery (`sent_at`) or the failure with the next try; a worker that dies mid-send leaves the row to
+//! be tried again when the lease ends.
+//!
+//! Reminders (A1.54) are rows like any other, enqueued with `INSERT … ON CONFLICT (dedupe_key) DO NOTHING`
+//! under the key `reminder:{rejection id}`, so there is at most one per rejection whatever runs them.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{Dialect, Inner, Rejection, Store, StoreError, corrupt, pg_ops, sqlite_ops};
+
+/// One message waiting in (or delivered from) the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    /// `email` (more channels come with the notification module).
+    pub channel: String,
+    pub recipient: String,
+    /// Which template renders it, e.g. `rejection`.
+    pub template: String,
+    pub lang: String,
+    pub params: serde_json::Value,
+    /// Unique per message: the receiving side can drop a duplicate delivery by it.
+    pub dedupe_key: String,
+    /// Attempts made so far (failed ones, and the successful one).
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    /// When it is due next (while claimed: when the claim lapses).
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of an [`OutboxMessage`]; `attempts` is `INTEGER` on PostgreSQL, read as 64-bit.
+macro_rules! outbox_columns {
+    () => {
+        "id, channel, recipient, template, lang, params, dedupe_key, CAST(attempts AS BIGINT) AS attempts, \
+         created_at, next_attempt_at, last_error, sent_at"
+    };
+}
+
+const CLAIM_PG: &str = concat!(
+    "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox \
+     WHERE channel = $2 AND sent_at IS NULL AND next_attempt_at <= $3 ORDER BY id LIMIT $4 \
+     FOR UPDATE SKIP LOCKED) RETURNING ",
+    outbox_columns!()
+);
+
+const CLAIM_SQLITE: &str = concat!(
+    "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox \
+     WHERE channel = $2 AND sent_at IS NULL AND next_attempt_at <= $3 ORDER BY id LIMIT $4) RETURNING ",
+    outbox_columns!()
+);
+
+/// Rejections older than the cutoff, not yet reminded of, whose body has an e-mail address, and that no
+/// later accepted submission corrected: same body, same kind, accepted (or released after a hold) after the
+/// rejection, and about the same person when the rejection names one.
+const REMINDERS_DUE: &str = "SELECT r.id, r.submission_id, r.body_id, r.kind, r.user_uid, r.channel, \
+     r.received_at, r.code, r.errors, r.media_type, r.subject_psn, b.contact_email \
+     FROM rejections r JOIN bodies b ON b.id = r.body_id \
+     WHERE r.received_at <= $1 AND b.contact_email IS NOT NULL AND b.contact_email <> '' \
+     AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = 'reminder:' || CAST(r.id AS TEXT)) \
+     AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.body_id = r.body_id AND s.kind = r.kind \
+         AND s.status IN ('accepted', 'released') AND s.received_at > r.received_at \
+         AND (r.subject_psn IS NULL OR s.subject_psn = r.subject_psn)) \
+     ORDER BY r.id LIMIT $2";
+
+fn message_from_row<R: Row>(r: &R) -> Result<OutboxMessage, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> DateTime<Utc>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<DateTime<Utc>>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let params: String = r.try_get("params")?;
+    Ok(OutboxMessage {
+        id: r.try_get("id")?,
+        channel: r.try_get("channel")?,
+        recipient: r.try_get("recipient")?,
+        template: r.try_get("template")?,
+        lang: r.try_get("lang")?,
+        params: serde_json::from_str(&params).map_err(|e| corrupt("outbox params", e))?,
+        dedupe_key: r.try_get("dedupe_key")?,
+        attempts: r.try_get("attempts")?,
+        created_at: r.try_get("created_at")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        sent_at: r.try_get("sent_at")?,
+    })
+}
+
+impl Store {
+    /// Messages due for delivery now, oldest first (without claiming them).
+    pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
+        let now = self.clock.now();
+        dispatch!(self, read, pool, ops => {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                outbox_columns!(),
+                " FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(message_from_row).collect()
+        })
+    }
+
+    /// The latest messages, newest first, delivered or not: for watching the outbox.
+    pub async fn outbox_recent(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                outbox_columns!(),
+                " FROM outbox ORDER BY id DESC LIMIT $1"
+            ))
+            .bind(limit.clamp(1, 1000))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(message_from_row).collect()
+        })
+    }
+
+    /// Claim up to `limit` due messages of a channel for delivery, oldest first: each becomes due again only
+    /// when `lease` has passed, so no other worker (on this or another server) takes it meanwhile. The
+    /// worker records the outcome with [`Store::outbox_sent`] or [`Store::outbox_failed`].
+    pub async fn outbox_claim(
+        &self,
+        channel: &str,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let now = self.clock.now();
+        let sql = match self.dialect() {
+            Dialect::Postgres => CLAIM_PG,
+            Dialect::Sqlite => CLAIM_SQLITE,
+        };
+        let mut claimed: Vec<OutboxMessage> = dispatch!(self, write, pool, ops => {
+            let rows = sqlx::query(sql)
+                .bind(now + lease)
+                .bind(channel)
+                .bind(now)
+                .bind(limit.clamp(1, 1000))
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(message_from_row).collect::<Result<_, _>>()?
+        });
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
+    }
+
+    /// Record a delivery. A message already recorded as sent stays as it was.
+    pub async fn outbox_sent(&self, id: i64) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        dispatch!(self, write, pool, ops => {
+            sqlx::query(
+                "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL \
+                 WHERE id = $2 AND sent_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Record a failed attempt and when to try again.
+    pub async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let error: String = error.chars().take(500).collect();
+        dispatch!(self, write, pool, ops => {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
+                 WHERE id = $3 AND sent_at IS NULL",
+            )
+            .bind(error)
+            .bind(retry_at)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Put a message in the outbox, due now, unless one with the same dedupe key is there already (then
+    /// `false`). Enqueuing twice, from one server or two, leaves one message.
+    pub async fn outbox_enqueue(
+        &self,
+        channel: &str,
+        recipient: &str,
+        template: &str,
+        lang: &str,
+        params: &serde_json::Value,
+        dedupe_key: &str,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        dispatch!(self, write, pool, ops => {
+            let r = sqlx::query(
+                "INSERT INTO outbox (channel, recipient, template, lang, params, dedupe_key, created_at, \
+                 next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+            )
+            .bind(channel)
+            .bind(recipient)
+            .bind(template)
+            .bind(lang)
+            .bind(params.to_string())
+            .bind(dedupe_key)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Rejections received at or before `cutoff` that call for a reminder (A1.54), oldest first, each with
+    /// the e-mail address of its body's responsible person: not corrected by a later accepted submission of
+    /// the same body and kind (and person, when the rejection names one), and not reminded of yet. The
+    /// payloads are not loaded.
+    pub async fn outbox_reminders_due(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Rejection, String)>, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let rows = sqlx::query(REMINDERS_DUE)
+                .bind(cutoff)
+                .bind(limit.clamp(1, 10_000))
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let errors: String = r.try_get("errors")?;
+                    let rejection = Rejection {
+                        id: r.try_get("id")?,
+                        submission_id: r.try_get("submission_id")?,
+                        body_id: r.try_get("body_id")?,
+                        kind: r.try_get("kind")?,
+                        user_uid: r.try_get("user_uid")?,
+                        channel: r.try_get("channel")?,
+                        received_at: r.try_get("received_at")?,
+                        code: r.try_get("code")?,
+                        errors: serde_json::from_str(&errors).map_err(|e| corrupt("rejection errors", e))?,
+                        media_type: r.try_get("media_type")?,
+                        payload: vec![],
+                        subject_psn: r.try_get("subject_psn")?,
+                    };
+                    Ok((rejection, r.try_get::<String, _>("contact_email")?))
+                })
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,491 @@
+//! Provider submissions end to end over HTTP (A1.32–A1.55), on SQLite and PostgreSQL: JSON and XML,
+//! competence, the rejection log with the payload kept, idempotent retries, X-Road ids on entries,
+//! suspension, hostile bodies.
+
+use chrono::{TimeZone, Utc};
+use popreg::config::Config;
+use popreg_domain::access::{BodyType, Function};
+use popreg_domain::*;
+use popreg_store::NewBody;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+struct Env {
+    db: TestDb,
+    running: popreg::app::Running,
+    http: reqwest::Client,
+    /// Keys by body id.
+    keys: std::collections::HashMap<&'static str, String>,
+    mother: Psn,
+    father: Psn,
+}
+
+const BODIES: &[(&str, BodyType, Option<&str>)] = &[
+    (
+        "MED-0001",
+        BodyType::MedicalOrganization,
+        Some("AM/GOV/1000001/births"),
+    ),
+    ("ZAGS-ER", BodyType::CivilRegistry, None),
+    ("PEN-0001", BodyType::PenitentiaryService, None),
+    ("MIGR-01", BodyType::AuthorizedBody, None),
+];
+
+async fn env(db: TestDb) -> Env {
+    // Monday 23 November 2026, 13:00 in Yerevan.
+    db.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap());
+    let mut keys = std::collections::HashMap::new();
+    for (id, t, member) in BODIES {
+        db.store
+            .create_body(
+                "test",
+                &NewBody {
+                    id: id.to_string(),
+                    body_type: *t,
+                    name_hy: "Մարմին".into(),
+                    name_en: format!("Body {id}"),
+                    name_ru: "Орган".into(),
+                    xroad_member: member.map(str::to_string),
+                    contact_email: Some(format!("{}@example.am", id.to_lowercase())),
+                },
+            )
+            .await
+            .unwrap();
+        let (_, key) = db
+            .store
+            .issue_api_key(
+                "test",
+                id,
+                &format!("{id}-clerk"),
+                &[Function::Submit, Function::ReadPersons],
+                "test",
+            )
+            .await
+            .unwrap();
+        keys.insert(*id, key);
+    }
+    let (mother, father) = (psn(601), psn(602));
+    db.store
+        .append(
+            &prov("MIGR-01"),
+            vec![
+                NewEntry::new(
+                    mother,
+                    registration("Անի", "Պետրոսյան", d(1995, 3, 10), Sex::F),
+                ),
+                NewEntry::new(
+                    father,
+                    registration("Դավիթ", "Պետրոսյան", d(1993, 7, 1), Sex::M),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut cfg = Config::default();
+    cfg.server.listen = "127.0.0.1:0".into();
+    let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    Env {
+        db,
+        running,
+        http: reqwest::Client::new(),
+        keys,
+        mother,
+        father,
+    }
+}
+
+impl Env {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.running.addr, path)
+    }
+
+    fn post(&self, body: &str, kind: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(&format!("/api/v1/submissions/{kind}")))
+            .header("x-api-key", &self.keys[body])
+    }
+
+    async fn json(&self, body: &str, kind: &str, v: &Value) -> (StatusCode, Value) {
+        let r = self
+            .post(body, kind)
+            .header("content-type", "application/json")
+            .body(v.to_string())
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
+    fn birth(&self, first: &str, date: &str) -> Value {
+        json!({
+            "first_name": first, "patronymic": "Դավթի", "surname": "Պետրոսյան", "sex": "M",
+            "birth_date": date, "birth_place": {"country": "AM", "marz": "AM-ER", "community": "AM-ER-001"},
+            "mother": {"psn": self.mother.to_string()}, "father": {"psn": self.father.to_string()}
+        })
+    }
+
+    async fn rejections(&self, body: &str) -> Vec<popreg_store::Rejection> {
+        self.db.store.rejections(Some(body), 0, 100).await.unwrap()
+    }
+}
+
+crate::conformance!(
+    a1_42_a_birth_in_json_answers_the_newborns_psn_and_links_the_parents,
+    a1_35_a_birth_in_xml_is_the_same_submission,
+    a1_32_a_body_not_competent_for_the_kind_is_refused_and_logged,
+    a1_49_a_contradiction_is_refused_with_a_coded_field_error_and_the_payload_kept,
+    a1_49_a_likely_duplicate_birth_is_held_not_accepted,
+    a1_35_a_retry_with_the_same_key_creates_nothing_new,
+    a1_37_x_road_ids_and_the_user_reach_the_entry,
+    a1_55_a_suspended_body_cannot_submit_until_lifted,
+    hostile_bodies_are_refused_coded_and_logged,
+    a1_53_a_rejection_puts_an_email_to_the_body_in_the_outbox,
+    a1_52_the_rejection_feed_pages_by_id,
+);
+
+async fn a1_42_a_birth_in_json_answers_the_newborns_psn_and_links_the_parents(db: TestDb) {
+    let e = env(db).await;
+    let (s, v) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "accepted");
+    assert_eq!(v["late"], false);
+    let child = Psn::parse(v["psn"].as_str().unwrap()).unwrap();
+    assert_eq!(v["entry_ids"].as_array().unwrap().len(), 3);
+    let child_state = e.db.store.person(child).await.unwrap().unwrap();
+    assert_eq!(child_state.names.first.lat, "Aram");
+    assert_eq!(child_state.parents.len(), 2);
+    let mother = e.db.store.person(e.mother).await.unwrap().unwrap();
+    assert_eq!(mother.children[0].child, child);
+    // The entries record the body and the key's owner as the identified user (A1.37).
+    let entries = e.db.store.entries(child).await.unwrap();
+    assert_eq!(entries[0].provider, "MED-0001");
+    assert_eq!(entries[0].user_uid, "MED-0001-clerk");
+    assert_eq!(entries[0].channel, Channel::Api);
+    // The outcome can be asked for again.
+    let id = v["submission_id"].as_str().unwrap();
+    let again: Value = e
+        .http
+        .get(e.url(&format!("/api/v1/submissions/birth/{id}")))
+        .header("x-api-key", &e.keys["MED-0001"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, v);
+}
+
+async fn a1_35_a_birth_in_xml_is_the_same_submission(db: TestDb) {
+    let e = env(db).await;
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<birth><first_name>Նարե</first_name>\
+         <surname>Պետրոսյան</surname><sex>F</sex><birth_date>2026-11-21</birth_date>\
+         <birth_place><country>AM</country><marz>AM-ER</marz></birth_place>\
+         <mother><psn>{}</psn></mother></birth>",
+        e.mother
+    );
+    let r = e
+        .post("MED-0001", "birth")
+        .header("content-type", "application/xml")
+        .header("accept", "application/xml")
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<status>accepted</status>"), "{body}");
+    let psn = body
+        .split("<psn>")
+        .nth(1)
+        .and_then(|s| s.split("</psn>").next())
+        .unwrap();
+    let child =
+        e.db.store
+            .person(Psn::parse(psn).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(child.sex, Sex::F);
+    assert_eq!(child.names.first.hy, "Նարե");
+    // An XML refusal is an XML problem with the field named.
+    let r = e
+        .post("MED-0001", "birth")
+        .header("content-type", "application/xml")
+        .header("accept", "application/xml")
+        .header("accept-language", "en")
+        .body("<birth><first_name>Նարե</first_name></birth>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["content-type"], "application/problem+xml");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<code>PSR-VAL-0006</code>"), "{body}");
+    assert!(body.contains("<field>surname</field>"), "{body}");
+}
+
+async fn a1_32_a_body_not_competent_for_the_kind_is_refused_and_logged(db: TestDb) {
+    let e = env(db).await;
+    // A civil registry does not register births; a hospital does not register marriages.
+    let (s, v) = e
+        .json("ZAGS-ER", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["code"], "PSR-SUB-0001");
+    assert!(v["rejection_id"].as_i64().is_some());
+    let marriage = json!({"psn": e.mother.to_string(), "spouse": {"psn": e.father.to_string()}, "date": "2020-06-01"});
+    let (s, v) = e.json("MED-0001", "marriage", &marriage).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PSR-SUB-0001"))
+    );
+    // The competent body may.
+    let (s, _) = e.json("ZAGS-ER", "marriage", &marriage).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(e.rejections("ZAGS-ER").await[0].code, "PSR-SUB-0001");
+    // An unknown kind is refused and logged too.
+    let (s, v) = e.json("ZAGS-ER", "coronation", &json!({})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("PSR-SUB-0003"))
+    );
+}
+
+async fn a1_49_a_contradiction_is_refused_with_a_coded_field_error_and_the_payload_kept(
+    db: TestDb,
+) {
+    let e = env(db).await;
+    let death = json!({"psn": e.mother.to_string(), "date": "2026-01-10"});
+    let (s, _) = e.json("MED-0001", "death", &death).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A second death, and a birth to a mother who died before it.
+    let (s, v) = e.json("MED-0001", "death", &death).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("PSR-CON-0003"))
+    );
+    let body = e.birth("Արամ", "2026-11-20");
+    let r = e
+        .post("MED-0001", "birth")
+        .header("content-type", "application/json")
+        .header("accept-language", "ru")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "PSR-CON-0009");
+    assert_eq!(v["errors"][0]["field"], "mother.psn");
+    assert_eq!(v["errors"][0]["message"], "Родитель умер до рождения");
+    // The rejection log keeps the payload byte for byte, and nothing was written about a child.
+    let log = e.rejections("MED-0001").await;
+    let last = log.last().unwrap();
+    assert_eq!(last.id, v["rejection_id"].as_i64().unwrap());
+    assert_eq!(last.payload, body.to_string().into_bytes());
+    assert_eq!(last.kind, "birth");
+    assert_eq!(e.db.store.count_persons().await.unwrap(), 2);
+}
+
+async fn a1_49_a_likely_duplicate_birth_is_held_not_accepted(db: TestDb) {
+    let e = env(db).await;
+    let (s, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let persons = e.db.store.count_persons().await.unwrap();
+    // Same mother, same day, the name with a typo: held for the manager.
+    let (s, v) = e
+        .json("MED-0001", "birth", &e.birth("Արան", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["status"], "held");
+    assert_eq!(v["code"], "PSR-DUP-0001");
+    assert_eq!(e.db.store.count_persons().await.unwrap(), persons);
+}
+
+async fn a1_35_a_retry_with_the_same_key_creates_nothing_new(db: TestDb) {
+    let e = env(db).await;
+    let body = e.birth("Արամ", "2026-11-20").to_string();
+    let send = |b: String| {
+        e.post("MED-0001", "birth")
+            .header("content-type", "application/json")
+            .header("idempotency-key", "hosp-42-0001")
+            .body(b)
+            .send()
+    };
+    let first = send(body.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let entries = e.db.store.count_entries().await.unwrap();
+    let again = send(body.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(e.db.store.count_entries().await.unwrap(), entries);
+    // The same key with another payload is a conflict, not a new birth.
+    let other = send(e.birth("Գոռ", "2026-11-20").to_string())
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    assert_eq!(other.json::<Value>().await.unwrap()["code"], "PSR-SUB-0004");
+    assert_eq!(e.db.store.count_entries().await.unwrap(), entries);
+}
+
+async fn a1_37_x_road_ids_and_the_user_reach_the_entry(db: TestDb) {
+    let e = env(db).await;
+    let r = e
+        .post("MED-0001", "birth")
+        .header("content-type", "application/json")
+        .header("x-road-client", "AM/GOV/1000001/births")
+        .header("x-road-id", "xr-7f3a")
+        .header("x-road-userid", "AM1234567890")
+        .header("x-road-issue", "CASE-9")
+        .body(e.birth("Արամ", "2026-11-20").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    let child = Psn::parse(v["psn"].as_str().unwrap()).unwrap();
+    let entry = &e.db.store.entries(child).await.unwrap()[0];
+    assert_eq!(entry.channel, Channel::XRoad);
+    assert_eq!(entry.user_uid, "AM1234567890");
+    assert_eq!(entry.external.xroad_id.as_deref(), Some("xr-7f3a"));
+    assert_eq!(entry.external.xroad_issue.as_deref(), Some("CASE-9"));
+    assert_eq!(
+        entry.external.xroad_client.as_deref(),
+        Some("AM/GOV/1000001/births")
+    );
+}
+
+async fn a1_55_a_suspended_body_cannot_submit_until_lifted(db: TestDb) {
+    let e = env(db).await;
+    let id =
+        e.db.store
+            .suspend("MED-0001", "repeated late births", None, "manager-1")
+            .await
+            .unwrap();
+    let (s, v) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PSR-SUB-0002"))
+    );
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("repeated late births")
+    );
+    assert_eq!(e.rejections("MED-0001").await[0].code, "PSR-SUB-0002");
+    assert!(e.db.store.lift_suspension(id, "manager-1").await.unwrap());
+    let (s, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+async fn hostile_bodies_are_refused_coded_and_logged(db: TestDb) {
+    let e = env(db).await;
+    let bomb = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]><birth><first_name>&lol2;</first_name></birth>";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("application/xml", bomb.as_bytes().to_vec(), "PSR-VAL-0013"),
+        (
+            "application/json",
+            b"{\"first_name\": ".to_vec(),
+            "PSR-VAL-0007",
+        ),
+        (
+            "application/json",
+            vec![b'{', b'"', 0xff, 0xfe, b'"', b'}'],
+            "PSR-VAL-0014",
+        ),
+        (
+            "application/json",
+            br#"{"sex": "M", "sex": "F"}"#.to_vec(),
+            "PSR-VAL-0015",
+        ),
+        ("text/plain", b"hello".to_vec(), "PSR-API-0003"),
+        (
+            "application/json; charset=latin1",
+            b"{}".to_vec(),
+            "PSR-VAL-0014",
+        ),
+    ];
+    for (ctype, body, code) in &cases {
+        let r = e
+            .post("MED-0001", "birth")
+            .header("content-type", *ctype)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{ctype}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], *code, "{ctype} {v}");
+    }
+    // Each is in the rejection log with its bytes, and the server still answers.
+    let log = e.rejections("MED-0001").await;
+    assert_eq!(log.len(), cases.len());
+    assert_eq!(log[2].payload, cases[2].1);
+    let (s, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+async fn a1_53_a_rejection_puts_an_email_to_the_body_in_the_outbox(db: TestDb) {
+    let e = env(db).await;
+    let (s, v) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2027-01-01"))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("PSR-VAL-0002"))
+    );
+    let mail = e.db.store.outbox_pending(10).await.unwrap();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].recipient, "med-0001@example.am");
+    assert_eq!(mail[0].template, "rejection");
+    assert_eq!(mail[0].params["code"], "PSR-VAL-0002");
+    assert_eq!(mail[0].params["rejection_id"], v["rejection_id"]);
+}
+
+async fn a1_52_the_rejection_feed_pages_by_id(db: TestDb) {
+    let e = env(db).await;
+    for date in ["2027-01-01", "2027-01-02", "2027-01-03"] {
+        e.json("MED-0001", "birth", &e.birth("Արամ", date)).await;
+    }
+    // Another body's rejection is not in this body's feed.
+    e.json("ZAGS-ER", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    let feed = |after: i64| {
+        e.http
+            .get(e.url(&format!("/api/v1/rejections?after={after}&limit=2")))
+            .header("x-api-key", &e.keys["MED-0001"])
+            .send()
+    };
+    let page: Value = feed(0).await.unwrap().json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["items"][0]["code"], "PSR-VAL-0002");
+    assert_eq!(page["items"][0]["errors"][0]["field"], "birth_date");
+    let next = page["next_after"].as_i64().unwrap();
+    let page: Value = feed(next).await.unwrap().json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let page: Value = feed(page["next_after"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(page["items"].as_array().unwrap().is_empty());
+}
