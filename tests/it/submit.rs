@@ -31,6 +31,7 @@ const BODIES: &[(&str, BodyType, Option<&str>)] = &[
     ("ZAGS-ER", BodyType::CivilRegistry, None),
     ("PEN-0001", BodyType::PenitentiaryService, None),
     ("MIGR-01", BodyType::AuthorizedBody, None),
+    ("OPS-01", BodyType::Operator, None),
 ];
 
 async fn env(db: TestDb) -> Env {
@@ -60,7 +61,11 @@ async fn env(db: TestDb) -> Env {
                 "test",
                 id,
                 &format!("{id}-clerk"),
-                &[Function::Submit, Function::ReadPersons],
+                if *t == BodyType::Operator {
+                    Function::ALL
+                } else {
+                    &[Function::Submit, Function::ReadPersons]
+                },
                 "test",
             )
             .await
@@ -144,6 +149,10 @@ crate::conformance!(
     hostile_bodies_are_refused_coded_and_logged,
     a1_53_a_rejection_puts_an_email_to_the_body_in_the_outbox,
     a1_52_the_rejection_feed_pages_by_id,
+    a1_49_the_manager_releases_or_dismisses_held_births,
+    a1_50_2_the_manager_rejects_an_accepted_entry_without_deleting_it,
+    a1_50_the_managers_view_counts_by_body_code_and_day,
+    a1_55_suspensions_are_applied_and_lifted_by_the_manager_and_visible_to_the_provider,
 );
 
 async fn a1_42_a_birth_in_json_answers_the_newborns_psn_and_links_the_parents(db: TestDb) {
@@ -488,4 +497,294 @@ async fn a1_52_the_rejection_feed_pages_by_id(db: TestDb) {
         .await
         .unwrap();
     assert!(page["items"].as_array().unwrap().is_empty());
+}
+
+impl Env {
+    async fn manage(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self
+            .http
+            .request(method, self.url(&format!("/api/v1/manage/{path}")))
+            .header("x-api-key", &self.keys["OPS-01"]);
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let r = r.send().await.unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+}
+
+async fn a1_49_the_manager_releases_or_dismisses_held_births(db: TestDb) {
+    let e = env(db).await;
+    e.json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    let (_, a) = e
+        .json("MED-0001", "birth", &e.birth("Արան", "2026-11-20"))
+        .await;
+    let (_, b) = e
+        .json("MED-0001", "birth", &e.birth("ԱՐԱՄ", "2026-11-20"))
+        .await;
+    assert_eq!(
+        (a["status"].as_str(), b["status"].as_str()),
+        (Some("held"), Some("held"))
+    );
+    let (s, list) = e.manage(reqwest::Method::GET, "held", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!(list["items"][0]["form"]["first_name"], "Արան");
+    // Twins after all: released, the child gets a PSN; the other is dismissed into the rejection log.
+    let persons = e.db.store.count_persons().await.unwrap();
+    let id_a = a["submission_id"].as_str().unwrap();
+    let (s, v) = e
+        .manage(reqwest::Method::POST, &format!("held/{id_a}/release"), None)
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("accepted")),
+        "{v}"
+    );
+    assert!(v["psn"].as_str().is_some());
+    assert_eq!(e.db.store.count_persons().await.unwrap(), persons + 1);
+    let id_b = b["submission_id"].as_str().unwrap();
+    let (s, v) = e
+        .manage(reqwest::Method::POST, &format!("held/{id_b}/dismiss"), None)
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("rejected"))
+    );
+    assert_eq!(
+        e.rejections("MED-0001").await.last().unwrap().code,
+        "PSR-DUP-0001"
+    );
+    // The provider asking again learns the final outcome; nothing is held any more.
+    let r = e
+        .http
+        .get(e.url(&format!("/api/v1/submissions/birth/{id_a}")))
+        .header("x-api-key", &e.keys["MED-0001"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, list) = e.manage(reqwest::Method::GET, "held", None).await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    // Reviewing twice is refused.
+    let (s, _) = e
+        .manage(reqwest::Method::POST, &format!("held/{id_a}/release"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+async fn a1_50_2_the_manager_rejects_an_accepted_entry_without_deleting_it(db: TestDb) {
+    let e = env(db).await;
+    let marriage = json!({"psn": e.mother.to_string(), "spouse": {"psn": e.father.to_string()}, "date": "2020-06-01"});
+    let (s, v) = e.json("ZAGS-ER", "marriage", &marriage).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let entry = v["entry_ids"][0].as_i64().unwrap();
+    let before = e.db.store.count_entries().await.unwrap();
+    let (s, r) = e
+        .manage(
+            reqwest::Method::POST,
+            &format!("entries/{entry}/reject"),
+            Some(json!({"reason_code": "PSR-CON-0004", "note": "the act was annulled"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    // The marriage no longer counts for the mother; the log grew by the retraction and lost nothing.
+    let mother = e.db.store.person(e.mother).await.unwrap().unwrap();
+    assert!(mother.marriages.is_empty());
+    assert_eq!(e.db.store.count_entries().await.unwrap(), before + 1);
+    assert!(e.db.store.entry(entry).await.unwrap().is_some());
+    let log = e.rejections("ZAGS-ER").await;
+    assert_eq!(log[0].code, "PSR-CON-0004");
+    assert_eq!(log[0].kind, "marriage");
+    assert!(log[0].errors[0].detail.contains("annulled"));
+    let mail = e.db.store.outbox_pending(10).await.unwrap();
+    assert!(mail.iter().any(|m| m.recipient == "zags-er@example.am"));
+    // Twice is refused; a provider may not do it at all.
+    let (s, _) = e
+        .manage(
+            reqwest::Method::POST,
+            &format!("entries/{entry}/reject"),
+            Some(json!({"reason_code": "PSR-CON-0004"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = e
+        .http
+        .post(e.url(&format!("/api/v1/manage/entries/{entry}/reject")))
+        .header("x-api-key", &e.keys["ZAGS-ER"])
+        .header("content-type", "application/json")
+        .body(json!({"reason_code": "PSR-CON-0004"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn a1_50_the_managers_view_counts_by_body_code_and_day(db: TestDb) {
+    let e = env(db).await;
+    e.json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    e.json("MED-0001", "birth", &e.birth("Գոռ", "2026-11-10"))
+        .await; // late
+    e.json("MED-0001", "birth", &e.birth("Արամ", "2027-01-01"))
+        .await; // future
+    e.json("ZAGS-ER", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await; // not competent
+    let (s, v) = e
+        .manage(
+            reqwest::Method::GET,
+            "stats?from=2026-11-01&to=2026-11-23",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let med = v["bodies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["body_id"] == "MED-0001")
+        .unwrap();
+    assert_eq!(
+        (
+            med["submissions"].as_i64(),
+            med["accepted"].as_i64(),
+            med["rejected"].as_i64(),
+            med["late"].as_i64()
+        ),
+        (Some(3), Some(2), Some(1), Some(1))
+    );
+    let codes: Vec<&str> = v["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"PSR-VAL-0002") && codes.contains(&"PSR-SUB-0001"),
+        "{codes:?}"
+    );
+    assert_eq!(v["days"][0]["day"], "2026-11-23");
+    assert_eq!(v["days"][0]["submissions"], 4);
+    assert_eq!(v["days"][0]["rejected"], 2);
+    // An empty period is empty; a reversed one is refused.
+    let (_, v) = e
+        .manage(
+            reqwest::Method::GET,
+            "stats?from=2026-10-01&to=2026-10-31",
+            None,
+        )
+        .await;
+    assert!(v["bodies"].as_array().unwrap().is_empty());
+    let (s, _) = e
+        .manage(
+            reqwest::Method::GET,
+            "stats?from=2026-11-02&to=2026-11-01",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn a1_55_suspensions_are_applied_and_lifted_by_the_manager_and_visible_to_the_provider(
+    db: TestDb,
+) {
+    let e = env(db).await;
+    let (s, v) = e
+        .manage(
+            reqwest::Method::POST,
+            "suspensions",
+            Some(json!({"body_id": "MED-0001", "reason": "12 rejected births in November", "until": "2026-11-30"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let own: Value = e
+        .http
+        .get(e.url("/api/v1/suspension"))
+        .header("x-api-key", &e.keys["MED-0001"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own["suspended"], true);
+    assert_eq!(
+        own["suspension"]["reason"],
+        "12 rejected births in November"
+    );
+    let (s, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // It ends by itself after its last day (30 November in Yerevan).
+    e.db.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 30, 19, 59, 0).unwrap());
+    let (s, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-29"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    e.db.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap());
+    let (s, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-29"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Lifting an open one works once; an unknown body cannot be suspended; a provider cannot suspend.
+    let (_, v) = e
+        .manage(
+            reqwest::Method::POST,
+            "suspensions",
+            Some(json!({"body_id": "ZAGS-ER", "reason": "late"})),
+        )
+        .await;
+    let zid = v["id"].as_i64().unwrap();
+    let (s, list) = e.manage(reqwest::Method::GET, "suspensions", None).await;
+    assert_eq!(
+        (s, list["items"].as_array().unwrap().len()),
+        (StatusCode::OK, 1)
+    );
+    let (s, _) = e
+        .manage(
+            reqwest::Method::POST,
+            &format!("suspensions/{zid}/lift"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = e
+        .manage(
+            reqwest::Method::POST,
+            &format!("suspensions/{zid}/lift"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .manage(
+            reqwest::Method::POST,
+            "suspensions",
+            Some(json!({"body_id": "NOPE", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = e
+        .http
+        .post(e.url("/api/v1/manage/suspensions"))
+        .header("x-api-key", &e.keys["MED-0001"])
+        .header("content-type", "application/json")
+        .body(json!({"body_id": "ZAGS-ER", "reason": "x"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let _ = id;
 }

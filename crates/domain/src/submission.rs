@@ -305,6 +305,36 @@ impl Submission {
         })
     }
 
+    /// The submission as the JSON value of its wire form (what the manager reviews and releases).
+    pub fn to_value(&self) -> serde_json::Value {
+        let v = match self {
+            Submission::Birth(f) => serde_json::to_value(f),
+            Submission::Death(f) => serde_json::to_value(f),
+            Submission::Marriage(f) | Submission::Divorce(f) => serde_json::to_value(f),
+            Submission::NameChange(f) => serde_json::to_value(f),
+            Submission::Paternity(f) => serde_json::to_value(f),
+            Submission::Adoption(f) => serde_json::to_value(f),
+            Submission::GuardianshipStart(f) => serde_json::to_value(f),
+            Submission::GuardianshipEnd(f) => serde_json::to_value(f),
+            Submission::ConsularRegistration(f) => serde_json::to_value(f),
+            Submission::AddressAbroad(f)
+            | Submission::MainAddress(f)
+            | Submission::AdditionalAddress(f) => serde_json::to_value(f),
+            Submission::LegalIncapacity(f) => serde_json::to_value(f),
+            Submission::LegalCapacityRestored(f) => serde_json::to_value(f),
+            Submission::Conviction(f) => serde_json::to_value(f),
+            Submission::Parole(f) | Submission::SentenceCompleted(f) => serde_json::to_value(f),
+            Submission::Registration(f) => serde_json::to_value(f),
+            Submission::CitizenshipAcquired(f) | Submission::CitizenshipTerminated(f) => {
+                serde_json::to_value(f)
+            }
+            Submission::Nationality(f) => serde_json::to_value(f),
+            Submission::IdentityDocument(f) => serde_json::to_value(f),
+            Submission::ResidenceDocument(f) => serde_json::to_value(f),
+        };
+        v.unwrap_or(serde_json::Value::Null)
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Submission::Birth(_) => "birth",
@@ -476,6 +506,8 @@ pub struct Context<'a> {
     pub persons: &'a HashMap<Psn, PersonState>,
     /// A fresh PSN for a person the submission creates.
     pub new_psn: Option<Psn>,
+    /// The register's manager reviewed a held submission and released it: it is not a duplicate.
+    pub duplicate_cleared: bool,
 }
 
 /// Full years between two dates.
@@ -679,6 +711,7 @@ pub fn decide(sub: &Submission, ctx: &Context<'_>) -> Decision {
         return Decision::Reject(c.out);
     }
     if let Submission::Birth(f) = sub
+        && !ctx.duplicate_cleared
         && let Some(v) = duplicate_birth(f, ctx)
     {
         return Decision::Hold(v);

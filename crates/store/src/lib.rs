@@ -172,7 +172,10 @@ pub use access::{
 mod outbox;
 mod submit;
 pub use outbox::OutboxMessage;
-pub use submit::{Outcome, Receipt, Rejection, Suspension, armenian_date};
+pub use submit::{
+    BodyCounts, DayCount, HeldSubmission, Outcome, Receipt, Rejection, SubmissionStats, Suspension,
+    armenian_date,
+};
 
 /// The columns of `entries`, in insert order (a macro so that queries stay static strings).
 macro_rules! entry_columns {

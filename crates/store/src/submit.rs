@@ -107,6 +107,45 @@ pub struct Rejection {
     pub subject_psn: Option<String>,
 }
 
+/// A submission held for review.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeldSubmission {
+    pub id: String,
+    pub body_id: String,
+    pub kind: String,
+    pub user_uid: String,
+    pub received_at: DateTime<Utc>,
+    pub outcome: Outcome,
+    /// The submission in its JSON wire form.
+    pub form: serde_json::Value,
+}
+
+/// Per-body counts of the manager's view.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BodyCounts {
+    pub submissions: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub held: i64,
+    pub late: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DayCount {
+    pub day: String,
+    pub submissions: i64,
+    pub rejected: i64,
+}
+
+/// The manager's view of submissions over a period (A1.50, A1.55).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SubmissionStats {
+    pub bodies: std::collections::BTreeMap<String, BodyCounts>,
+    /// Rejections by reason code, most frequent first.
+    pub codes: Vec<(String, i64)>,
+    pub days: Vec<DayCount>,
+}
+
 /// A suspension of a body's right to submit (A1.55).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suspension {
@@ -180,6 +219,141 @@ impl Store {
             }
             other => other,
         }
+    }
+
+    /// Release a held submission after review (it is not a duplicate): it is decided again and, if still
+    /// valid, accepted.
+    pub async fn release_held(&self, id: &str, manager: &Caller) -> Result<Outcome, StoreError> {
+        let now = self.clock.now();
+        match &self.inner {
+            Inner::Sqlite { write, .. } => {
+                sqlite_submit::review(write, now, id, manager, true).await
+            }
+            Inner::Postgres(pool) => pg_submit::review(pool, now, id, manager, true).await,
+        }
+    }
+
+    /// Dismiss a held submission as a duplicate: it becomes a rejection.
+    pub async fn dismiss_held(&self, id: &str, manager: &Caller) -> Result<Outcome, StoreError> {
+        let now = self.clock.now();
+        match &self.inner {
+            Inner::Sqlite { write, .. } => {
+                sqlite_submit::review(write, now, id, manager, false).await
+            }
+            Inner::Postgres(pool) => pg_submit::review(pool, now, id, manager, false).await,
+        }
+    }
+
+    /// Reject an accepted entry by hand (A1.50.2). Returns the rejection log id.
+    pub async fn retract_entry(
+        &self,
+        entry_id: i64,
+        reason: Code,
+        note: &str,
+        manager: &Caller,
+    ) -> Result<i64, StoreError> {
+        let now = self.clock.now();
+        match &self.inner {
+            Inner::Sqlite { write, .. } => {
+                sqlite_submit::retract(write, now, entry_id, reason, note, manager).await
+            }
+            Inner::Postgres(pool) => {
+                pg_submit::retract(pool, now, entry_id, reason, note, manager).await
+            }
+        }
+    }
+
+    /// Submissions held for the manager's review, oldest first.
+    pub async fn held_submissions(&self, limit: i64) -> Result<Vec<HeldSubmission>, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let rows = sqlx::query(
+                "SELECT id, body_id, kind, user_uid, received_at, outcome, held_form FROM submissions \
+                 WHERE status = 'held' ORDER BY received_at LIMIT $1",
+            )
+            .bind(limit.clamp(1, 1000))
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let outcome: String = r.try_get("outcome")?;
+                    let form: Option<String> = r.try_get("held_form")?;
+                    let form: serde_json::Value = serde_json::from_str(form.as_deref().unwrap_or("null"))
+                        .map_err(|e| corrupt("held submission", e))?;
+                    Ok(HeldSubmission {
+                        id: r.try_get("id")?,
+                        body_id: r.try_get("body_id")?,
+                        kind: r.try_get("kind")?,
+                        user_uid: r.try_get("user_uid")?,
+                        received_at: r.try_get("received_at")?,
+                        outcome: serde_json::from_str(&outcome).map_err(|e| corrupt("submission outcome", e))?,
+                        form: form["form"].clone(),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Counts for the manager's view over `[from, to)`: per body and status (with lateness), per reason
+    /// code, and per day.
+    pub async fn submission_stats(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<SubmissionStats, StoreError> {
+        let day = match self.dialect() {
+            Dialect::Sqlite => "substr(received_at, 1, 10)",
+            Dialect::Postgres => "to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        };
+        let by_body = "SELECT body_id, status, late, COUNT(*) FROM submissions \
+             WHERE received_at >= $1 AND received_at < $2 GROUP BY body_id, status, late ORDER BY body_id";
+        let by_code = "SELECT code, COUNT(*) FROM rejections WHERE received_at >= $1 AND received_at < $2 \
+             GROUP BY code ORDER BY COUNT(*) DESC, code";
+        let by_day = format!(
+            "SELECT {day} AS day, SUM(CASE WHEN status IN ('rejected', 'dismissed') THEN 1 ELSE 0 END), COUNT(*) \
+             FROM submissions WHERE received_at >= $1 AND received_at < $2 GROUP BY day ORDER BY day"
+        );
+        let mut stats = SubmissionStats::default();
+        dispatch!(self, read, pool, ops => {
+            for r in sqlx::query(by_body).bind(from).bind(to).fetch_all(pool).await? {
+                let body: String = r.try_get(0)?;
+                let status: String = r.try_get(1)?;
+                let late: bool = r.try_get(2)?;
+                let n: i64 = r.try_get(3)?;
+                let e = stats.bodies.entry(body).or_default();
+                e.submissions += n;
+                match status.as_str() {
+                    "accepted" | "released" => e.accepted += n,
+                    "held" => e.held += n,
+                    _ => e.rejected += n,
+                }
+                if late {
+                    e.late += n;
+                }
+            }
+            for r in sqlx::query(by_code).bind(from).bind(to).fetch_all(pool).await? {
+                stats.codes.push((r.try_get(0)?, r.try_get(1)?));
+            }
+            for r in sqlx::query(sqlx::AssertSqlSafe(by_day)).bind(from).bind(to).fetch_all(pool).await? {
+                let rejected: i64 = r.try_get::<Option<i64>, _>(1)?.unwrap_or(0);
+                stats.days.push(DayCount { day: r.try_get(0)?, rejected, submissions: r.try_get(2)? });
+            }
+        });
+        Ok(stats)
+    }
+
+    /// Suspensions in force now, or lifted/ended since `since`.
+    pub async fn suspensions(&self) -> Result<Vec<Suspension>, StoreError> {
+        let now = self.clock.now();
+        dispatch!(self, read, pool, ops => {
+            let rows = sqlx::query(
+                "SELECT id, body_id, reason, since, until, imposed_by FROM suspensions \
+                 WHERE lifted_at IS NULL AND (until IS NULL OR until > $1) ORDER BY id",
+            )
+            .bind(now)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(suspension_from_row).collect()
+        })
     }
 
     /// The outcome of one of a body's submissions.
@@ -432,12 +606,14 @@ macro_rules! submit_ops {
                 submission_id: &str,
                 errors: &[Violation],
                 subject: Option<String>,
+                entry_id: Option<i64>,
             ) -> Result<i64, StoreError> {
                 let code = errors.first().map(|v| v.code.as_str()).unwrap_or(Code::Malformed.as_str());
                 let errors_json = serde_json::to_string(errors).map_err(|e| corrupt("rejection errors", e))?;
                 let row = sqlx::query(
                     "INSERT INTO rejections (submission_id, body_id, kind, user_uid, channel, received_at, code, errors, \
-                     media_type, payload, subject_psn) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                     media_type, payload, subject_psn, entry_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     RETURNING id",
                 )
                 .bind(submission_id)
                 .bind(&receipt.caller.body_id)
@@ -450,6 +626,7 @@ macro_rules! submit_ops {
                 .bind(&receipt.media_type)
                 .bind(&receipt.payload)
                 .bind(subject)
+                .bind(entry_id)
                 .fetch_one(&mut *conn)
                 .await?;
                 let id: i64 = row.try_get(0)?;
@@ -484,6 +661,32 @@ macro_rules! submit_ops {
                 Ok(id)
             }
 
+            /// Load what the decision needs (locked) and decide.
+            async fn decide_in_tx(
+                conn: &mut Conn,
+                sub: &Submission,
+                now: DateTime<Utc>,
+                duplicate_cleared: bool,
+            ) -> Result<Decision, StoreError> {
+                let mut persons: HashMap<Psn, PersonState> = HashMap::new();
+                for p in sub.referenced() {
+                    if let Some(s) = state(conn, p).await? {
+                        persons.insert(p, s);
+                    }
+                }
+                for p in sub.referenced_then(&persons) {
+                    if let Some(s) = state(conn, p).await? {
+                        persons.insert(p, s);
+                    }
+                }
+                let new_psn = match sub {
+                    Submission::Birth(_) | Submission::Registration(_) => Some(fresh_psn(conn).await?),
+                    _ => None,
+                };
+                let ctx = Context { today: armenian_date(now), persons: &persons, new_psn, duplicate_cleared };
+                Ok(decide(sub, &ctx))
+            }
+
             pub(crate) async fn process(
                 pool: &sqlx::Pool<DB>,
                 now: DateTime<Utc>,
@@ -512,25 +715,7 @@ macro_rules! submit_ops {
                     ));
                 }
                 let decision = match sub {
-                    Ok(sub) if errors.is_empty() => {
-                        let mut persons: HashMap<Psn, PersonState> = HashMap::new();
-                        for p in sub.referenced() {
-                            if let Some(s) = state(&mut tx, p).await? {
-                                persons.insert(p, s);
-                            }
-                        }
-                        for p in sub.referenced_then(&persons) {
-                            if let Some(s) = state(&mut tx, p).await? {
-                                persons.insert(p, s);
-                            }
-                        }
-                        let new_psn = match sub {
-                            Submission::Birth(_) | Submission::Registration(_) => Some(fresh_psn(&mut tx).await?),
-                            _ => None,
-                        };
-                        let ctx = Context { today: armenian_date(now), persons: &persons, new_psn };
-                        Some((decide(&sub, &ctx), sub))
-                    }
+                    Ok(sub) if errors.is_empty() => Some((decide_in_tx(&mut tx, &sub, now, false).await?, sub)),
                     _ => None,
                 };
                 let outcome = match decision {
@@ -554,9 +739,9 @@ macro_rules! submit_ops {
                         record(&mut tx, receipt, now, &outcome, subject, late, None).await?;
                         outcome
                     }
-                    Some((Decision::Hold(v), _)) => {
+                    Some((Decision::Hold(v), sub)) => {
                         let outcome = Outcome::Held { submission_id, code: v.code, detail: v.detail };
-                        let form = String::from_utf8_lossy(&receipt.payload).into_owned();
+                        let form = serde_json::json!({"kind": sub.kind(), "form": sub.to_value()}).to_string();
                         record(&mut tx, receipt, now, &outcome, subject, false, Some(form)).await?;
                         outcome
                     }
@@ -578,10 +763,163 @@ macro_rules! submit_ops {
                 errors: &[Violation],
                 subject: Option<String>,
             ) -> Result<Outcome, StoreError> {
-                let rejection_id = log_rejection(conn, receipt, now, &submission_id, errors, subject.clone()).await?;
+                let rejection_id = log_rejection(conn, receipt, now, &submission_id, errors, subject.clone(), None).await?;
                 let outcome = Outcome::Rejected { submission_id, rejection_id, errors: errors.to_vec() };
                 record(conn, receipt, now, &outcome, subject, false, None).await?;
                 Ok(outcome)
+            }
+
+            /// The manager's decision on a held submission: release it (decide again, the duplicate cleared)
+            /// or dismiss it (a rejection with the duplicate code). The submitter's identity stays on the
+            /// entries; the outcome replaces the held one, so a retry by the provider learns it.
+            pub(crate) async fn review(
+                pool: &sqlx::Pool<DB>,
+                now: DateTime<Utc>,
+                id: &str,
+                manager: &Caller,
+                release: bool,
+            ) -> Result<Outcome, StoreError> {
+                let mut tx = crate::$ops::begin(pool).await?;
+                let lock = if DIALECT == Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT body_id, kind, user_uid, channel, held_form FROM submissions WHERE id = $1 AND status = 'held'{lock}"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| DomainError::new(Code::EntryUnknown, format!("no held submission {id}")))?;
+                let (body_id, kind, user_uid, channel, form): (String, String, String, String, Option<String>) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+                let form: serde_json::Value = serde_json::from_str(form.as_deref().unwrap_or("null"))
+                    .map_err(|e| corrupt("held submission", e))?;
+                let sub = Submission::from_value(&kind, form["form"].clone())
+                    .map_err(|v| corrupt("held submission", v.detail))?;
+                let channel = popreg_domain::Channel::parse(&channel).ok_or_else(|| corrupt("submission channel", &channel))?;
+                let receipt = Receipt {
+                    kind: kind.clone(),
+                    caller: Caller {
+                        body_id: body_id.clone(),
+                        // Not stored with the submission, and not needed from here on: the competence check
+                        // was passed when it was received.
+                        body_type: popreg_domain::access::BodyType::Other,
+                        user_uid: user_uid.clone(),
+                        functions: vec![],
+                        channel,
+                        external: Default::default(),
+                    },
+                    media_type: "application/json".into(),
+                    payload: form["form"].to_string().into_bytes(),
+                };
+                let subject = sub.subject().map(|p| p.to_string());
+                let decision = if release {
+                    decide_in_tx(&mut tx, &sub, now, true).await?
+                } else {
+                    Decision::Reject(vec![Violation::new(
+                        Code::LikelyDuplicate,
+                        "",
+                        format!("confirmed as a duplicate by the register's manager ({})", manager.user_uid),
+                    )])
+                };
+                let (status, outcome) = match decision {
+                    Decision::Accept { entries, created, late } => {
+                        let prov = Provenance {
+                            provider: body_id.clone(),
+                            user_uid: user_uid.clone(),
+                            channel,
+                            external: Default::default(),
+                        };
+                        let items = entries.into_iter().map(|e| (prov.clone(), e)).collect();
+                        let recorded = crate::$ops::append_tx(&mut tx, now, items).await?;
+                        ("released", Outcome::Accepted {
+                            submission_id: id.to_string(),
+                            entry_ids: recorded.iter().map(|e| e.id).collect(),
+                            psn: created,
+                            late,
+                        })
+                    }
+                    Decision::Hold(v) => return Err(DomainError::new(v.code, v.detail).into()),
+                    Decision::Reject(errors) => {
+                        let rejection_id =
+                            log_rejection(&mut tx, &receipt, now, id, &errors, subject, None).await?;
+                        (if release { "rejected" } else { "dismissed" }, Outcome::Rejected {
+                            submission_id: id.to_string(),
+                            rejection_id,
+                            errors,
+                        })
+                    }
+                };
+                let text = serde_json::to_string(&outcome).map_err(|e| corrupt("submission outcome", e))?;
+                sqlx::query("UPDATE submissions SET status = $1, outcome = $2 WHERE id = $3")
+                    .bind(status)
+                    .bind(text)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            /// A1.50.2: the manager rejects an accepted entry while monitoring accuracy. A retraction entry
+            /// supersedes it in the log and the projection (nothing is deleted); the rejection log records it
+            /// against the provider with the entry's payload, and the provider is told by e-mail.
+            pub(crate) async fn retract(
+                pool: &sqlx::Pool<DB>,
+                now: DateTime<Utc>,
+                entry_id: i64,
+                reason: Code,
+                note: &str,
+                manager: &Caller,
+            ) -> Result<i64, StoreError> {
+                let mut tx = crate::$ops::begin(pool).await?;
+                let row = sqlx::query("SELECT subject_psn FROM entries WHERE id = $1")
+                    .bind(entry_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| DomainError::new(Code::EntryUnknown, format!("no entry {entry_id}")))?;
+                let subject: String = row.try_get(0)?;
+                let psn = Psn::parse(&subject).map_err(|e| corrupt("entry subject", e))?;
+                let mine = crate::$ops::load_entries(&mut tx, psn).await?;
+                let Some(target) = mine.iter().find(|e| e.id == entry_id).cloned() else {
+                    return Err(DomainError::new(Code::EntryUnknown, format!("no entry {entry_id}")).into());
+                };
+                let done = mine.iter().any(|e| matches!(e.fact, popreg_domain::Fact::Retraction { entry_id: t, .. } if t == entry_id));
+                if done || target.fact.creates_person() || matches!(target.fact, popreg_domain::Fact::Retraction { .. }) {
+                    return Err(DomainError::new(
+                        Code::EntryUnknown,
+                        format!("entry {entry_id} is already rejected, or is a person's creating entry or a retraction"),
+                    )
+                    .into());
+                }
+                let prov = Provenance {
+                    provider: manager.body_id.clone(),
+                    user_uid: manager.user_uid.clone(),
+                    channel: manager.channel,
+                    external: manager.external.clone(),
+                };
+                let fact = popreg_domain::Fact::Retraction { entry_id, reason_code: reason.as_str().to_string() };
+                crate::$ops::append_tx(&mut tx, now, vec![(prov, NewEntry::new(psn, fact))]).await?;
+                let payload = serde_json::to_vec(&target.fact).map_err(|e| corrupt("entry payload", e))?;
+                let receipt = Receipt {
+                    kind: target.kind.clone(),
+                    caller: Caller {
+                        body_id: target.provider.clone(),
+                        body_type: popreg_domain::access::BodyType::Other,
+                        user_uid: manager.user_uid.clone(),
+                        functions: vec![],
+                        channel: popreg_domain::Channel::System,
+                        external: Default::default(),
+                    },
+                    media_type: "application/json".into(),
+                    payload,
+                };
+                let errors = vec![Violation::new(
+                    reason,
+                    "",
+                    format!("entry {entry_id} rejected by the register's manager (A1.50.2): {note}"),
+                )];
+                let id = log_rejection(&mut tx, &receipt, now, &format!("entry-{entry_id}"), &errors, Some(subject), Some(entry_id)).await?;
+                tx.commit().await?;
+                Ok(id)
             }
         }
     };

@@ -12,6 +12,7 @@ mod auth;
 mod error;
 pub mod input;
 mod landing;
+mod manage;
 mod negotiate;
 mod schemas;
 mod submit;
@@ -92,7 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
-        .nest("/api/v1", api::routes().merge(submit::routes()));
+        .nest("/api/v1", api::routes().merge(submit::routes()).merge(manage::routes()));
     with_edge(routes, max_body, timeout).with_state(state)
 }
 

@@ -86,6 +86,7 @@ impl World {
                 today: d(TODAY),
                 persons: &persons,
                 new_psn: Some(psn(999)),
+                duplicate_cleared: false,
             },
         )
     }
@@ -493,4 +494,25 @@ fn ages_count_full_years() {
     assert_eq!(age_on(d("2008-11-24"), d("2026-11-23")), 17);
     assert_eq!(age_on(d("2008-11-23"), d("2026-11-23")), 18);
     assert_eq!(age_on(d("2008-02-29"), d("2026-02-28")), 17);
+}
+
+#[test]
+fn every_typed_form_round_trips_through_its_wire_value() {
+    let mut w = world();
+    w.submit("birth", birth("Արամ", "2026-11-20"));
+    let v = birth("Արամ", "2026-11-20");
+    let sub = Submission::from_value("birth", v.clone()).unwrap();
+    assert_eq!(sub.to_value(), v);
+    // A released duplicate is accepted.
+    let persons = w.states();
+    let out = decide(
+        &sub,
+        &Context {
+            today: d(TODAY),
+            persons: &persons,
+            new_psn: Some(psn(998)),
+            duplicate_cleared: true,
+        },
+    );
+    assert!(matches!(out, Decision::Accept { .. }));
 }
