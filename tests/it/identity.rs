@@ -16,10 +16,10 @@ use serde_json::Value;
 use crate::common::*;
 
 /// A test PKI on disk and a server using it.
-struct Pki {
-    dir: tempfile::TempDir,
+pub(crate) struct Pki {
+    pub(crate) dir: tempfile::TempDir,
     ca: DevCa,
-    holder: Psn,
+    pub(crate) holder: Psn,
     card: Issued,
     revoked: Issued,
     expired: Issued,
@@ -27,7 +27,7 @@ struct Pki {
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
         // Cards are judged at the register's clock (t0); the server certificate at the client's real time.
         let ca = DevCa::new(t0().min(chrono::Utc::now())).unwrap();
@@ -72,11 +72,11 @@ impl Pki {
         }
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 
-    fn config(&self) -> Config {
+    pub(crate) fn config(&self) -> Config {
         let mut cfg = Config::default();
         cfg.server.listen = "127.0.0.1:0".into();
         cfg.server.tls_cert = self.path("server.pem");

@@ -9,3 +9,4 @@ mod identity;
 mod schemas;
 mod store;
 mod submit;
+mod workspace;

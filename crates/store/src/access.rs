@@ -733,6 +733,20 @@ impl Store {
         })
     }
 
+    /// A person's active employments, at any body (the provider workspace finds the body by the ID card).
+    pub async fn employments(&self, psn: Psn) -> Result<Vec<Employee>, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let rows: Vec<EmployeeRow> = sqlx::query_as(
+                "SELECT body_id, psn, functions, since, until FROM employees \
+                 WHERE psn = $1 AND until IS NULL ORDER BY since, body_id",
+            )
+            .bind(psn.to_string())
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter().map(employee_of).collect()
+        })
+    }
+
     /// The active employment of a person at a body, if any.
     pub async fn employee(&self, body_id: &str, psn: Psn) -> Result<Option<Employee>, StoreError> {
         dispatch!(self, read, pool, ops => {

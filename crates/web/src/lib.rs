@@ -17,6 +17,7 @@ mod negotiate;
 mod schemas;
 mod submit;
 mod whoami;
+mod workspace;
 pub mod xml;
 
 use std::sync::Arc;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
+        .merge(workspace::routes())
         .nest("/api/v1", api::routes().merge(submit::routes()).merge(manage::routes()));
     with_edge(routes, max_body, timeout).with_state(state)
 }

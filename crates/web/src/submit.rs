@@ -83,8 +83,8 @@ fn violation(e: elements::FieldError) -> Violation {
     Violation::new(e.code, e.field, e.detail)
 }
 
-/// Parse and check a body into a typed submission, or the reasons it is not one.
-fn parse(kind: &str, media: Media, body: &[u8]) -> Result<Submission, Vec<Violation>> {
+/// Parse a body into its JSON value (either channel gives the same value).
+fn parse(kind: &str, media: Media, body: &[u8]) -> Result<serde_json::Value, Vec<Violation>> {
     let def = elements::kind(kind).ok_or_else(|| {
         vec![Violation::new(
             Code::UnknownKind,
@@ -92,11 +92,28 @@ fn parse(kind: &str, media: Media, body: &[u8]) -> Result<Submission, Vec<Violat
             format!("no submission kind {kind}"),
         )]
     })?;
-    let value = match media {
+    match media {
         Media::Json => crate::input::parse_json(body),
         Media::Xml => crate::input::parse_xml(def, body),
     }
-    .map_err(|e| vec![violation(e)])?;
+    .map_err(|e| vec![violation(e)])
+}
+
+/// From a submission's JSON value to a typed submission, or the reasons it is not one: competence of the
+/// caller's body (A1.32), then the structure against the data-element registry. Shared by every channel.
+pub(crate) fn decide_input(
+    caller: &Caller,
+    kind: &str,
+    value: serde_json::Value,
+) -> Result<Submission, Vec<Violation>> {
+    competence(caller, kind).map_err(|v| vec![v])?;
+    let def = elements::kind(kind).ok_or_else(|| {
+        vec![Violation::new(
+            Code::UnknownKind,
+            "",
+            format!("no submission kind {kind}"),
+        )]
+    })?;
     let errors = elements::check(def, &value);
     if !errors.is_empty() {
         return Err(errors.into_iter().map(violation).collect());
@@ -159,7 +176,8 @@ async fn submit(
                 .map_err(|v| vec![v])
                 .map(|_| m)
         })
-        .and_then(|m| parse(&kind, m, &body));
+        .and_then(|m| parse(&kind, m, &body))
+        .and_then(|v| decide_input(&receipt.caller, &kind, v));
     let store = &state.0.store;
     let (outcome, replayed) = match parsed {
         Ok(sub) => store.submit(&receipt, sub).await,

@@ -42,7 +42,16 @@ struct Certificate<'a> {
 }
 
 fn identify(state: &AppState, req: &Request) -> Result<Identity, CertError> {
-    let Some(peer) = req.extensions().get::<TlsPeer>() else {
+    identify_peer(state, req.extensions().get::<TlsPeer>())
+}
+
+/// The person behind the TLS client certificate of a connection, checked against the configured CA, CRL
+/// and the clock.
+pub(crate) fn identify_peer(
+    state: &AppState,
+    peer: Option<&TlsPeer>,
+) -> Result<Identity, CertError> {
+    let Some(peer) = peer else {
         return Err(CertError::NoCertificate(
             "this connection is not HTTPS; ID-card login needs the server's https:// address",
         ));
