@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod common;
 mod identity;
+mod notify;
 mod schemas;
 mod store;
 mod submit;

@@ -1,0 +1,188 @@
+//! The `[notify]` section of the configuration: whether the worker runs, how often, the reminder deadline,
+//! and the SMTP relay it delivers through.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// `[notify]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Run the outbox worker in `popreg serve`. Off by default: messages wait in the outbox (nothing is
+    /// lost) until a server with a relay configured delivers them.
+    pub enabled: bool,
+    /// Seconds between two passes over the outbox.
+    pub poll_seconds: u64,
+    /// Days after a rejection without an accepted correction before the reminder is sent (A1.54); 0 sends
+    /// no reminders.
+    pub reminder_after_days: u32,
+    /// The register's public address, e.g. `https://register.example.am`; the e-mails point to the
+    /// rejection feed under it. Empty: the e-mails name the path `/api/v1/rejections` alone.
+    pub public_url: String,
+    pub smtp: SmtpConfig,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            enabled: false,
+            poll_seconds: 10,
+            reminder_after_days: 5,
+            public_url: String::new(),
+            smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+impl NotifyConfig {
+    pub fn every(&self) -> Duration {
+        Duration::from_secs(self.poll_seconds.max(1))
+    }
+
+    /// The reminder deadline, `None` when reminders are off.
+    pub fn reminder_after(&self) -> Option<chrono::Duration> {
+        (self.reminder_after_days > 0)
+            .then(|| chrono::Duration::days(self.reminder_after_days.into()))
+    }
+
+    /// The address of the rejection feed as the e-mails name it.
+    pub fn feed_url(&self) -> String {
+        format!(
+            "{}/api/v1/rejections",
+            self.public_url.trim_end_matches('/')
+        )
+    }
+}
+
+/// How the connection to the relay is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain SMTP (a relay on the same host or a trusted network only).
+    None,
+    /// SMTP, then STARTTLS before anything else; refused if the relay does not offer it (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+}
+
+/// `[notify.smtp]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// 0: the usual port of the security mode (25, 587, 465).
+    pub port: u16,
+    pub security: Security,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// The name the register gives in EHLO; empty: the domain of `from`.
+    pub helo_name: String,
+    /// Log in with these when set (AUTH PLAIN or LOGIN, only over TLS unless `security = "none"`).
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// Seconds to wait for the relay at each step.
+    pub timeout_seconds: u64,
+    /// A PEM file with the CA of a private relay, trusted besides the public roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: "localhost".into(),
+            port: 0,
+            security: Security::Starttls,
+            from: "Population State Register <noreply@localhost>".into(),
+            helo_name: String::new(),
+            username: None,
+            password: None,
+            timeout_seconds: 30,
+            ca_file: None,
+        }
+    }
+}
+
+impl SmtpConfig {
+    pub fn port(&self) -> u16 {
+        match (self.port, self.security) {
+            (0, Security::None) => 25,
+            (0, Security::Starttls) => 587,
+            (0, Security::Tls) => 465,
+            (p, _) => p,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.max(1))
+    }
+}
+
+/// A secret setting: read from the configuration, never shown. `Debug` and serialization (which
+/// `popreg check-config` prints) give `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_never_shown() {
+        let c: NotifyConfig = toml::from_str(
+            "enabled = true\n[smtp]\nhost = \"mail.example.am\"\nusername = \"psr\"\npassword = \"hunter2\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.smtp.password.as_ref().unwrap().expose(), "hunter2");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let shown = toml::to_string(&c).unwrap();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn defaults_and_ports() {
+        let c: NotifyConfig = toml::from_str("").unwrap();
+        assert_eq!(c, NotifyConfig::default());
+        assert_eq!(c.smtp.port(), 587);
+        let tls: SmtpConfig = toml::from_str("security = \"tls\"").unwrap();
+        assert_eq!(tls.port(), 465);
+        let plain: SmtpConfig = toml::from_str("security = \"none\"\nport = 2525").unwrap();
+        assert_eq!(plain.port(), 2525);
+        assert!(toml::from_str::<SmtpConfig>("security = \"ssl\"").is_err());
+        assert_eq!(c.feed_url(), "/api/v1/rejections");
+        assert_eq!(c.reminder_after(), Some(chrono::Duration::days(5)));
+    }
+}

@@ -1,0 +1,64 @@
+//! Notifications (A1.52–A1.54, architecture principle 5): the worker that delivers the outbox's e-mails over
+//! SMTP with retries, the hy/en/ru templates they are rendered from, and the reminder for rejections left
+//! uncorrected past the deadline.
+//!
+//! The outbox rows are written by the change that causes them, in its transaction (`popreg-store`); this
+//! crate only reads and delivers them. A message is never dropped: a failed attempt is retried with
+//! exponential backoff (30 s doubling, at most an hour apart), for as long as it takes.
+//!
+//! For the binary: [`NotifyConfig`] is the `[notify]` section, and [`spawn`] starts the worker (or nothing
+//! when `notify.enabled` is false).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod config;
+mod mailer;
+pub mod templates;
+mod worker;
+
+use std::fmt;
+
+pub use config::{NotifyConfig, Secret, Security, SmtpConfig};
+pub use mailer::Mailer;
+pub use templates::{Rendered, TemplateError};
+pub use worker::{
+    Delivered, RETRY_BASE, RETRY_CAP, backoff, deliver_due, enqueue_reminders, run,
+    run_with_reminders, spawn,
+};
+
+/// Errors of the notification worker. The SMTP password never appears in one.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] popreg_store::StoreError),
+    #[error("invalid notification settings: {0}")]
+    Config(String),
+}
+
+/// Why one message was not delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendError {
+    /// The relay could not be reached at all (connection, TLS, timeout): trying further messages now is
+    /// pointless. Otherwise the relay or the message itself refused this one.
+    pub relay_down: bool,
+    pub reason: String,
+}
+
+impl SendError {
+    pub(crate) fn message(reason: String) -> SendError {
+        SendError {
+            relay_down: false,
+            reason,
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for SendError {}

@@ -1,0 +1,193 @@
+//! SMTP delivery with lettre over rustls (ring): one connection per message, UTF-8 plain text, the subject
+//! RFC 2047-encoded, a `Message-ID` made from the outbox row's dedupe key (so a second delivery of the same
+//! notification is recognisable as such by the receiving side), `Auto-Submitted: auto-generated`.
+
+use std::fmt;
+use std::time::Duration;
+
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use popreg_domain::classifiers::Lang;
+use popreg_store::OutboxMessage;
+
+use crate::config::{NotifyConfig, Security};
+use crate::templates;
+use crate::{NotifyError, SendError};
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): no vacation replies or other automatic answers to it.
+#[derive(Clone, Debug)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".into())
+    }
+}
+
+/// `Content-Language` (RFC 3282): the language the row asked for.
+#[derive(Clone, Debug)]
+struct ContentLanguage(&'static str);
+
+impl Header for ContentLanguage {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Language")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let lang = Lang::parse(s).ok_or("unknown language")?;
+        Ok(ContentLanguage(lang.as_str()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.into())
+    }
+}
+
+/// The connection to the relay and what every message shares (sender, feed address).
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// The right-hand side of Message-IDs: the sender's domain.
+    domain: String,
+    feed: String,
+    relay: String,
+    timeout: Duration,
+}
+
+impl fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailer")
+            .field("relay", &self.relay)
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    /// A mailer for the configured relay. Nothing is connected yet: a relay that is down makes each send
+    /// fail (and the message wait for its retry), not this.
+    pub fn new(cfg: &NotifyConfig) -> Result<Mailer, NotifyError> {
+        let smtp = &cfg.smtp;
+        let bad = |what: &str, e: &dyn fmt::Display| {
+            NotifyError::Config(format!("notify.smtp.{what}: {e}"))
+        };
+        let from: Mailbox = smtp.from.parse().map_err(|e| bad("from", &e))?;
+        let domain = from.email.domain().to_string();
+        let tls = || -> Result<TlsParameters, NotifyError> {
+            let mut b = TlsParameters::builder(smtp.host.clone());
+            if let Some(path) = &smtp.ca_file {
+                let pem = std::fs::read(path).map_err(|e| bad("ca_file", &e))?;
+                b = b.add_root_certificate(
+                    Certificate::from_pem(&pem).map_err(|e| bad("ca_file", &e))?,
+                );
+            }
+            b.build_rustls().map_err(|e| bad("security", &e))
+        };
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+                .port(smtp.port())
+                .timeout(Some(smtp.timeout()))
+                .hello_name(ClientId::Domain(if smtp.helo_name.is_empty() {
+                    domain.clone()
+                } else {
+                    smtp.helo_name.clone()
+                }));
+        builder = match smtp.security {
+            Security::None => builder.tls(Tls::None),
+            Security::Starttls => builder.tls(Tls::Required(tls()?)),
+            Security::Tls => builder.tls(Tls::Wrapper(tls()?)),
+        };
+        match (&smtp.username, &smtp.password) {
+            (Some(user), Some(pass)) => {
+                builder =
+                    builder.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
+            }
+            (None, None) => {}
+            _ => {
+                return Err(NotifyError::Config(
+                    "notify.smtp.username and notify.smtp.password go together".into(),
+                ));
+            }
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+            domain,
+            feed: cfg.feed_url(),
+            relay: format!("{}:{}", smtp.host, smtp.port()),
+            timeout: smtp.timeout(),
+        })
+    }
+
+    /// `host:port` of the relay, for logs.
+    pub fn relay(&self) -> &str {
+        &self.relay
+    }
+
+    /// How long one delivery may take at most (each SMTP step has the configured timeout).
+    pub fn max_send_time(&self) -> Duration {
+        self.timeout * 10
+    }
+
+    /// The `Message-ID` of an outbox row: its dedupe key at the sender's domain, so a duplicate delivery
+    /// (after a crash between the relay's answer and the record of it) carries the same id.
+    pub fn message_id(&self, dedupe_key: &str) -> String {
+        let local: String = dedupe_key
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        format!("<popreg.{local}@{}>", self.domain)
+    }
+
+    /// The e-mail for an outbox row: rendered from its template in its language.
+    pub fn compose(&self, msg: &OutboxMessage) -> Result<Message, SendError> {
+        let lang = Lang::parse(&msg.lang).unwrap_or(Lang::Hy);
+        let to: Mailbox = msg
+            .recipient
+            .parse()
+            .map_err(|e| SendError::message(format!("recipient: {e}")))?;
+        let text = templates::render(&msg.template, lang, &msg.params, &self.feed)
+            .map_err(|e| SendError::message(e.to_string()))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(text.subject)
+            .message_id(Some(self.message_id(&msg.dedupe_key)))
+            .header(AutoSubmitted)
+            .header(ContentLanguage(lang.as_str()))
+            .header(ContentType::TEXT_PLAIN)
+            .body(text.body)
+            .map_err(|e| SendError::message(e.to_string()))
+    }
+
+    /// Deliver one outbox row to the relay.
+    pub async fn send(&self, msg: &OutboxMessage) -> Result<(), SendError> {
+        let mail = self.compose(msg)?;
+        match self.transport.send(mail).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(SendError {
+                // No SMTP reply at all: the relay is unreachable (or TLS failed), not this message.
+                relay_down: !(e.is_permanent() || e.is_transient()),
+                reason: e.to_string(),
+            }),
+        }
+    }
+}

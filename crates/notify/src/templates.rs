@@ -1,0 +1,373 @@
+//! The e-mail templates: Fluent files in `locales/{hy,en,ru}/notify.ftl`, embedded at compile time. A
+//! template is a pair of messages, `{name}-subject` and `{name}-body`; the shared pieces (an error's lines,
+//! the feed hint, the footer, the local time) are messages of their own.
+//!
+//! Rendering is a pure function of the outbox row's template, language and parameters, so what a provider
+//! receives is fixed by the row and the template files alone.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, Utc};
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use popreg_domain::classifiers::{Lang, classifiers};
+use popreg_domain::{Code, elements};
+use serde_json::Value;
+
+/// The templates the worker can render.
+pub const TEMPLATES: &[&str] = &["rejection", "reminder"];
+
+/// The Fluent sources, by language.
+pub const SOURCES: &[(Lang, &str)] = &[
+    (Lang::Hy, include_str!("../locales/hy/notify.ftl")),
+    (Lang::En, include_str!("../locales/en/notify.ftl")),
+    (Lang::Ru, include_str!("../locales/ru/notify.ftl")),
+];
+
+/// A rendered e-mail: subject and plain-text body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Why a message could not be rendered. Permanent for the row: retrying does not help until the row or the
+/// templates are fixed, but the row is kept (and retried at the longest interval) all the same.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unknown template {0:?}")]
+    UnknownTemplate(String),
+    #[error("template {template}: parameter {param:?} is missing or not of the expected type")]
+    MissingParam {
+        template: String,
+        param: &'static str,
+    },
+    #[error("template files cannot be used: {0}")]
+    Broken(String),
+}
+
+type Bundle = FluentBundle<FluentResource>;
+
+fn bundles() -> Result<&'static [(Lang, Bundle)], TemplateError> {
+    static BUNDLES: OnceLock<Result<Vec<(Lang, Bundle)>, String>> = OnceLock::new();
+    BUNDLES
+        .get_or_init(|| {
+            SOURCES
+                .iter()
+                .map(|(lang, src)| {
+                    let res = FluentResource::try_new(src.to_string())
+                        .map_err(|(_, errs)| format!("{}: {errs:?}", lang.as_str()))?;
+                    let id = lang
+                        .as_str()
+                        .parse()
+                        .map_err(|e| format!("{}: {e}", lang.as_str()))?;
+                    let mut b = FluentBundle::new_concurrent(vec![id]);
+                    // Plain-text mail: no Unicode isolation marks around the values.
+                    b.set_use_isolating(false);
+                    b.add_resource(res)
+                        .map_err(|errs| format!("{}: {errs:?}", lang.as_str()))?;
+                    Ok((*lang, b))
+                })
+                .collect()
+        })
+        .as_deref()
+        .map_err(|e| TemplateError::Broken(e.clone()))
+}
+
+/// The message ids of one language's file, in file order: every line that starts a message (`id =`).
+pub fn message_ids(lang: Lang) -> Vec<&'static str> {
+    let Some((_, src)) = SOURCES.iter().find(|(l, _)| *l == lang) else {
+        return vec![];
+    };
+    src.lines()
+        .filter_map(|line| {
+            let (id, _) = line.split_once(" =")?;
+            let ok = id.starts_with(|c: char| c.is_ascii_alphabetic())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            ok.then_some(id)
+        })
+        .collect()
+}
+
+/// One message of one language with its arguments.
+fn format(lang: Lang, id: &str, args: &FluentArgs<'_>) -> Result<String, TemplateError> {
+    let all = bundles()?;
+    let (_, bundle) = all
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .ok_or_else(|| TemplateError::Broken(format!("no bundle for {}", lang.as_str())))?;
+    let pattern = bundle
+        .get_message(id)
+        .and_then(|m| m.value())
+        .ok_or_else(|| TemplateError::Broken(format!("{}: no message {id}", lang.as_str())))?;
+    let mut errors = vec![];
+    let text = bundle.format_pattern(pattern, Some(args), &mut errors);
+    if !errors.is_empty() {
+        return Err(TemplateError::Broken(format!(
+            "{}: {id}: {errors:?}",
+            lang.as_str()
+        )));
+    }
+    Ok(text.into_owned())
+}
+
+/// A time as Yerevan's wall clock (UTC+4, no daylight saving time since 2012).
+fn local_time(lang: Lang, t: DateTime<Utc>) -> Result<String, TemplateError> {
+    let local = (t + Duration::hours(4))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let mut args = FluentArgs::new();
+    args.set("time", local);
+    format(lang, "local-time", &args)
+}
+
+/// The numbered list of a rejection's errors: code, localized title and explanation, field, detail.
+fn error_list(lang: Lang, errors: &[Value]) -> Result<String, TemplateError> {
+    let mut out = Vec::with_capacity(errors.len());
+    for (i, e) in errors.iter().enumerate() {
+        let code = e.get("code").and_then(Value::as_str).unwrap_or_default();
+        let item = Code::from_code(code).and_then(|c| classifiers().error_code(c));
+        let field = match e.get("field").and_then(Value::as_str) {
+            Some(f) if !f.trim().is_empty() => f.to_string(),
+            _ => format(lang, "whole-submission", &FluentArgs::new())?,
+        };
+        let mut args = FluentArgs::new();
+        args.set("n", (i + 1).to_string());
+        args.set("code", code.to_string());
+        args.set(
+            "title",
+            item.map(|c| c.title.get(lang).to_string())
+                .unwrap_or_default(),
+        );
+        args.set(
+            "explanation",
+            item.map(|c| c.explanation.get(lang).to_string())
+                .unwrap_or_default(),
+        );
+        args.set("field", field);
+        args.set(
+            "detail",
+            e.get("detail")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        );
+        // Fluent drops the indentation of continuation lines; the lines under the number are indented here.
+        let item = format(lang, "error-item", &args)?;
+        out.push(item.lines().collect::<Vec<_>>().join("\n   "));
+    }
+    Ok(out.join("\n\n"))
+}
+
+/// A parameter of the row, read by `get` (`Value::as_str`, `Value::as_i64`).
+fn param<'a, T>(
+    template: &str,
+    params: &'a Value,
+    name: &'static str,
+    get: fn(&'a Value) -> Option<T>,
+) -> Result<T, TemplateError> {
+    params
+        .get(name)
+        .and_then(get)
+        .ok_or_else(|| TemplateError::MissingParam {
+            template: template.to_string(),
+            param: name,
+        })
+}
+
+fn text<'a>(
+    template: &str,
+    params: &'a Value,
+    name: &'static str,
+) -> Result<&'a str, TemplateError> {
+    param(template, params, name, Value::as_str)
+}
+
+fn number(template: &str, params: &Value, name: &'static str) -> Result<i64, TemplateError> {
+    param(template, params, name, Value::as_i64)
+}
+
+/// Render an outbox message. `feed` is the address of the rejection feed (`/api/v1/rejections`, absolute
+/// when the register's public address is configured).
+pub fn render(
+    template: &str,
+    lang: Lang,
+    params: &Value,
+    feed: &str,
+) -> Result<Rendered, TemplateError> {
+    if !TEMPLATES.contains(&template) {
+        return Err(TemplateError::UnknownTemplate(template.to_string()));
+    }
+    let missing = |param| TemplateError::MissingParam {
+        template: template.to_string(),
+        param,
+    };
+    let kind = text(template, params, "kind")?;
+    let kind_title = elements::kind(kind)
+        .map(|k| k.title.get(lang))
+        .unwrap_or(kind);
+    let received_at = DateTime::parse_from_rfc3339(text(template, params, "received_at")?)
+        .map_err(|_| missing("received_at"))?
+        .with_timezone(&Utc);
+    let errors = params
+        .get("errors")
+        .and_then(Value::as_array)
+        .ok_or_else(|| missing("errors"))?;
+
+    let mut hint = FluentArgs::new();
+    hint.set("feed", feed.to_string());
+
+    let mut args = FluentArgs::new();
+    args.set("kind", kind.to_string());
+    args.set("kind_title", kind_title.to_string());
+    args.set("code", text(template, params, "code")?.to_string());
+    args.set("body_id", text(template, params, "body_id")?.to_string());
+    args.set(
+        "submission_id",
+        text(template, params, "submission_id")?.to_string(),
+    );
+    args.set(
+        "rejection_id",
+        number(template, params, "rejection_id")?.to_string(),
+    );
+    args.set("received_at", local_time(lang, received_at)?);
+    args.set("errors", error_list(lang, errors)?);
+    args.set("feed_hint", format(lang, "feed-hint", &hint)?);
+    args.set("footer", format(lang, "footer", &FluentArgs::new())?);
+    if template == "reminder" {
+        args.set(
+            "days",
+            FluentValue::from(number(template, params, "deadline_days")?),
+        );
+    }
+    Ok(Rendered {
+        subject: format(lang, &format!("{template}-subject"), &args)?,
+        body: format(lang, &format!("{template}-body"), &args)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params() -> Value {
+        json!({
+            "rejection_id": 42,
+            "submission_id": "5f0c",
+            "body_id": "MED-0001",
+            "kind": "birth",
+            "code": "PSR-VAL-0002",
+            "errors": [
+                {"code": "PSR-VAL-0002", "field": "birth_date", "detail": "2030-01-01 is after today"},
+                {"code": "PSR-SUB-0001", "field": "", "detail": "not competent"}
+            ],
+            "received_at": "2026-11-23T09:00:00+00:00",
+            "deadline_days": 5
+        })
+    }
+
+    const ALL: [Lang; 3] = [Lang::Hy, Lang::En, Lang::Ru];
+
+    #[test]
+    fn every_message_id_exists_in_all_three_languages() {
+        let hy = message_ids(Lang::Hy);
+        assert!(hy.len() >= 9, "{hy:?}");
+        for lang in ALL {
+            let ids = message_ids(lang);
+            assert_eq!(ids, hy, "{} differs from hy", lang.as_str());
+            for t in TEMPLATES {
+                for part in ["subject", "body"] {
+                    let id = format!("{t}-{part}");
+                    assert!(ids.contains(&id.as_str()), "{}: no {id}", lang.as_str());
+                }
+            }
+        }
+        bundles().unwrap();
+    }
+
+    #[test]
+    fn every_template_renders_in_every_language_without_placeholders_left() {
+        for t in TEMPLATES {
+            for lang in ALL {
+                let r = render(
+                    t,
+                    lang,
+                    &params(),
+                    "https://register.example.am/api/v1/rejections",
+                )
+                .unwrap();
+                let all = format!("{}\n{}", r.subject, r.body);
+                assert!(!all.contains('{') && !all.contains('$'), "{all}");
+                assert!(
+                    !all.contains('\u{2068}'),
+                    "no isolation marks in plain text"
+                );
+                assert!(!r.subject.contains('\n'));
+                for needle in [
+                    "PSR-VAL-0002",
+                    "PSR-SUB-0001",
+                    "birth_date",
+                    "5f0c",
+                    "MED-0001",
+                    "42",
+                ] {
+                    assert!(
+                        r.body.contains(needle),
+                        "{} {t}: {needle} missing\n{}",
+                        lang.as_str(),
+                        r.body
+                    );
+                }
+                assert!(
+                    r.body.contains("2026-11-23 13:00"),
+                    "Yerevan time\n{}",
+                    r.body
+                );
+                assert!(
+                    r.body
+                        .contains("https://register.example.am/api/v1/rejections")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn armenian_uses_the_titles_of_the_code_list_and_the_kind() {
+        let r = render("rejection", Lang::Hy, &params(), "/api/v1/rejections").unwrap();
+        assert_eq!(r.subject, "Ներկայացումը մերժվել է՝ Ծնունդ (PSR-VAL-0002)");
+        assert!(r.body.contains("Ամսաթիվը ապագայում է"), "{}", r.body);
+        assert!(r.body.contains("Դաշտ՝ birth_date"));
+        assert!(r.body.contains("Դաշտ՝ ամբողջ ներկայացումը"));
+        assert!(
+            r.body
+                .contains("Ուղղեք նշված տվյալները և կրկին ներկայացրեք")
+        );
+        let r = render("reminder", Lang::Ru, &params(), "/api/v1/rejections").unwrap();
+        assert!(r.body.contains("в течение 5 дней"), "{}", r.body);
+        let mut one = params();
+        one["deadline_days"] = json!(1);
+        let r = render("reminder", Lang::En, &one, "/api/v1/rejections").unwrap();
+        assert!(r.body.contains("within 1 day."), "{}", r.body);
+    }
+
+    #[test]
+    fn a_row_that_cannot_be_rendered_says_why() {
+        let mut p = params();
+        p.as_object_mut().unwrap().remove("kind");
+        assert!(matches!(
+            render("rejection", Lang::Hy, &p, "/"),
+            Err(TemplateError::MissingParam { param: "kind", .. })
+        ));
+        assert!(matches!(
+            render("nonesuch", Lang::Hy, &params(), "/"),
+            Err(TemplateError::UnknownTemplate(_))
+        ));
+        let mut p = params();
+        p.as_object_mut().unwrap().remove("deadline_days");
+        assert!(render("reminder", Lang::Hy, &p, "/").is_err());
+        assert!(render("rejection", Lang::Hy, &p, "/").is_ok());
+    }
+}

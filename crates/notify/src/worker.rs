@@ -1,0 +1,240 @@
+//! The outbox worker: claim a due e-mail, send it, record the outcome; retry failures with exponential
+//! backoff, forever; enqueue the A1.54 reminders. Logs name the row, the template and the recipient, never
+//! the body or the relay's credentials.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use chrono::Duration as Span;
+use popreg_store::Store;
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use crate::NotifyError;
+use crate::config::NotifyConfig;
+use crate::mailer::Mailer;
+
+/// The wait after the first failed attempt; it doubles with each further one.
+pub const RETRY_BASE: Span = Span::seconds(30);
+/// The longest wait between two attempts: a message that keeps failing is tried this often, for ever.
+pub const RETRY_CAP: Span = Span::hours(1);
+
+/// Messages one pass delivers at most before it yields to the next (the rest wait a poll interval).
+const MAX_PER_PASS: usize = 1000;
+/// Rejections examined for reminders per scan.
+const REMINDER_SCAN: i64 = 500;
+/// The least time between two reminder scans.
+const REMINDER_EVERY: Duration = Duration::from_secs(60);
+
+/// The outcome of one pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// The wait before the next attempt of a message that has failed `attempts` times before this failure:
+/// 30 s, 1 min, 2 min, … capped at one hour.
+pub fn backoff(attempts: i64) -> Span {
+    let doublings = attempts.clamp(0, 20) as u32;
+    let secs = RETRY_BASE.num_seconds().saturating_mul(1i64 << doublings);
+    Span::seconds(secs.min(RETRY_CAP.num_seconds()))
+}
+
+/// One pass: deliver every e-mail due now, one claimed at a time. Stops early when the relay is
+/// unreachable (the message that found it so waits for its retry; the others are tried next pass).
+pub async fn deliver_due(store: &Store, mailer: &Mailer) -> Result<Delivered, NotifyError> {
+    deliver(store, mailer, &|| false).await
+}
+
+async fn deliver(
+    store: &Store,
+    mailer: &Mailer,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Delivered, NotifyError> {
+    let lease = Span::from_std(mailer.max_send_time()).unwrap_or(RETRY_CAP) + Span::seconds(60);
+    let mut done = Delivered::default();
+    while done.sent + done.failed < MAX_PER_PASS && !stop() {
+        let Some(msg) = store.outbox_claim("email", 1, lease).await?.pop() else {
+            break;
+        };
+        match mailer.send(&msg).await {
+            Ok(()) => {
+                store.outbox_sent(msg.id).await?;
+                done.sent += 1;
+                metrics::counter!("popreg_outbox_sent_total", "template" => msg.template.clone())
+                    .increment(1);
+                tracing::info!(
+                    outbox_id = msg.id,
+                    template = %msg.template,
+                    recipient = %msg.recipient,
+                    attempt = msg.attempts + 1,
+                    "notification sent"
+                );
+            }
+            Err(e) => {
+                let wait = backoff(msg.attempts);
+                let retry_at = store.clock().now() + wait;
+                store.outbox_failed(msg.id, &e.reason, retry_at).await?;
+                done.failed += 1;
+                metrics::counter!("popreg_outbox_failed_total", "template" => msg.template.clone())
+                    .increment(1);
+                tracing::warn!(
+                    outbox_id = msg.id,
+                    template = %msg.template,
+                    recipient = %msg.recipient,
+                    attempt = msg.attempts + 1,
+                    retry_at = %retry_at.to_rfc3339(),
+                    relay = mailer.relay(),
+                    error = %e.reason,
+                    "notification not delivered; will retry"
+                );
+                if e.relay_down {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Enqueue the reminder (A1.54) for every rejection older than `deadline` that its body has not corrected
+/// (see [`Store::outbox_reminders_due`]), to the body's responsible person, in Armenian. At most one per
+/// rejection, ever (dedupe key `reminder:{rejection id}`). Returns how many were enqueued.
+pub async fn enqueue_reminders(store: &Store, deadline: Span) -> Result<usize, NotifyError> {
+    let cutoff = store.clock().now() - deadline;
+    let days = deadline.num_days().max(1);
+    let mut enqueued = 0;
+    loop {
+        let due = store.outbox_reminders_due(cutoff, REMINDER_SCAN).await?;
+        let n = due.len();
+        for (r, to) in due {
+            let params = json!({
+                "rejection_id": r.id,
+                "submission_id": r.submission_id,
+                "body_id": r.body_id,
+                "kind": r.kind,
+                "code": r.code,
+                "errors": r.errors,
+                "received_at": r.received_at.to_rfc3339(),
+                "deadline_days": days,
+            });
+            let key = format!("reminder:{}", r.id);
+            if store
+                .outbox_enqueue("email", &to, "reminder", "hy", &params, &key)
+                .await?
+            {
+                enqueued += 1;
+                tracing::info!(rejection_id = r.id, body = %r.body_id, "reminder enqueued (A1.54)");
+            }
+        }
+        if (n as i64) < REMINDER_SCAN {
+            break;
+        }
+    }
+    Ok(enqueued)
+}
+
+/// Deliver the outbox every `every` until `shutdown` completes. A pass under way when it does finishes the
+/// message it is sending and stops.
+pub async fn run(
+    store: Store,
+    mailer: Mailer,
+    every: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    run_with_reminders(store, mailer, every, None, shutdown).await
+}
+
+/// [`run`], and also enqueue the A1.54 reminders (at most once a minute) when `reminder_after` is set.
+pub async fn run_with_reminders(
+    store: Store,
+    mailer: Mailer,
+    every: Duration,
+    reminder_after: Option<Span>,
+    shutdown: impl Future<Output = ()>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    tracing::info!(
+        relay = mailer.relay(),
+        every_secs = every.as_secs(),
+        "outbox worker started"
+    );
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_scan: Option<Instant> = None;
+    let stopping = AtomicBool::new(false);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {}
+        }
+        if let Some(deadline) = reminder_after
+            && last_scan.is_none_or(|t| t.elapsed() >= REMINDER_EVERY)
+        {
+            last_scan = Some(Instant::now());
+            if let Err(e) = enqueue_reminders(&store, deadline).await {
+                tracing::error!(error = %e, "reminder scan failed");
+            }
+        }
+        let stop = || stopping.load(Ordering::Relaxed);
+        let pass = deliver(&store, &mailer, &stop);
+        tokio::pin!(pass);
+        let (result, shut) = tokio::select! {
+            r = &mut pass => (r, false),
+            _ = &mut shutdown => {
+                stopping.store(true, Ordering::Relaxed);
+                (pass.await, true)
+            }
+        };
+        match result {
+            Ok(d) if d.sent + d.failed > 0 => {
+                tracing::info!(sent = d.sent, failed = d.failed, "outbox pass")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "outbox pass failed"),
+        }
+        if shut {
+            break;
+        }
+    }
+    tracing::info!("outbox worker stopped");
+}
+
+/// Start the worker for `popreg serve`: `None` when `notify.enabled` is false; an error when the settings
+/// are unusable (bad sender address, unreadable CA file, half the credentials).
+pub fn spawn(
+    store: Store,
+    cfg: &NotifyConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Option<JoinHandle<()>>, NotifyError> {
+    if !cfg.enabled {
+        return Ok(None);
+    }
+    let mailer = Mailer::new(cfg)?;
+    Ok(Some(tokio::spawn(run_with_reminders(
+        store,
+        mailer,
+        cfg.every(),
+        cfg.reminder_after(),
+        shutdown,
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_30_seconds_up_to_an_hour_and_stays_there() {
+        assert_eq!(backoff(0), Span::seconds(30));
+        assert_eq!(backoff(1), Span::seconds(60));
+        assert_eq!(backoff(2), Span::seconds(120));
+        assert_eq!(backoff(6), Span::seconds(1920));
+        assert_eq!(backoff(7), Span::hours(1));
+        assert_eq!(backoff(1000), Span::hours(1));
+        assert_eq!(backoff(-3), Span::seconds(30));
+    }
+}
