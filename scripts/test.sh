@@ -256,6 +256,17 @@ command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
 has_jsonschema || apt_install python3 python3-jsonschema
 command -v xmllint >/dev/null 2>&1 || die "xmllint is still missing after installing libxml2-utils"
 has_jsonschema || die "no Python with jsonschema (Draft 2020-12) after installing python3-jsonschema"
+# The notification tests (tests/it/notify.rs) deliver e-mail to a real SMTP server, aiosmtpd, run as a child
+# process. They fail, never skip, without it.
+has_aiosmtpd() {
+    local py
+    for py in ${POPREG_PYTHON:-} /usr/bin/python3 python3; do
+        "$py" -c 'import aiosmtpd.controller' >/dev/null 2>&1 && return 0
+    done
+    return 1
+}
+has_aiosmtpd || apt_install python3 python3-aiosmtpd
+has_aiosmtpd || die "no Python with aiosmtpd after installing python3-aiosmtpd"
 
 if is_true "${POPREG_TEST_QUICK:-}"; then
     log "POPREG_TEST_QUICK set: skipping cargo fmt and cargo clippy"

@@ -65,9 +65,9 @@ print("ready", flush=True)
 threading.Event().wait()
 "#;
 
-/// The Python that has aiosmtpd: `POPREG_TEST_PYTHON`, Debian's, or the one on the PATH.
+/// The Python that has aiosmtpd: `POPREG_PYTHON`, Debian's, or the one on the PATH.
 fn python() -> String {
-    let mut candidates: Vec<String> = std::env::var("POPREG_TEST_PYTHON").into_iter().collect();
+    let mut candidates: Vec<String> = std::env::var("POPREG_PYTHON").into_iter().collect();
     candidates.extend(["/usr/bin/python3".to_string(), "python3".to_string()]);
     candidates
         .into_iter()
@@ -83,7 +83,7 @@ fn python() -> String {
             panic!(
                 "no python3 with aiosmtpd: the notification tests need a real SMTP server and are never \
                  skipped. Install it with `apt-get install -y python3-aiosmtpd` (./scripts/test.sh does), or \
-                 point POPREG_TEST_PYTHON at a python3 that has it"
+                 point POPREG_PYTHON at a python3 that has it"
             )
         })
 }
