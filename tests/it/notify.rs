@@ -148,8 +148,8 @@ impl Drop for SmtpServer {
     }
 }
 
-fn mailer(port: u16) -> Mailer {
-    Mailer::new(&NotifyConfig {
+fn config(port: u16) -> NotifyConfig {
+    NotifyConfig {
         enabled: true,
         public_url: "https://register.example.am/".into(),
         smtp: SmtpConfig {
@@ -161,8 +161,11 @@ fn mailer(port: u16) -> Mailer {
             ..SmtpConfig::default()
         },
         ..NotifyConfig::default()
-    })
-    .unwrap()
+    }
+}
+
+fn mailer(port: u16) -> Mailer {
+    Mailer::new(&config(port)).unwrap()
 }
 
 async fn body(store: &Store, id: &str, email: &str) {
@@ -225,6 +228,7 @@ crate::conformance!(
     a_relay_down_keeps_the_message_with_its_retry_and_delivers_it_once_later,
     two_workers_never_send_the_same_message_twice,
     a1_54_the_reminder_comes_after_the_deadline_once_and_not_after_a_correction,
+    the_spawned_worker_delivers_and_reminds_until_shut_down,
 );
 
 async fn a1_53_a_rejection_e_mail_arrives_in_armenian_with_code_and_field(db: TestDb) {
@@ -468,5 +472,53 @@ async fn a1_54_the_reminder_comes_after_the_deadline_once_and_not_after_a_correc
             |m| m["message_id"] == format!("<popreg.reminder.{corrected}@register.example.am>")
         ),
         "no reminder for the corrected rejection"
+    );
+}
+
+async fn the_spawned_worker_delivers_and_reminds_until_shut_down(db: TestDb) {
+    body(&db.store, "MED-0001", "births@hospital.example.am").await;
+    let id = rejected_birth(&db.store, "MED-0001").await;
+    db.clock.advance(Span::days(5));
+    let port = free_port();
+    let server = SmtpServer::start(port);
+    let mut cfg = config(port);
+    cfg.poll_seconds = 1;
+    let disabled = NotifyConfig::default();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    assert!(
+        popreg_notify::spawn(db.store.clone(), &disabled, async {})
+            .unwrap()
+            .is_none()
+    );
+    let worker = popreg_notify::spawn(db.store.clone(), &cfg, async {
+        let _ = stopped.await;
+    })
+    .unwrap()
+    .expect("enabled");
+    let until = Instant::now() + Duration::from_secs(20);
+    while server.messages().len() < 2 {
+        assert!(
+            Instant::now() < until,
+            "the worker did not deliver: {:?}",
+            server.messages()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), worker)
+        .await
+        .expect("the worker stops on shutdown")
+        .unwrap();
+    let ids: Vec<Value> = server
+        .messages()
+        .iter()
+        .map(|m| m["message_id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            json!(format!("<popreg.rejection.{id}@register.example.am>")),
+            json!(format!("<popreg.reminder.{id}@register.example.am>")),
+        ]
     );
 }

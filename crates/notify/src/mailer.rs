@@ -191,3 +191,76 @@ impl Mailer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Secret, SmtpConfig};
+
+    fn cfg(smtp: SmtpConfig) -> NotifyConfig {
+        NotifyConfig {
+            smtp,
+            ..NotifyConfig::default()
+        }
+    }
+
+    #[test]
+    fn every_security_mode_builds_and_the_password_stays_hidden() {
+        for security in [Security::None, Security::Starttls, Security::Tls] {
+            let m = Mailer::new(&cfg(SmtpConfig {
+                host: "mail.example.am".into(),
+                security,
+                username: Some("psr".into()),
+                password: Some(Secret::new("hunter2")),
+                ..SmtpConfig::default()
+            }))
+            .unwrap();
+            assert!(!format!("{m:?}").contains("hunter2"));
+        }
+    }
+
+    #[test]
+    fn unusable_settings_are_refused_up_front() {
+        let bad_from = SmtpConfig {
+            from: "not an address".into(),
+            ..SmtpConfig::default()
+        };
+        assert!(matches!(
+            Mailer::new(&cfg(bad_from)),
+            Err(NotifyError::Config(_))
+        ));
+        let half = SmtpConfig {
+            username: Some("psr".into()),
+            ..SmtpConfig::default()
+        };
+        assert!(matches!(
+            Mailer::new(&cfg(half)),
+            Err(NotifyError::Config(_))
+        ));
+        let no_ca = SmtpConfig {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..SmtpConfig::default()
+        };
+        assert!(matches!(
+            Mailer::new(&cfg(no_ca)),
+            Err(NotifyError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn the_message_id_is_the_dedupe_key_at_the_senders_domain() {
+        let m = Mailer::new(&cfg(SmtpConfig {
+            from: "Ռեգիստր <noreply@register.example.am>".into(),
+            ..SmtpConfig::default()
+        }))
+        .unwrap();
+        assert_eq!(
+            m.message_id("reminder:42"),
+            "<popreg.reminder.42@register.example.am>"
+        );
+        assert_eq!(
+            m.message_id("a b<c>@d"),
+            "<popreg.a.b.c..d@register.example.am>"
+        );
+    }
+}
