@@ -690,6 +690,49 @@ async fn demo(
         .take(9)
         .collect();
     let demo_keys = admin::demo_bodies(&store, &dir, &owners).await?;
+    // The first sample card holder works at the maternity hospital, so the provider workspace can be tried
+    // with their card; and a ready birth submission names a mother from the population.
+    if let Some(p) = samples.first()
+        && store
+            .employee("MED-0001", popreg_domain::Psn::parse(p)?)
+            .await?
+            .is_none()
+    {
+        store
+            .add_employee(
+                "demo",
+                "MED-0001",
+                popreg_domain::Psn::parse(p)?,
+                &[popreg_domain::access::Function::Submit],
+            )
+            .await?;
+    }
+    let mother = popreg_synth::generate(&synth)
+        .flat_map(|b| b.entries.into_iter())
+        .find_map(|(_, e)| match e.fact {
+            popreg_domain::Fact::Registration {
+                birth_date,
+                sex: popreg_domain::Sex::F,
+                ..
+            } if birth_date < synth.today - chrono::Days::new(20 * 365)
+                && birth_date > synth.today - chrono::Days::new(40 * 365) =>
+            {
+                Some(e.subject.to_string())
+            }
+            _ => None,
+        });
+    let birth_file = dir.join("birth.json");
+    if let Some(m) = &mother {
+        let born = popreg_store::armenian_date(chrono::Utc::now()) - chrono::Days::new(1);
+        let birth = serde_json::json!({
+            "first_name": "Արամ", "patronymic": "Դավթի", "surname": "Պետրոսյան", "sex": "M",
+            "birth_date": born.to_string(),
+            "birth_place": {"country": "AM", "marz": "AM-ER", "community": "AM-ER-001"},
+            "mother": {"psn": m}
+        });
+        std::fs::write(&birth_file, serde_json::to_string_pretty(&birth)?)?;
+    }
+    let med_key = demo_keys.key_of("MED-0001").map(str::to_string);
     let key = demo_keys
         .key_of("MIG-0001")
         .context("the demo has no authorized body")?
@@ -721,6 +764,19 @@ async fn demo(
     );
     println!("    curl {url}/api/v1/classifiers");
     println!("    curl {url}/metrics");
+    if let (Some(k), true) = (&med_key, mother.is_some()) {
+        println!(
+            "  submit a birth as the maternity hospital (MED-0001); the answer carries the newborn's PSN:"
+        );
+        println!(
+            "    curl -H 'X-API-Key: {k}' -H 'Content-Type: application/json' --data @{} {url}/api/v1/submissions/birth",
+            birth_file.display()
+        );
+        println!("    curl -H 'X-API-Key: {k}' {url}/api/v1/rejections");
+        println!(
+            "  schemas and the data-element catalogue: {url}/api/v1/schemas  {url}/api/v1/openapi.json"
+        );
+    }
     if let Some(p) = samples.first() {
         let exe = std::env::current_exe()
             .map(|e| e.display().to_string())
@@ -738,6 +794,10 @@ async fn demo(
         );
         println!(
             "    curl --cacert {d}/ca.pem --cert {d}/card-{p}.pem --key {d}/card-{p}.key.pem https://localhost:8443/whoami"
+        );
+        println!(
+            "  provider workspace: import {d}/card-{p}.p12 (password popreg) and {d}/ca.pem into a browser and open \
+             https://localhost:8443/workspace (this card holder is an employee of MED-0001)"
         );
     }
     println!("  stop with Ctrl-C");
