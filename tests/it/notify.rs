@@ -229,6 +229,7 @@ crate::conformance!(
     two_workers_never_send_the_same_message_twice,
     a1_54_the_reminder_comes_after_the_deadline_once_and_not_after_a_correction,
     the_spawned_worker_delivers_and_reminds_until_shut_down,
+    a1_53_popreg_serve_e_mails_a_rejected_http_submission_to_the_provider,
 );
 
 async fn a1_53_a_rejection_e_mail_arrives_in_armenian_with_code_and_field(db: TestDb) {
@@ -521,4 +522,46 @@ async fn the_spawned_worker_delivers_and_reminds_until_shut_down(db: TestDb) {
             json!(format!("<popreg.reminder.{id}@register.example.am>")),
         ]
     );
+}
+
+/// The whole path as an operator runs it: `popreg serve` with `[notify]` enabled, a provider's birth refused
+/// over HTTP, the e-mail at the SMTP relay.
+async fn a1_53_popreg_serve_e_mails_a_rejected_http_submission_to_the_provider(db: TestDb) {
+    body(&db.store, "MED-0001", "births@hospital.example.am").await;
+    let (_, key) = db
+        .store
+        .issue_api_key(
+            "test",
+            "MED-0001",
+            "clerk",
+            &[popreg_domain::access::Function::Submit],
+            "t",
+        )
+        .await
+        .unwrap();
+    let port = free_port();
+    let server = SmtpServer::start(port);
+    let mut cfg = popreg::config::Config::default();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.notify = config(port);
+    cfg.notify.poll_seconds = 1;
+    let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/submissions/birth", running.url()))
+        .header("x-api-key", key)
+        .header("content-type", "application/json")
+        .body(r#"{"first_name": "Արամ"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    let until = Instant::now() + Duration::from_secs(20);
+    while server.messages().is_empty() {
+        assert!(Instant::now() < until, "no e-mail arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let m = &server.messages()[0];
+    assert_eq!(m["rcpt_tos"], json!(["births@hospital.example.am"]), "{m}");
+    assert!(m["body"].as_str().unwrap().contains("PSR-VAL-0006"), "{m}");
+    running.shutdown().await.unwrap();
 }

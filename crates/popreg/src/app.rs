@@ -127,6 +127,8 @@ pub struct Running {
     pub store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The outbox worker, when notifications are enabled; it stops with the server.
+    notifier: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -141,6 +143,9 @@ impl Running {
             let _ = s.send(());
         }
         (&mut self.task).await??;
+        if let Some(n) = self.notifier.take() {
+            let _ = n.await;
+        }
         self.store.close().await;
         Ok(())
     }
@@ -148,6 +153,9 @@ impl Running {
     /// Wait until the server ends (it ends on Ctrl-C or SIGTERM).
     pub async fn wait(mut self) -> anyhow::Result<()> {
         (&mut self.task).await??;
+        if let Some(n) = self.notifier.take() {
+            let _ = n.await;
+        }
         self.store.close().await;
         Ok(())
     }
@@ -167,12 +175,20 @@ pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
     let state = AppState::new(store.clone(), web_config(cfg)?, metrics_handle());
     let app = popreg_web::router(state);
     let (tx, rx) = oneshot::channel::<()>();
+    // The server and the outbox worker stop together: on the handle, Ctrl-C or SIGTERM.
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
     let stop = async move {
         tokio::select! {
             _ = rx => {},
             _ = shutdown_signal() => {},
         }
+        let _ = done_tx.send(true);
     };
+    let mut notify_done = done_rx.clone();
+    let notifier = popreg_notify::spawn(store.clone(), &cfg.notify, async move {
+        let _ = notify_done.wait_for(|d| *d).await;
+    })
+    .context("notify: the outbox worker cannot start")?;
     let https = tls.is_some();
     let task = match tls {
         Some(tls) => tokio::spawn(crate::https::serve(listener, Arc::new(tls), app, stop)),
@@ -188,6 +204,7 @@ pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
         store,
         stop: Some(tx),
         task,
+        notifier,
     })
 }
 

@@ -15,6 +15,8 @@ pub struct Config {
     pub server: Server,
     pub storage: Storage,
     pub connectors: Connectors,
+    /// Notifications: the outbox worker and its SMTP relay (docs/notifications.md).
+    pub notify: popreg_notify::NotifyConfig,
     pub log: Log,
 }
 
@@ -171,6 +173,18 @@ impl Config {
         }
         if let Some(v) = get("POPREG_CONNECTOR_TIMEOUT_MS") {
             self.connectors.timeout_ms = num("POPREG_CONNECTOR_TIMEOUT_MS", v)?;
+        }
+        if let Some(v) = get("POPREG_NOTIFY_ENABLED") {
+            self.notify.enabled = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("POPREG_SMTP_HOST") {
+            self.notify.smtp.host = v;
+        }
+        if let Some(v) = get("POPREG_SMTP_PORT") {
+            self.notify.smtp.port = num("POPREG_SMTP_PORT", v)?;
+        }
+        if let Some(v) = get("POPREG_SMTP_PASSWORD") {
+            self.notify.smtp.password = Some(popreg_notify::Secret::new(v));
         }
         if let Some(v) = get("POPREG_LOG_FORMAT") {
             self.log.format = v;
