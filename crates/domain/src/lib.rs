@@ -7,8 +7,8 @@
 
 pub mod access;
 pub mod classifiers;
-pub mod elements;
 pub mod clock;
+pub mod elements;
 pub mod entry;
 pub mod error;
 pub mod model;

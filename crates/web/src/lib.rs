@@ -95,7 +95,12 @@ pub fn router(state: AppState) -> Router {
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
         .merge(workspace::routes())
-        .nest("/api/v1", api::routes().merge(submit::routes()).merge(manage::routes()));
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(submit::routes())
+                .merge(manage::routes()),
+        );
     with_edge(routes, max_body, timeout).with_state(state)
 }
 
