@@ -178,18 +178,33 @@ async fn submit(
         })
         .and_then(|m| parse(&kind, m, &body))
         .and_then(|v| decide_input(&receipt.caller, &kind, v));
-    let store = &state.0.store;
-    let (outcome, replayed) = match parsed {
-        Ok(sub) => store.submit(&receipt, sub).await,
-        Err(errors) => store.reject(&receipt, errors).await,
-    }
-    .map_err(|e| ctx.err(e))?;
+    let (outcome, replayed) = record(&state, receipt, parsed)
+        .await
+        .map_err(|e| ctx.err(e))?;
     let mut resp = render(&ctx, outcome)?;
     if replayed {
         resp.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
+}
+
+/// Decide and record a submission (or its refusal) in a task of its own, so that a client that hangs up
+/// mid-request cannot cancel the transaction half-way: it runs to its commit or rollback either way.
+pub(crate) async fn record(
+    state: &AppState,
+    receipt: Receipt,
+    parsed: Result<Submission, Vec<Violation>>,
+) -> Result<(Outcome, bool), popreg_store::StoreError> {
+    let store = state.0.store.clone();
+    tokio::spawn(async move {
+        match parsed {
+            Ok(sub) => store.submit(&receipt, sub).await,
+            Err(errors) => store.reject(&receipt, errors).await,
+        }
+    })
+    .await
+    .map_err(|e| popreg_store::StoreError::Database(format!("submission task failed: {e}")))?
 }
 
 /// The answer for an outcome: 201 accepted, 202 held, or the rejection as a problem document.

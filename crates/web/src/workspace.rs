@@ -562,11 +562,7 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
         .clone()
         .map_err(|v| vec![v])
         .and_then(|v| crate::submit::decide_input(&receipt.caller, def.name, v));
-    let store = &state.0.store;
-    let result = match parsed {
-        Ok(sub) => store.submit(&receipt, sub).await,
-        Err(errors) => store.reject(&receipt, errors).await,
-    };
+    let result = crate::submit::record(&state, receipt, parsed).await;
     let outcome = match result {
         Ok((o, _)) => o,
         Err(e) => {
