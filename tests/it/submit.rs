@@ -150,6 +150,7 @@ crate::conformance!(
     a1_53_a_rejection_puts_an_email_to_the_body_in_the_outbox,
     a1_52_the_rejection_feed_pages_by_id,
     a1_49_the_manager_releases_or_dismisses_held_births,
+    concurrent_submissions_are_each_decided_against_the_others,
     a1_50_2_the_manager_rejects_an_accepted_entry_without_deleting_it,
     a1_50_the_managers_view_counts_by_body_code_and_day,
     a1_55_suspensions_are_applied_and_lifted_by_the_manager_and_visible_to_the_provider,
@@ -787,4 +788,78 @@ async fn a1_55_suspensions_are_applied_and_lifted_by_the_manager_and_visible_to_
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let _ = id;
+}
+
+/// Many submissions at once (on SQLite they are committed together, each in its own savepoint): each is
+/// decided against what the ones before it wrote, a failing one does not take the others with it, and retries
+/// with one idempotency key create one birth.
+async fn concurrent_submissions_are_each_decided_against_the_others(db: TestDb) {
+    let e = env(db).await;
+    let persons = e.db.store.count_persons().await.unwrap();
+    let mut tasks = vec![];
+    for i in 0..24 {
+        let (http, url, key) = (
+            e.http.clone(),
+            e.url("/api/v1/submissions/birth"),
+            e.keys["MED-0001"].clone(),
+        );
+        // Two copies of the same birth, valid births on distinct days, and future-dated ones.
+        let body = match i {
+            0 | 1 => e.birth("Դավիթ", "2026-11-22"),
+            i if i % 3 == 0 => e.birth("Արամ", "2027-01-01"),
+            i => e.birth("Արամ", &format!("2026-10-{:02}", i)),
+        };
+        let idem = (i >= 20).then(|| "same-key".to_string());
+        let body = if i >= 20 {
+            e.birth("Գոռ", "2026-11-01")
+        } else {
+            body
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut r = http
+                .post(url)
+                .header("x-api-key", key)
+                .header("content-type", "application/json");
+            if let Some(k) = idem {
+                r = r.header("idempotency-key", k);
+            }
+            let r = r.body(body.to_string()).send().await.unwrap();
+            (i, r.status(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut results = vec![];
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let status = |i: usize| results.iter().find(|r| r.0 == i).unwrap().1;
+    let mut pair = [status(0), status(1)];
+    pair.sort();
+    assert_eq!(
+        pair,
+        [StatusCode::CREATED, StatusCode::ACCEPTED],
+        "one accepted, its copy held"
+    );
+    for (i, s, v) in &results {
+        match i {
+            0 | 1 => {}
+            i if *i >= 20 => assert_eq!(*s, StatusCode::CREATED, "{v}"),
+            i if i % 3 == 0 => assert_eq!(*s, StatusCode::UNPROCESSABLE_ENTITY, "{v}"),
+            _ => assert_eq!(*s, StatusCode::CREATED, "{i} {v}"),
+        }
+    }
+    let same_key: Vec<&Value> = results.iter().filter(|r| r.0 >= 20).map(|r| &r.2).collect();
+    assert!(
+        same_key.iter().all(|v| v["psn"] == same_key[0]["psn"]),
+        "{same_key:?}"
+    );
+    let valid = (2..20).filter(|i| i % 3 != 0).count() as i64;
+    assert_eq!(
+        e.db.store.count_persons().await.unwrap(),
+        persons + 1 + valid + 1,
+        "one of the pair, the valid ones, one for the shared key"
+    );
+    assert_eq!(
+        e.rejections("MED-0001").await.len(),
+        (2..20).filter(|i| i % 3 == 0).count()
+    );
 }

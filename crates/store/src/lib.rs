@@ -126,6 +126,9 @@ pub struct Store {
     inner: Inner,
     clock: Arc<dyn Clock>,
     label: String,
+    /// SQLite's submission queue: its one writer commits concurrent submissions together (started on first
+    /// use; see `submit.rs`).
+    submissions: Arc<std::sync::OnceLock<submit::Queue>>,
 }
 
 /// Runs the same body against whichever pool the store has. The body is compiled once per dialect, so it
@@ -285,6 +288,7 @@ impl Store {
                 inner: Inner::Postgres(pool),
                 clock,
                 label,
+                submissions: Arc::default(),
             })
         } else {
             let path = PathBuf::from(
@@ -297,6 +301,7 @@ impl Store {
                 inner: Inner::Sqlite { write, read },
                 clock,
                 label: format!("sqlite:{}", path.display()),
+                submissions: Arc::default(),
             })
         }
     }
