@@ -191,5 +191,41 @@ async fn a1_35_an_employee_submits_a_birth_through_the_web_form_with_an_id_card(
             .len(),
         1
     );
+
+    // The manager's page needs `manage_register`: a hospital clerk is refused; as the register's manager the
+    // same card holder sees the hospital's counts, the reason codes and the chart (A1.50).
+    let (s, _) = run(vec![format!("{url}/manage?lang=en")], true)
+        .await
+        .unwrap();
+    assert_eq!(s, "403");
+    db.store
+        .create_body(
+            "test",
+            &NewBody {
+                id: "OPS-01".into(),
+                body_type: BodyType::Operator,
+                name_hy: "Ռեգիստրի վարող".into(),
+                name_en: "Register operator".into(),
+                name_ru: "Оператор регистра".into(),
+                xroad_member: None,
+                contact_email: None,
+            },
+        )
+        .await
+        .unwrap();
+    db.store
+        .add_employee("test", "OPS-01", pki.holder, &[Function::ManageRegister])
+        .await
+        .unwrap();
+    let (s, body) = run(vec![format!("{url}/manage?lang=en&from=2026-11-01")], true)
+        .await
+        .unwrap();
+    assert_eq!(s, "200", "{body}");
+    assert!(
+        body.contains("<td>MED-0001</td><td>2</td><td>1</td><td>50.0 %</td>"),
+        "{body}"
+    );
+    assert!(body.contains("PSR-VAL-0006"), "{body}");
+    assert!(body.contains("<svg role=\"img\""), "{body}");
     running.shutdown().await.unwrap();
 }

@@ -13,6 +13,7 @@ mod error;
 pub mod input;
 mod landing;
 mod manage;
+mod manage_page;
 mod negotiate;
 mod schemas;
 mod submit;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
         .merge(workspace::routes())
+        .route("/manage", get(manage_page::view))
         .nest(
             "/api/v1",
             api::routes()

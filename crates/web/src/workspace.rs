@@ -36,7 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 const CSRF_COOKIE: &str = "psr_csrf";
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     crate::xml::escape(s, &mut out);
     out
@@ -116,7 +116,13 @@ fn t(lang: Lang) -> &'static T {
     }
 }
 
-fn page(lang: Lang, status: StatusCode, title: &str, main: &str, cookie: Option<&str>) -> Response {
+pub(crate) fn page(
+    lang: Lang,
+    status: StatusCode,
+    title: &str,
+    main: &str,
+    cookie: Option<&str>,
+) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"{l}\">\n<head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -150,7 +156,7 @@ fn page(lang: Lang, status: StatusCode, title: &str, main: &str, cookie: Option<
 }
 
 /// The page language: `?lang=` first, then `Accept-Language`.
-fn lang_of(req_uri: &axum::http::Uri, headers: &HeaderMap) -> Lang {
+pub(crate) fn lang_of(req_uri: &axum::http::Uri, headers: &HeaderMap) -> Lang {
     req_uri
         .query()
         .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang=")))
@@ -158,11 +164,13 @@ fn lang_of(req_uri: &axum::http::Uri, headers: &HeaderMap) -> Lang {
         .unwrap_or_else(|| crate::negotiate::language(headers))
 }
 
-/// The employee behind the ID card, as a caller of their body; or the page that says why not.
-async fn employee(
+/// The employee behind the ID card who holds `function` at a body, as a caller of that body; or the page
+/// that says why not.
+pub(crate) async fn employee(
     state: &AppState,
     peer: Option<&popreg_identity::TlsPeer>,
     lang: Lang,
+    function: Function,
 ) -> Result<(Caller, String), Response> {
     let tx = t(lang);
     let refuse = |status, msg: &str| {
@@ -186,10 +194,7 @@ async fn employee(
         tracing::error!(error = %e, "workspace: employments");
         refuse(StatusCode::SERVICE_UNAVAILABLE, "PSR-SYS-0002")
     })?;
-    for job in jobs
-        .into_iter()
-        .filter(|j| j.functions.contains(&Function::Submit))
-    {
+    for job in jobs.into_iter().filter(|j| j.functions.contains(&function)) {
         if let Ok(Some(body)) = store.body(&job.body_id).await {
             let name = match lang {
                 Lang::Hy => body.name_hy.clone(),
@@ -237,10 +242,11 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 /// `GET /workspace`: what this body may submit.
 async fn home(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let (who, body_name) = match employee(&state, req.extensions().get(), lang).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (who, body_name) =
+        match employee(&state, req.extensions().get(), lang, Function::Submit).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let tx = t(lang);
     let items: String = elements::kinds()
         .iter()
@@ -410,7 +416,7 @@ fn form_html(
 /// `GET /workspace/{kind}`: the empty form.
 async fn form(State(state): State<AppState>, Path(kind): Path<String>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let (who, _) = match employee(&state, req.extensions().get(), lang).await {
+    let (who, _) = match employee(&state, req.extensions().get(), lang, Function::Submit).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -500,7 +506,7 @@ fn to_value(def: &KindDef, pairs: &[(String, String)]) -> Result<Value, Violatio
 /// `POST /workspace/{kind}`: the form through the pipeline.
 async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let (who, _) = match employee(&state, req.extensions().get(), lang).await {
+    let (who, _) = match employee(&state, req.extensions().get(), lang, Function::Submit).await {
         Ok(x) => x,
         Err(r) => return r,
     };
