@@ -126,11 +126,11 @@ pub fn valid_xroad_member(s: &str) -> bool {
         })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn random_hex(n: usize) -> Result<String, StoreError> {
+pub(crate) fn random_hex(n: usize) -> Result<String, StoreError> {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf)
         .map_err(|e| StoreError::Unavailable(format!("no randomness from the OS: {e}")))?;

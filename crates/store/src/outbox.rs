@@ -245,21 +245,7 @@ impl Store {
                 .await?;
             rows.iter()
                 .map(|r| {
-                    let errors: String = r.try_get("errors")?;
-                    let rejection = Rejection {
-                        id: r.try_get("id")?,
-                        submission_id: r.try_get("submission_id")?,
-                        body_id: r.try_get("body_id")?,
-                        kind: r.try_get("kind")?,
-                        user_uid: r.try_get("user_uid")?,
-                        channel: r.try_get("channel")?,
-                        received_at: r.try_get("received_at")?,
-                        code: r.try_get("code")?,
-                        errors: serde_json::from_str(&errors).map_err(|e| corrupt("rejection errors", e))?,
-                        media_type: r.try_get("media_type")?,
-                        payload: vec![],
-                        subject_psn: r.try_get("subject_psn")?,
-                    };
+                    let rejection = crate::submit::rejection_from_row(r, false)?;
                     Ok((rejection, r.try_get::<String, _>("contact_email")?))
                 })
                 .collect()

@@ -39,11 +39,31 @@ impl Receipt {
     }
 
     fn sha256(&self) -> String {
-        Sha256::digest(&self.payload)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::access::hex(&Sha256::digest(&self.payload))
     }
+
+    /// Who sent it, for the rejection log.
+    fn sender(&self) -> Sender<'_> {
+        Sender {
+            body_id: &self.caller.body_id,
+            user_uid: &self.caller.user_uid,
+            channel: self.caller.channel,
+            kind: &self.kind,
+            media_type: &self.media_type,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// What the rejection log records about who sent the refused data (A1.51). A submission's receipt gives it;
+/// a held submission dismissed, or an entry rejected by the manager, give it from what is stored.
+struct Sender<'a> {
+    body_id: &'a str,
+    user_uid: &'a str,
+    channel: popreg_domain::Channel,
+    kind: &'a str,
+    media_type: &'a str,
+    payload: &'a [u8],
 }
 
 /// The answer to a submission, as stored and as replayed.
@@ -215,9 +235,7 @@ pub fn armenian_date(t: DateTime<Utc>) -> NaiveDate {
 
 /// A random submission id: 128 bits, hex.
 fn new_submission_id() -> Result<String, StoreError> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| StoreError::Database(format!("no randomness: {e}")))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    crate::access::random_hex(16)
 }
 
 /// Whether an error is a unique-key violation (a concurrent retry with the same idempotency key).
@@ -264,22 +282,23 @@ impl Store {
                 StoreError::Unavailable("the submission writer has stopped".into())
             })?;
         }
-        let now = self.clock.now();
-        let first = match &self.inner {
-            Inner::Sqlite { write, .. } => {
-                sqlite_submit::process(write, now, receipt, sub.clone()).await
-            }
-            Inner::Postgres(pool) => pg_submit::process(pool, now, receipt, sub.clone()).await,
+        // PostgreSQL commits concurrent transactions together by itself: one submission per transaction.
+        let Inner::Postgres(pool) = &self.inner else {
+            return Err(StoreError::Database(
+                "no submission path for this database".into(),
+            ));
         };
-        match first {
+        let once = |sub| async {
+            let mut out =
+                pg_submit::process_batch(pool, self.clock.now(), vec![(receipt.clone(), sub)])
+                    .await?;
+            out.pop()
+                .unwrap_or_else(|| Err(StoreError::Database("empty batch answer".into())))
+        };
+        match once(sub.clone()).await {
             // Two attempts with the same key raced: the loser answers what the winner recorded.
             Err(e) if receipt.idempotency_key().is_some() && is_unique_violation(&e) => {
-                match &self.inner {
-                    Inner::Sqlite { write, .. } => {
-                        sqlite_submit::process(write, now, receipt, sub).await
-                    }
-                    Inner::Postgres(pool) => pg_submit::process(pool, now, receipt, sub).await,
-                }
+                once(sub).await
             }
             other => other,
         }
@@ -459,25 +478,7 @@ impl Store {
             .bind(limit.clamp(1, 1000))
             .fetch_all(pool)
             .await?;
-            rows.iter()
-                .map(|r| {
-                    let errors: String = r.try_get("errors")?;
-                    Ok(Rejection {
-                        id: r.try_get("id")?,
-                        submission_id: r.try_get("submission_id")?,
-                        body_id: r.try_get("body_id")?,
-                        kind: r.try_get("kind")?,
-                        user_uid: r.try_get("user_uid")?,
-                        channel: r.try_get("channel")?,
-                        received_at: r.try_get("received_at")?,
-                        code: r.try_get("code")?,
-                        errors: serde_json::from_str(&errors).map_err(|e| corrupt("rejection errors", e))?,
-                        media_type: r.try_get("media_type")?,
-                        payload: r.try_get("payload")?,
-                        subject_psn: r.try_get("subject_psn")?,
-                    })
-                })
-                .collect()
+            rows.iter().map(|r| rejection_from_row(r, true)).collect()
         })
     }
 
@@ -539,6 +540,37 @@ impl Store {
 const SUSPENSION_IN_FORCE: &str = "SELECT id, body_id, reason, since, until, imposed_by FROM suspensions \
      WHERE body_id = $1 AND lifted_at IS NULL AND since <= $2 AND (until IS NULL OR until > $2) \
      ORDER BY id DESC LIMIT 1";
+
+/// A row of the rejection log; without the payload when the query does not select it.
+pub(crate) fn rejection_from_row<R: Row>(r: &R, with_payload: bool) -> Result<Rejection, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> DateTime<Utc>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let errors: String = r.try_get("errors")?;
+    Ok(Rejection {
+        id: r.try_get("id")?,
+        submission_id: r.try_get("submission_id")?,
+        body_id: r.try_get("body_id")?,
+        kind: r.try_get("kind")?,
+        user_uid: r.try_get("user_uid")?,
+        channel: r.try_get("channel")?,
+        received_at: r.try_get("received_at")?,
+        code: r.try_get("code")?,
+        errors: serde_json::from_str(&errors).map_err(|e| corrupt("rejection errors", e))?,
+        media_type: r.try_get("media_type")?,
+        payload: if with_payload {
+            r.try_get("payload")?
+        } else {
+            vec![]
+        },
+        subject_psn: r.try_get("subject_psn")?,
+    })
+}
 
 fn suspension_from_row<R: Row>(r: &R) -> Result<Suspension, StoreError>
 where
@@ -665,7 +697,7 @@ macro_rules! submit_ops {
             /// Write the rejection log row and the e-mail to the body's responsible person.
             async fn log_rejection(
                 conn: &mut Conn,
-                receipt: &Receipt,
+                from: &Sender<'_>,
                 now: DateTime<Utc>,
                 submission_id: &str,
                 errors: &[Violation],
@@ -680,22 +712,22 @@ macro_rules! submit_ops {
                      RETURNING id",
                 )
                 .bind(submission_id)
-                .bind(&receipt.caller.body_id)
-                .bind(&receipt.kind)
-                .bind(&receipt.caller.user_uid)
-                .bind(receipt.caller.channel.as_str())
+                .bind(from.body_id)
+                .bind(from.kind)
+                .bind(from.user_uid)
+                .bind(from.channel.as_str())
                 .bind(now)
                 .bind(code)
                 .bind(&errors_json)
-                .bind(&receipt.media_type)
-                .bind(&receipt.payload)
+                .bind(from.media_type)
+                .bind(from.payload)
                 .bind(subject)
                 .bind(entry_id)
                 .fetch_one(&mut *conn)
                 .await?;
                 let id: i64 = row.try_get(0)?;
                 let email = sqlx::query("SELECT contact_email FROM bodies WHERE id = $1")
-                    .bind(&receipt.caller.body_id)
+                    .bind(from.body_id)
                     .fetch_optional(&mut *conn)
                     .await?
                     .map(|r| r.try_get::<Option<String>, _>(0))
@@ -705,8 +737,8 @@ macro_rules! submit_ops {
                     let params = serde_json::json!({
                         "rejection_id": id,
                         "submission_id": submission_id,
-                        "body_id": receipt.caller.body_id,
-                        "kind": receipt.kind,
+                        "body_id": from.body_id,
+                        "kind": from.kind,
                         "code": code,
                         "errors": errors,
                         "received_at": now.to_rfc3339(),
@@ -751,20 +783,6 @@ macro_rules! submit_ops {
                 Ok(decide(sub, &ctx))
             }
 
-            pub(crate) async fn process(
-                pool: &sqlx::Pool<DB>,
-                now: DateTime<Utc>,
-                receipt: &Receipt,
-                sub: Result<Submission, Vec<Violation>>,
-            ) -> Result<(Outcome, bool), StoreError> {
-                let mut tx = crate::$ops::begin(pool).await?;
-                let out = process_tx(&mut tx, now, receipt, sub).await?;
-                tx.commit().await?;
-                Ok(out)
-            }
-
-            // PostgreSQL groups concurrent commits by itself; only SQLite's single writer batches.
-            #[allow(dead_code)]
             /// Several submissions in one transaction, each in its own savepoint: one that fails is rolled
             /// back alone and answers its error; the others share one commit (one fsync). The answers are
             /// given only after the commit, so nothing is acknowledged that is not durable.
@@ -866,7 +884,7 @@ macro_rules! submit_ops {
                 errors: &[Violation],
                 subject: Option<String>,
             ) -> Result<Outcome, StoreError> {
-                let rejection_id = log_rejection(conn, receipt, now, &submission_id, errors, subject.clone(), None).await?;
+                let rejection_id = log_rejection(conn, &receipt.sender(), now, &submission_id, errors, subject.clone(), None).await?;
                 let outcome = Outcome::Rejected { submission_id, rejection_id, errors: errors.to_vec() };
                 record(conn, receipt, now, &outcome, subject, false, None).await?;
                 Ok(outcome)
@@ -898,20 +916,14 @@ macro_rules! submit_ops {
                 let sub = Submission::from_value(&kind, form["form"].clone())
                     .map_err(|v| corrupt("held submission", v.detail))?;
                 let channel = popreg_domain::Channel::parse(&channel).ok_or_else(|| corrupt("submission channel", &channel))?;
-                let receipt = Receipt {
-                    kind: kind.clone(),
-                    caller: Caller {
-                        body_id: body_id.clone(),
-                        // Not stored with the submission, and not needed from here on: the competence check
-                        // was passed when it was received.
-                        body_type: popreg_domain::access::BodyType::Other,
-                        user_uid: user_uid.clone(),
-                        functions: vec![],
-                        channel,
-                        external: Default::default(),
-                    },
-                    media_type: "application/json".into(),
-                    payload: form["form"].to_string().into_bytes(),
+                let payload = form["form"].to_string().into_bytes();
+                let from = Sender {
+                    body_id: &body_id,
+                    user_uid: &user_uid,
+                    channel,
+                    kind: &kind,
+                    media_type: "application/json",
+                    payload: &payload,
                 };
                 let subject = sub.subject().map(|p| p.to_string());
                 let decision = if release {
@@ -943,7 +955,7 @@ macro_rules! submit_ops {
                     Decision::Hold(v) => return Err(DomainError::new(v.code, v.detail).into()),
                     Decision::Reject(errors) => {
                         let rejection_id =
-                            log_rejection(&mut tx, &receipt, now, id, &errors, subject, None).await?;
+                            log_rejection(&mut tx, &from, now, id, &errors, subject, None).await?;
                         (if release { "rejected" } else { "dismissed" }, Outcome::Rejected {
                             submission_id: id.to_string(),
                             rejection_id,
@@ -1002,25 +1014,20 @@ macro_rules! submit_ops {
                 let fact = popreg_domain::Fact::Retraction { entry_id, reason_code: reason.as_str().to_string() };
                 crate::$ops::append_tx(&mut tx, now, vec![(prov, NewEntry::new(psn, fact))]).await?;
                 let payload = serde_json::to_vec(&target.fact).map_err(|e| corrupt("entry payload", e))?;
-                let receipt = Receipt {
-                    kind: target.kind.clone(),
-                    caller: Caller {
-                        body_id: target.provider.clone(),
-                        body_type: popreg_domain::access::BodyType::Other,
-                        user_uid: manager.user_uid.clone(),
-                        functions: vec![],
-                        channel: popreg_domain::Channel::System,
-                        external: Default::default(),
-                    },
-                    media_type: "application/json".into(),
-                    payload,
+                let from = Sender {
+                    body_id: &target.provider,
+                    user_uid: &manager.user_uid,
+                    channel: popreg_domain::Channel::System,
+                    kind: &target.kind,
+                    media_type: "application/json",
+                    payload: &payload,
                 };
                 let errors = vec![Violation::new(
                     reason,
                     "",
                     format!("entry {entry_id} rejected by the register's manager (A1.50.2): {note}"),
                 )];
-                let id = log_rejection(&mut tx, &receipt, now, &format!("entry-{entry_id}"), &errors, Some(subject), Some(entry_id)).await?;
+                let id = log_rejection(&mut tx, &from, now, &format!("entry-{entry_id}"), &errors, Some(subject), Some(entry_id)).await?;
                 tx.commit().await?;
                 Ok(id)
             }
