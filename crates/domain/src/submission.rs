@@ -197,40 +197,10 @@ pub enum Submission {
     AdditionalAddress(AddressForm),
 }
 
-/// Every kind, with the provider types competent to submit it (A1.32, A1.38–A1.48).
-pub const KINDS: &[(&str, &[BodyType])] = {
-    use BodyType::*;
-    &[
-        ("birth", &[MedicalOrganization]),
-        ("death", &[MedicalOrganization, JudicialDepartment]),
-        ("marriage", &[CivilRegistry, DiplomaticMission]),
-        ("divorce", &[CivilRegistry, DiplomaticMission]),
-        ("name_change", &[CivilRegistry]),
-        ("paternity", &[CivilRegistry]),
-        ("adoption", &[CivilRegistry]),
-        ("guardianship_start", &[GuardianshipBody]),
-        ("guardianship_end", &[GuardianshipBody]),
-        ("consular_registration", &[DiplomaticMission]),
-        ("address_abroad", &[DiplomaticMission]),
-        ("legal_incapacity", &[JudicialDepartment]),
-        ("legal_capacity_restored", &[JudicialDepartment]),
-        ("conviction", &[PenitentiaryService]),
-        ("parole", &[PenitentiaryService]),
-        ("sentence_completed", &[PenitentiaryService]),
-        ("registration", &[AuthorizedBody]),
-        ("citizenship_acquired", &[AuthorizedBody]),
-        ("citizenship_terminated", &[AuthorizedBody]),
-        ("nationality", &[AuthorizedBody]),
-        ("identity_document", &[AuthorizedBody]),
-        ("residence_document", &[AuthorizedBody]),
-        ("main_address", &[AuthorizedBody]),
-        ("additional_address", &[AuthorizedBody]),
-    ]
-};
-
-/// The provider types competent for a kind; `None` for an unknown kind.
+/// The provider types competent for a kind (A1.32, A1.38–A1.48), as the data-element registry defines
+/// them; `None` for an unknown kind.
 pub fn competent(kind: &str) -> Option<&'static [BodyType]> {
-    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
+    crate::elements::kind(kind).map(|k| k.providers)
 }
 
 /// A reason to refuse (or hold) a submission: a stable code, the field it concerns (dotted path, empty for
@@ -737,10 +707,11 @@ fn duplicate_birth(f: &BirthForm, ctx: &Context<'_>) -> Option<Violation> {
             Violation::new(
                 Code::LikelyDuplicate,
                 "",
+                // The existing child's name is not repeated: it is not the submitter's to read.
                 format!(
-                    "the mother already has a child born on {} named {}",
-                    child.birth_date,
-                    child.names.full_hy()
+                    "the mother already has a child born on {} with a near-identical name; the register's \
+                     manager reviews it",
+                    child.birth_date
                 ),
             )
         })

@@ -17,12 +17,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use popreg_domain::Code;
 use popreg_domain::access::{Caller, Function};
 use popreg_domain::elements;
-use popreg_domain::submission::{Submission, Violation, competent};
+use popreg_domain::elements::KindDef;
+use popreg_domain::submission::{Submission, Violation};
 use popreg_store::{Outcome, Receipt};
 use serde::Deserialize;
 
@@ -84,14 +85,7 @@ fn violation(e: elements::FieldError) -> Violation {
 }
 
 /// Parse a body into its JSON value (either channel gives the same value).
-fn parse(kind: &str, media: Media, body: &[u8]) -> Result<serde_json::Value, Vec<Violation>> {
-    let def = elements::kind(kind).ok_or_else(|| {
-        vec![Violation::new(
-            Code::UnknownKind,
-            "",
-            format!("no submission kind {kind}"),
-        )]
-    })?;
+fn parse(def: &KindDef, media: Media, body: &[u8]) -> Result<serde_json::Value, Vec<Violation>> {
     match media {
         Media::Json => crate::input::parse_json(body),
         Media::Xml => crate::input::parse_xml(def, body),
@@ -99,51 +93,40 @@ fn parse(kind: &str, media: Media, body: &[u8]) -> Result<serde_json::Value, Vec
     .map_err(|e| vec![violation(e)])
 }
 
-/// From a submission's JSON value to a typed submission, or the reasons it is not one: competence of the
-/// caller's body (A1.32), then the structure against the data-element registry. Shared by every channel.
+/// From a submission's JSON value to a typed submission, or the reasons it is not one: the structure against
+/// the data-element registry, then the typed form. Shared by every channel, after [`competence`].
 pub(crate) fn decide_input(
-    caller: &Caller,
-    kind: &str,
+    def: &KindDef,
     value: serde_json::Value,
 ) -> Result<Submission, Vec<Violation>> {
-    competence(caller, kind).map_err(|v| vec![v])?;
-    let def = elements::kind(kind).ok_or_else(|| {
-        vec![Violation::new(
-            Code::UnknownKind,
-            "",
-            format!("no submission kind {kind}"),
-        )]
-    })?;
     let errors = elements::check(def, &value);
     if !errors.is_empty() {
         return Err(errors.into_iter().map(violation).collect());
     }
-    Submission::from_value(kind, value).map_err(|v| vec![v])
+    Submission::from_value(def.name, value).map_err(|v| vec![v])
 }
 
-/// Whether the caller's body type is competent for the kind (A1.32, A1.38–48).
-fn competence(caller: &Caller, kind: &str) -> Result<(), Violation> {
-    match competent(kind) {
-        None => Err(Violation::new(
-            Code::UnknownKind,
-            "",
-            format!("no submission kind {kind}"),
-        )),
-        Some(types) if types.contains(&caller.body_type) => Ok(()),
-        Some(types) => Err(Violation::new(
-            Code::NotCompetent,
-            "",
-            format!(
-                "{kind} is submitted by {}; this body is a {}",
-                types
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-                caller.body_type.as_str()
-            ),
-        )),
+/// The kind's definition, if the caller's body type is competent for it (A1.32, A1.38–48).
+pub(crate) fn competence(caller: &Caller, kind: &str) -> Result<&'static KindDef, Violation> {
+    let def = elements::kind(kind).ok_or_else(|| {
+        Violation::new(Code::UnknownKind, "", format!("no submission kind {kind}"))
+    })?;
+    if def.providers.contains(&caller.body_type) {
+        return Ok(def);
     }
+    Err(Violation::new(
+        Code::NotCompetent,
+        "",
+        format!(
+            "{kind} is submitted by {}; this body is a {}",
+            def.providers
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            caller.body_type.as_str()
+        ),
+    ))
 }
 
 /// `POST /api/v1/submissions/{kind}`
@@ -170,14 +153,9 @@ async fn submit(
         payload: body.to_vec(),
     };
     let parsed = media(&headers)
+        .and_then(|m| Ok((m, competence(&receipt.caller, &kind)?)))
         .map_err(|v| vec![v])
-        .and_then(|m| {
-            competence(&receipt.caller, &kind)
-                .map_err(|v| vec![v])
-                .map(|_| m)
-        })
-        .and_then(|m| parse(&kind, m, &body))
-        .and_then(|v| decide_input(&receipt.caller, &kind, v));
+        .and_then(|(m, def)| decide_input(def, parse(def, m, &body)?));
     let (outcome, replayed) = record(&state, receipt, parsed)
         .await
         .map_err(|e| ctx.err(e))?;
@@ -282,20 +260,26 @@ async fn rejections(
     let who = caller(&state, &headers).await.map_err(|e| ctx.err(e))?;
     require(&who, Function::Submit).map_err(|e| ctx.err(e))?;
     let Query(q) = q.map_err(|e| ctx.err(ApiError::new(Code::BadQuery, e.body_text())))?;
+    rejection_feed(&state, &ctx, Some(&who.body_id), q.after, q.limit).await
+}
+
+/// A page of the rejection log after id `after` (of one body, or all), with `next_after` to poll from.
+pub(crate) async fn rejection_feed(
+    state: &AppState,
+    ctx: &Ctx,
+    body: Option<&str>,
+    after: Option<i64>,
+    limit: Option<i64>,
+) -> Result<Response, ApiError> {
     let items = state
         .0
         .store
-        .rejections(
-            Some(&who.body_id),
-            q.after.unwrap_or(0),
-            q.limit.unwrap_or(100),
-        )
+        .rejections(body, after.unwrap_or(0), limit.unwrap_or(100))
         .await
         .map_err(|e| ctx.err(e))?;
-    let next = items.last().map(|r| r.id).or(q.after).unwrap_or(0);
+    let next = items.last().map(|r| r.id).or(after).unwrap_or(0);
     ctx.render(
         "rejections",
         &serde_json::json!({ "items": items, "next_after": next }),
     )
-    .map(IntoResponse::into_response)
 }

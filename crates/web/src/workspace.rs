@@ -36,11 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 const CSRF_COOKIE: &str = "psr_csrf";
 
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    crate::xml::escape(s, &mut out);
-    out
-}
+pub(crate) use popreg_domain::markup::escape as esc;
 
 struct T {
     title: &'static str,
@@ -192,7 +188,12 @@ pub(crate) async fn employee(
     let store = &state.0.store;
     let jobs = store.employments(identity.psn).await.map_err(|e| {
         tracing::error!(error = %e, "workspace: employments");
-        refuse(StatusCode::SERVICE_UNAVAILABLE, "PSR-SYS-0002")
+        error_page(
+            lang,
+            StatusCode::SERVICE_UNAVAILABLE,
+            tx.title,
+            Code::StorageUnavailable,
+        )
     })?;
     for job in jobs.into_iter().filter(|j| j.functions.contains(&function)) {
         if let Ok(Some(body)) = store.body(&job.body_id).await {
@@ -361,12 +362,31 @@ fn field_html(
     }
 }
 
+/// A reason in the page's language: the code's title, and the developer's detail (English) on English pages.
 fn message(lang: Lang, v: &Violation) -> String {
     let title = classifiers()
         .error_code(v.code)
         .map(|i| i.title.get(lang))
         .unwrap_or(v.code.as_str());
-    format!("{} ({}): {}", title, v.code.as_str(), v.detail)
+    match lang {
+        Lang::En => format!("{} ({}): {}", title, v.code.as_str(), v.detail),
+        _ => format!("{} ({})", title, v.code.as_str()),
+    }
+}
+
+/// A page that explains an error code in the page's language (title, code and what to do).
+pub(crate) fn error_page(lang: Lang, status: StatusCode, title: &str, code: Code) -> Response {
+    let (name, explanation) = classifiers()
+        .error_code(code)
+        .map(|i| (i.title.get(lang), i.explanation.get(lang)))
+        .unwrap_or((code.as_str(), ""));
+    let main = format!(
+        "<p class=\"err\" role=\"alert\">{} ({})</p><p>{}</p>",
+        esc(name),
+        code.as_str(),
+        esc(explanation)
+    );
+    page(lang, status, title, &main, None)
 }
 
 fn form_html(
@@ -421,12 +441,11 @@ async fn form(State(state): State<AppState>, Path(kind): Path<String>, req: Requ
         Err(r) => return r,
     };
     let Some(def) = elements::kind(&kind).filter(|k| k.providers.contains(&who.body_type)) else {
-        return page(
+        return error_page(
             lang,
             StatusCode::NOT_FOUND,
             t(lang).title,
-            "<p class=\"err\">PSR-SUB-0001</p>",
-            None,
+            Code::NotCompetent,
         );
     };
     let token = cookie_token(req.headers())
@@ -515,12 +534,11 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
     let body: Bytes = match axum::body::to_bytes(req.into_body(), usize::MAX).await {
         Ok(b) => b,
         Err(_) => {
-            return page(
+            return error_page(
                 lang,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 tx.title,
-                "<p class=\"err\">PSR-API-0004</p>",
-                None,
+                Code::PayloadTooLarge,
             );
         }
     };
@@ -549,13 +567,7 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
         );
     }
     let Some(def) = elements::kind(&kind) else {
-        return page(
-            lang,
-            StatusCode::NOT_FOUND,
-            tx.title,
-            "<p class=\"err\">PSR-SUB-0003</p>",
-            None,
-        );
+        return error_page(lang, StatusCode::NOT_FOUND, tx.title, Code::UnknownKind);
     };
     let receipt = Receipt {
         kind: def.name.to_string(),
@@ -563,23 +575,16 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
         media_type: "application/x-www-form-urlencoded".into(),
         payload: body.to_vec(),
     };
-    let value = to_value(def, &pairs);
-    let parsed = value
-        .clone()
+    let parsed = crate::submit::competence(&receipt.caller, def.name)
+        .and_then(|def| Ok((def, to_value(def, &pairs)?)))
         .map_err(|v| vec![v])
-        .and_then(|v| crate::submit::decide_input(&receipt.caller, def.name, v));
+        .and_then(|(def, v)| crate::submit::decide_input(def, v));
     let result = crate::submit::record(&state, receipt, parsed).await;
     let outcome = match result {
         Ok((o, _)) => o,
         Err(e) => {
             tracing::error!(error = %e, "workspace submission failed");
-            return page(
-                lang,
-                StatusCode::SERVICE_UNAVAILABLE,
-                tx.title,
-                &format!("<p class=\"err\">{}</p>", e.code()),
-                None,
-            );
+            return error_page(lang, StatusCode::SERVICE_UNAVAILABLE, tx.title, e.code());
         }
     };
     // The values as typed, flat, to fill the form again.
