@@ -11,6 +11,7 @@ pub mod clock;
 pub mod elements;
 pub mod entry;
 pub mod error;
+pub mod markup;
 pub mod model;
 pub mod names;
 pub mod person;

@@ -113,11 +113,7 @@ fn texts(lang: Lang) -> &'static Texts {
 
 /// HTML-escape text for element content and double-quoted attribute values (the XML escaping serves HTML as
 /// well: `&lt;`, `&gt;`, `&amp;`, `&quot;`, `&apos;`).
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    crate::xml::escape(s, &mut out);
-    out
-}
+use popreg_domain::markup::escape;
 
 /// The server's address for the examples, from the request's `Host` header when it is a plain `host[:port]`
 /// (letters, digits, `.`, `-`, `:`, `[`, `]`); anything else is not echoed back.

@@ -110,11 +110,7 @@ fn labels(lang: Lang) -> Labels {
     }
 }
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    crate::xml::escape(s, &mut out);
-    out
-}
+use popreg_domain::markup::escape as esc;
 
 /// The answer as an HTML page (everything from the certificate is escaped).
 fn html(lang: Lang, result: &Result<Identity, CertError>) -> (StatusCode, String) {

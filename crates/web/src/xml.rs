@@ -5,20 +5,7 @@
 
 use serde_json::Value;
 
-pub(crate) fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry are dropped rather than producing an unreadable document.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-}
+pub(crate) use popreg_domain::markup::escape_into as escape;
 
 /// A JSON key made safe as an XML element name (keys are our own snake_case names; this is defence only).
 fn element_name(key: &str) -> String {

@@ -329,24 +329,10 @@ pub fn json_schema(kind: &KindDef) -> Value {
 
 // ------------------------------------------------------------------------------------------------ XSD
 
-pub(crate) fn escape_xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn doc(out: &mut String, indent: &str, text: &str) {
     out.push_str(&format!(
         "{indent}<xs:annotation><xs:documentation>{}</xs:documentation></xs:annotation>\n",
-        escape_xml(text)
+        crate::markup::escape(text)
     ));
 }
 
@@ -387,8 +373,12 @@ fn xsd_simple_type(out: &mut String, e: &DataElement) {
             e.domain.describe()
         ),
     );
-    let facet =
-        |name: &str, value: &str| format!("      <xs:{name} value=\"{}\"/>\n", escape_xml(value));
+    let facet = |name: &str, value: &str| {
+        format!(
+            "      <xs:{name} value=\"{}\"/>\n",
+            crate::markup::escape(value)
+        )
+    };
     let (base, facets) = match e.domain {
         ValueDomain::Text { min, max } => (
             "xs:string",
