@@ -56,6 +56,24 @@ fn start_of(d: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// The default reporting window: the 30 days up to and including `to`.
+pub(crate) fn default_from(to: NaiveDate) -> NaiveDate {
+    to - Duration::days(29)
+}
+
+/// Submission statistics for the days `from` to `to`, both inclusive.
+pub(crate) async fn stats_for(
+    state: &AppState,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<popreg_store::SubmissionStats, popreg_store::StoreError> {
+    state
+        .0
+        .store
+        .submission_stats(start_of(from), start_of(to + Duration::days(1)))
+        .await
+}
+
 #[derive(Deserialize)]
 struct Period {
     from: Option<String>,
@@ -78,17 +96,12 @@ async fn stats(
     };
     let from = match &q.from {
         Some(s) => day(&ctx, "from", s)?,
-        None => to - Duration::days(29),
+        None => default_from(to),
     };
     if from > to {
         return Err(ctx.err(ApiError::new(Code::PeriodOrder, "from is after to")));
     }
-    let s = state
-        .0
-        .store
-        .submission_stats(start_of(from), start_of(to + Duration::days(1)))
-        .await
-        .map_err(|e| ctx.err(e))?;
+    let s = stats_for(&state, from, to).await.map_err(|e| ctx.err(e))?;
     let bodies: Vec<serde_json::Value> = s
         .bodies
         .iter()
@@ -134,21 +147,7 @@ async fn rejections(
 ) -> Result<Response, ApiError> {
     let (ctx, _) = manager(&state, &headers).await?;
     let Query(q) = q.map_err(|e| bad(&ctx, e.body_text()))?;
-    let items = state
-        .0
-        .store
-        .rejections(
-            q.body.as_deref(),
-            q.after.unwrap_or(0),
-            q.limit.unwrap_or(100),
-        )
-        .await
-        .map_err(|e| ctx.err(e))?;
-    let next = items.last().map(|r| r.id).or(q.after).unwrap_or(0);
-    ctx.render(
-        "rejections",
-        &serde_json::json!({"items": items, "next_after": next}),
-    )
+    crate::submit::rejection_feed(&state, &ctx, q.body.as_deref(), q.after, q.limit).await
 }
 
 /// `GET /api/v1/manage/held`: submissions held as likely duplicates.

@@ -8,13 +8,13 @@
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use popreg_domain::Code;
 use popreg_domain::access::Function;
 use popreg_domain::classifiers::{Lang, classifiers};
 
 use crate::AppState;
-use crate::workspace::{employee, esc, lang_of, page};
+use crate::workspace::{employee, error_page, esc, lang_of, page};
 
 /// A provider needs the manager's attention past this rejection rate (with at least `MIN_SUBMISSIONS`).
 pub(crate) const ATTENTION_RATE: f64 = 0.2;
@@ -164,27 +164,21 @@ pub(crate) async fn view(State(state): State<AppState>, req: Request) -> Respons
     let store = &state.0.store;
     let today = popreg_store::armenian_date(store.clock().now());
     let to = arg("to").unwrap_or(today);
-    let from = arg("from").unwrap_or(to - Duration::days(29)).min(to);
-    let start = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or_default()
-    };
+    let from = arg("from")
+        .unwrap_or(crate::manage::default_from(to))
+        .min(to);
     let (stats, suspensions, held) = match (
-        store
-            .submission_stats(start(from), start(to + Duration::days(1)))
-            .await,
+        crate::manage::stats_for(&state, from, to).await,
         store.suspensions().await,
         store.held_submissions(100).await,
     ) {
         (Ok(a), Ok(b), Ok(c)) => (a, b, c),
         _ => {
-            return page(
+            return error_page(
                 lang,
                 StatusCode::SERVICE_UNAVAILABLE,
                 tx.title,
-                &format!("<p class=\"err\">{}</p>", Code::StorageUnavailable),
-                None,
+                Code::StorageUnavailable,
             );
         }
     };
