@@ -237,3 +237,21 @@ pub fn registration(first: &str, surname: &str, born: NaiveDate, sex: Sex) -> Fa
         sex,
     }
 }
+
+/// Register a couple, a mother born 10 March 1995 and a father born 1 July 1993, with the given PSNs and
+/// surname (the parents most submission tests start from).
+pub async fn register_parents(store: &Store, mother: Psn, father: Psn, surname: &str) {
+    store
+        .append(
+            &prov("MIGR-01"),
+            vec![
+                NewEntry::new(mother, registration("Անի", surname, d(1995, 3, 10), Sex::F)),
+                NewEntry::new(
+                    father,
+                    registration("Դավիթ", surname, d(1993, 7, 1), Sex::M),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+}

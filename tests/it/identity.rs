@@ -274,9 +274,16 @@ async fn g2_whoami_over_plain_http_says_id_cards_need_https() {
 
 /// `curl --cacert ca.pem [--cert C.pem --key C.key.pem] URL/whoami` in the PKI directory: (status, body).
 pub(crate) fn curl_at(dir: &Path, url: &str, card: Option<&str>) -> (String, String) {
+    curl_in(dir, card, &[&format!("{url}/whoami")])
+}
+
+/// `curl --cacert ca.pem [--cert C.pem --key C.key.pem] ARGS…` in the PKI directory, with a cookie jar
+/// there (`jar.txt`): (status, body).
+pub(crate) fn curl_in(dir: &Path, card: Option<&str>, args: &[&str]) -> (String, String) {
     let p = |f: &str| dir.join(f).display().to_string();
     let mut cmd = std::process::Command::new("curl");
     cmd.args(["-sS", "-w", "\n%{http_code}", "--cacert", &p("ca.pem")]);
+    cmd.args(["-c", &p("jar.txt"), "-b", &p("jar.txt")]);
     if let Some(c) = card {
         cmd.args([
             "--cert",
@@ -286,7 +293,7 @@ pub(crate) fn curl_at(dir: &Path, url: &str, card: Option<&str>) -> (String, Str
         ]);
     }
     let out = cmd
-        .arg(format!("{url}/whoami"))
+        .args(args)
         .output()
         .expect("curl is needed for this test (apt-get install curl)");
     assert!(

@@ -371,22 +371,7 @@ async fn a1_54_the_reminder_comes_after_the_deadline_once_and_not_after_a_correc
     body(&db.store, "MED-0001", "births@hospital.example.am").await;
     body(&db.store, "MED-0002", "clerk@second.example.am").await;
     let (mother, father) = (psn(701), psn(702));
-    db.store
-        .append(
-            &prov("MIGR-01"),
-            vec![
-                NewEntry::new(
-                    mother,
-                    registration("Անի", "Սարգսյան", d(1995, 3, 10), Sex::F),
-                ),
-                NewEntry::new(
-                    father,
-                    registration("Դավիթ", "Սարգսյան", d(1993, 7, 1), Sex::M),
-                ),
-            ],
-        )
-        .await
-        .unwrap();
+    register_parents(&db.store, mother, father, "Սարգսյան").await;
     let uncorrected = rejected_birth(&db.store, "MED-0001").await;
     let corrected = rejected_birth(&db.store, "MED-0002").await;
 

@@ -73,22 +73,7 @@ async fn env(db: TestDb) -> Env {
         keys.insert(*id, key);
     }
     let (mother, father) = (psn(601), psn(602));
-    db.store
-        .append(
-            &prov("MIGR-01"),
-            vec![
-                NewEntry::new(
-                    mother,
-                    registration("Անի", "Պետրոսյան", d(1995, 3, 10), Sex::F),
-                ),
-                NewEntry::new(
-                    father,
-                    registration("Դավիթ", "Պետրոսյան", d(1993, 7, 1), Sex::M),
-                ),
-            ],
-        )
-        .await
-        .unwrap();
+    register_parents(&db.store, mother, father, "Պետրոսյան").await;
     let mut cfg = Config::default();
     cfg.server.listen = "127.0.0.1:0".into();
     let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();

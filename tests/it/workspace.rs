@@ -13,27 +13,9 @@ use popreg_store::NewBody;
 use crate::common::*;
 use crate::identity::Pki;
 
-/// `curl` in the PKI directory with the card and a cookie jar: (status, body).
+/// `curl` in the PKI directory with a cookie jar, with the card or without: (status, body).
 fn curl(dir: &Path, args: &[&str], card: bool) -> (String, String) {
-    let p = |f: &str| dir.join(f).display().to_string();
-    let mut cmd = std::process::Command::new("curl");
-    cmd.args(["-sS", "-w", "\n%{http_code}", "--cacert", &p("ca.pem")]);
-    cmd.args(["-c", &p("jar.txt"), "-b", &p("jar.txt")]);
-    if card {
-        cmd.args(["--cert", &p("card.pem"), "--key", &p("card.key.pem")]);
-    }
-    let out = cmd
-        .args(args)
-        .output()
-        .expect("curl is needed for this test (apt-get install curl)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, status) = text.rsplit_once('\n').unwrap();
-    (status.to_string(), body.to_string())
+    crate::identity::curl_in(dir, card.then_some("card"), args)
 }
 
 fn token(page: &str) -> String {
