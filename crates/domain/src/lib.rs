@@ -12,6 +12,7 @@ pub mod elements;
 pub mod entry;
 pub mod error;
 pub mod markup;
+pub mod merkle;
 pub mod model;
 pub mod names;
 pub mod person;
