@@ -267,6 +267,17 @@ has_aiosmtpd() {
 }
 has_aiosmtpd || apt_install python3 python3-aiosmtpd
 has_aiosmtpd || die "no Python with aiosmtpd after installing python3-aiosmtpd"
+# The audit tests (tests/it/audit.rs) check inclusion proofs and checkpoint signatures with an independent
+# implementation: RFC 6962 hashing in Python's hashlib and Ed25519 from python3-cryptography.
+has_cryptography() {
+    local py
+    for py in ${POPREG_PYTHON:-} /usr/bin/python3 python3; do
+        "$py" -c 'from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey' >/dev/null 2>&1 && return 0
+    done
+    return 1
+}
+has_cryptography || apt_install python3 python3-cryptography
+has_cryptography || die "no Python with cryptography (Ed25519) after installing python3-cryptography"
 
 if is_true "${POPREG_TEST_QUICK:-}"; then
     log "POPREG_TEST_QUICK set: skipping cargo fmt and cargo clippy"

@@ -56,6 +56,17 @@ async fn setup(db: &TestDb, functions: &[Function]) -> (Psn, String, String) {
         )
         .await
         .unwrap();
+    db.store
+        .add_grant(
+            "test",
+            "MED-0001",
+            &["person.names".to_string(), "person.birth_date".to_string()],
+            "identifying mothers at birth registration",
+            "Law on the State Register of Population, art. 12",
+            None,
+        )
+        .await
+        .unwrap();
     (p, id, key)
 }
 
@@ -447,7 +458,7 @@ async fn a1_33_grants_count_until_revoked_or_past_their_last_day(db: TestDb) {
         .add_grant(
             "test",
             "MED-0001",
-            &els(&["person.main_address"]),
+            &els(&["person.main_addresses"]),
             "notices",
             "Government decision 1234-N",
             None,

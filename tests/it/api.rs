@@ -1,6 +1,5 @@
 //! The HTTP API against a real server on port 0, on SQLite and PostgreSQL.
 
-use popreg::config::Config;
 use popreg_domain::*;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -45,12 +44,23 @@ pub async fn ensure_test_key(db: &TestDb) {
         )
         .await
         .unwrap();
+    db.store
+        .add_grant(
+            "test",
+            KEY_BODY,
+            &["person.*".to_string()],
+            "testing the register",
+            "the test suite",
+            None,
+        )
+        .await
+        .unwrap();
 }
 
 /// Start the app over a test database, with [`KEY`] registered; returns it with a client.
 pub async fn spawn(db: &TestDb) -> (popreg::app::Running, reqwest::Client) {
     ensure_test_key(db).await;
-    let mut cfg = Config::default();
+    let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
     (running, reqwest::Client::new())
@@ -524,7 +534,7 @@ async fn bearer_scheme_is_case_insensitive(db: TestDb) {
 
 async fn oversized_body_is_a_coded_problem(db: TestDb) {
     let p = seed(&db).await;
-    let mut cfg = Config::default();
+    let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     ensure_test_key(&db).await;
     cfg.server.max_body_bytes = 1024;
@@ -752,7 +762,7 @@ async fn a1_36_4_tin_check_over_http() {
     }])
     .await
     .unwrap();
-    let mut cfg = Config::default();
+    let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     ensure_test_key(&db).await;
     cfg.connectors.tax_registry_url = fake.url();

@@ -255,3 +255,13 @@ pub async fn register_parents(store: &Store, mother: Psn, father: Psn, surname: 
         .await
         .unwrap();
 }
+
+/// The configuration the tests start servers with: the defaults, with the data directory (which holds the
+/// audit signing key) in one temporary directory for the whole test process.
+pub fn test_config() -> popreg::config::Config {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let mut cfg = popreg::config::Config::default();
+    cfg.storage.data_dir = dir.path().to_path_buf();
+    cfg
+}

@@ -77,7 +77,7 @@ impl Pki {
     }
 
     pub(crate) fn config(&self) -> Config {
-        let mut cfg = Config::default();
+        let mut cfg = test_config();
         cfg.server.listen = "127.0.0.1:0".into();
         cfg.server.tls_cert = self.path("server.pem");
         cfg.server.tls_key = self.path("server.key.pem");
@@ -259,7 +259,7 @@ async fn g9_each_unusable_card_is_a_coded_401_in_the_callers_language() {
 #[tokio::test]
 async fn g2_whoami_over_plain_http_says_id_cards_need_https() {
     let db = TestDb::sqlite().await;
-    let mut cfg = Config::default();
+    let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
     let r = reqwest::get(format!("{}/whoami", running.url()))
@@ -376,7 +376,7 @@ async fn dev_ca_command_writes_a_pki_that_serve_accepts() {
 
     // The files serve as they are: HTTPS with ID-card login, checked with curl.
     let p = |f: &str| out.join(f).display().to_string();
-    let mut cfg = Config::default();
+    let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     cfg.server.tls_cert = p("server.pem");
     cfg.server.tls_key = p("server.key.pem");

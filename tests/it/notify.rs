@@ -526,7 +526,7 @@ async fn a1_53_popreg_serve_e_mails_a_rejected_http_submission_to_the_provider(d
         .unwrap();
     let port = free_port();
     let server = SmtpServer::start(port);
-    let mut cfg = popreg::config::Config::default();
+    let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     cfg.notify = config(port);
     cfg.notify.poll_seconds = 1;

@@ -307,7 +307,7 @@ async fn a2_1_every_category_round_trips_through_log_and_projection(db: TestDb) 
     .unwrap();
 
     // The log holds every fact, verbatim, with provenance.
-    let f_entries = s.entries(father).await.unwrap();
+    let f_entries = s.unaudited().entries(father).await.unwrap();
     let logged: Vec<&Fact> = f_entries.iter().map(|e| &e.fact).collect();
     for f in &father_facts {
         assert!(
@@ -324,7 +324,7 @@ async fn a2_1_every_category_round_trips_through_log_and_projection(db: TestDb) 
     assert_eq!(e0.recorded_at, t0());
 
     // The projection carries each category.
-    let fp = s.person(father).await.unwrap().unwrap();
+    let fp = s.unaudited().person(father).await.unwrap().unwrap();
     assert_eq!(fp.documents[0].document.number, "012345678");
     assert_eq!(fp.citizenships.len(), 2);
     assert_eq!(
@@ -353,12 +353,12 @@ async fn a2_1_every_category_round_trips_through_log_and_projection(db: TestDb) 
     assert_eq!(fp.children.len(), 1);
     assert_eq!(fp.children[0].child, child);
 
-    let mp = s.person(mother).await.unwrap().unwrap();
+    let mp = s.unaudited().person(mother).await.unwrap().unwrap();
     assert_eq!(mp.names.surname.hy, "Հակոբյան");
     assert_eq!(mp.name_history.len(), 2);
     assert_eq!(mp.name_history[0].names.surname.hy, "Պետրոսյան");
 
-    let cp = s.person(child).await.unwrap().unwrap();
+    let cp = s.unaudited().person(child).await.unwrap().unwrap();
     assert!(cp.paternity.is_some());
     assert_eq!(cp.adoptions.len(), 1);
     assert_eq!(cp.parents.len(), 1, "adoption replaces the legal parents");
@@ -367,15 +367,16 @@ async fn a2_1_every_category_round_trips_through_log_and_projection(db: TestDb) 
     assert_eq!(cp.names.surname.lat, "Dyupon");
     assert_eq!(cp.guardianships[0].end, Some(d(2021, 3, 3)));
 
-    let gp = s.person(guardian).await.unwrap().unwrap();
+    let gp = s.unaudited().person(guardian).await.unwrap().unwrap();
     assert_eq!(gp.wards[0].end, Some(d(2021, 3, 3)));
     assert_eq!(gp.stateless_since, Some(d(1995, 1, 1)));
     assert_eq!(gp.death.as_ref().unwrap().date, d(2025, 1, 1));
 
     // The stored projection equals a fresh fold of the log.
     for p in [mother, father, child, guardian] {
-        let folded = PersonState::fold(&s.entries(p).await.unwrap(), AsOf::default()).unwrap();
-        assert_eq!(s.person(p).await.unwrap().unwrap(), folded);
+        let folded =
+            PersonState::fold(&s.unaudited().entries(p).await.unwrap(), AsOf::default()).unwrap();
+        assert_eq!(s.unaudited().person(p).await.unwrap().unwrap(), folded);
     }
 }
 
@@ -450,7 +451,7 @@ async fn a2_1_as_of_valid_time_and_known_time(db: TestDb) {
     .await
     .unwrap();
 
-    let now = s.person(p).await.unwrap().unwrap();
+    let now = s.unaudited().person(p).await.unwrap().unwrap();
     assert_eq!(
         now.main_address_on(d(2026, 1, 1))
             .unwrap()
@@ -461,6 +462,7 @@ async fn a2_1_as_of_valid_time_and_known_time(db: TestDb) {
     );
     // Valid on 2015: the 2020 address had not taken effect.
     let v2015 = s
+        .unaudited()
         .person_as_of(
             p,
             AsOf {
@@ -483,6 +485,7 @@ async fn a2_1_as_of_valid_time_and_known_time(db: TestDb) {
     );
     // As known at k1, the register did not know of the move yet.
     let known = s
+        .unaudited()
         .person_as_of(
             p,
             AsOf {
@@ -496,28 +499,30 @@ async fn a2_1_as_of_valid_time_and_known_time(db: TestDb) {
     assert_eq!(known.main_addresses.len(), 1);
     // Before the person was entered there is nothing; before birth neither.
     assert!(
-        s.person_as_of(
-            p,
-            AsOf {
-                valid_on: None,
-                known_at: Some(k1 - Duration::seconds(1))
-            }
-        )
-        .await
-        .unwrap()
-        .is_none()
+        s.unaudited()
+            .person_as_of(
+                p,
+                AsOf {
+                    valid_on: None,
+                    known_at: Some(k1 - Duration::seconds(1))
+                }
+            )
+            .await
+            .unwrap()
+            .is_none()
     );
     assert!(
-        s.person_as_of(
-            p,
-            AsOf {
-                valid_on: Some(d(1990, 1, 1)),
-                known_at: None
-            }
-        )
-        .await
-        .unwrap()
-        .is_none()
+        s.unaudited()
+            .person_as_of(
+                p,
+                AsOf {
+                    valid_on: Some(d(1990, 1, 1)),
+                    known_at: None
+                }
+            )
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 
@@ -557,10 +562,17 @@ async fn a2_1_correction_supersedes_without_losing_history(db: TestDb) {
     .await
     .unwrap();
     assert_eq!(
-        s.person(p).await.unwrap().unwrap().nationality.as_deref(),
+        s.unaudited()
+            .person(p)
+            .await
+            .unwrap()
+            .unwrap()
+            .nationality
+            .as_deref(),
         Some("ARM")
     );
     let then = s
+        .unaudited()
         .person_as_of(
             p,
             AsOf {
@@ -577,7 +589,7 @@ async fn a2_1_correction_supersedes_without_losing_history(db: TestDb) {
         "as known before the correction"
     );
     assert_eq!(
-        s.entries(p).await.unwrap().len(),
+        s.unaudited().entries(p).await.unwrap().len(),
         3,
         "the corrected entry stays in the log"
     );
@@ -607,8 +619,16 @@ async fn a2_1_correction_supersedes_without_losing_history(db: TestDb) {
     )
     .await
     .unwrap();
-    assert_eq!(s.person(p).await.unwrap().unwrap().stateless_since, None);
-    assert_eq!(s.entries(p).await.unwrap().len(), 5);
+    assert_eq!(
+        s.unaudited()
+            .person(p)
+            .await
+            .unwrap()
+            .unwrap()
+            .stateless_since,
+        None
+    );
+    assert_eq!(s.unaudited().entries(p).await.unwrap().len(), 5);
 }
 
 async fn refused_appends_write_nothing(db: TestDb) {
@@ -662,7 +682,7 @@ async fn refused_appends_write_nothing(db: TestDb) {
         .unwrap_err();
     assert_eq!(err.code(), Code::PersonExists);
     // Retracting another person's entry.
-    let b_first = s.entries(b).await.unwrap()[0].id;
+    let b_first = s.unaudited().entries(b).await.unwrap()[0].id;
     let err = s
         .append(
             &prov("MIGR-01"),
@@ -679,7 +699,10 @@ async fn refused_appends_write_nothing(db: TestDb) {
     assert_eq!(err.code(), Code::EntryUnknown);
 
     assert_eq!(s.count_entries().await.unwrap(), entries_before);
-    assert_eq!(s.person(a).await.unwrap().unwrap().nationality, None);
+    assert_eq!(
+        s.unaudited().person(a).await.unwrap().unwrap().nationality,
+        None
+    );
     assert_eq!(s.count_persons().await.unwrap(), 2);
 }
 

@@ -76,6 +76,11 @@ pub enum Function {
     ManageCases,
     StaffAppointments,
     ArchiveAccess,
+    /// Search the data-usage log and see its anomalies (the manager's supervisor, the data protection
+    /// authority).
+    AuditUsage,
+    /// Hide a usage record from the person until a date, for a lawful covert reason.
+    HideUsage,
 }
 
 impl Function {
@@ -87,6 +92,8 @@ impl Function {
         Function::ManageCases,
         Function::StaffAppointments,
         Function::ArchiveAccess,
+        Function::AuditUsage,
+        Function::HideUsage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +105,8 @@ impl Function {
             Function::ManageCases => "manage_cases",
             Function::StaffAppointments => "staff_appointments",
             Function::ArchiveAccess => "archive_access",
+            Function::AuditUsage => "audit_usage",
+            Function::HideUsage => "hide_usage",
         }
     }
 

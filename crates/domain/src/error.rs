@@ -94,6 +94,9 @@ codes! {
     AuthXRoadClientMismatch = "PSR-AUTH-0008", 403;
     AccessUnknown = "PSR-ACC-0001", 404;
     AccessConflict = "PSR-ACC-0002", 409;
+    NoReadGrant = "PSR-ACC-0003", 403;
+    UsageLogUnavailable = "PSR-AUD-0001", 503;
+    AuditNotFound = "PSR-AUD-0002", 404;
     Internal = "PSR-SYS-0001", 500;
     StorageUnavailable = "PSR-SYS-0002", 503;
     StorageCorrupt = "PSR-SYS-0003", 500;

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod classifiers;
 pub mod clock;
+pub mod disclosure;
 pub mod elements;
 pub mod entry;
 pub mod error;

@@ -145,7 +145,8 @@ impl Frontier {
             nodes.push((l.parse::<u8>().ok()?, from_hex(h)?));
         }
         let levels: Vec<u8> = (0..64u8).rev().filter(|b| size >> b & 1 == 1).collect();
-        (nodes.iter().map(|(l, _)| *l).collect::<Vec<_>>() == levels).then_some(Frontier { size, nodes })
+        (nodes.iter().map(|(l, _)| *l).collect::<Vec<_>>() == levels)
+            .then_some(Frontier { size, nodes })
     }
 }
 
@@ -257,7 +258,9 @@ mod tests {
     use super::*;
 
     fn leaves(n: u64) -> Vec<Hash> {
-        (0..n).map(|i| leaf_hash(format!("leaf {i}").as_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(format!("leaf {i}").as_bytes()))
+            .collect()
     }
 
     /// Build a frontier and a table of the complete subtrees it reported.
@@ -322,7 +325,13 @@ mod tests {
                 let proof = inclusion_proof::<()>(index, size, &mut |l, i| Ok(table[&(l, i)]))
                     .unwrap()
                     .unwrap();
-                assert!(verify_inclusion(index, size, &ls[index as usize], &proof, &root));
+                assert!(verify_inclusion(
+                    index,
+                    size,
+                    &ls[index as usize],
+                    &proof,
+                    &root
+                ));
                 let other = ls[((index + 1) % size) as usize];
                 if size > 1 {
                     assert!(!verify_inclusion(index, size, &other, &proof, &root));
@@ -330,7 +339,13 @@ mod tests {
                 if let Some(first) = proof.first() {
                     let mut bad = proof.clone();
                     bad[0] = node_hash(first, first);
-                    assert!(!verify_inclusion(index, size, &ls[index as usize], &bad, &root));
+                    assert!(!verify_inclusion(
+                        index,
+                        size,
+                        &ls[index as usize],
+                        &bad,
+                        &root
+                    ));
                 }
             }
             assert!(

@@ -201,6 +201,58 @@ const DEMO_BODIES: &[DemoBody] = &[
     },
 ];
 
+/// The read grant each demo body gets (A1.33): what a body of its type plausibly needs, with a purpose and a
+/// legal basis in the words a citizen sees on their usage page.
+fn demo_grant(t: BodyType) -> (&'static [&'static str], &'static str, &'static str) {
+    const IDENTITY: &[&str] = &[
+        "person.psn",
+        "person.names",
+        "person.sex",
+        "person.birth_date",
+        "person.birth_place",
+        "person.death",
+    ];
+    match t {
+        BodyType::Operator | BodyType::AuthorizedBody => (
+            &["person.*"],
+            "keeping the Population State Register",
+            "Law on the State Register of Population, art. 5",
+        ),
+        BodyType::Other => (
+            &[
+                "person.psn",
+                "person.names",
+                "person.birth_date",
+                "person.death",
+                "person.notice_address",
+            ],
+            "tax administration: identifying taxpayers and sending notices",
+            "Tax Code, art. 41",
+        ),
+        BodyType::CivilRegistry => (
+            &[
+                "person.psn",
+                "person.names",
+                "person.sex",
+                "person.birth_date",
+                "person.birth_place",
+                "person.death",
+                "person.marital_status",
+                "person.marriages",
+                "person.parents",
+                "person.children",
+            ],
+            "registering civil status acts",
+            "Law on Civil Status Acts, art. 8",
+        ),
+        _ => (
+            IDENTITY,
+            "identifying persons named in submissions to the register",
+            "Law on the State Register of Population, art. 12",
+        ),
+    }
+}
+
 /// The demo's bodies and their keys.
 pub struct DemoKeys {
     /// (body, key id, key), in [`DEMO_BODIES`] order.
@@ -262,6 +314,13 @@ pub async fn demo_bodies(store: &Store, dir: &Path, owners: &[String]) -> anyhow
         };
         if let Ok(psn) = popreg_domain::Psn::parse(&owner) {
             store.add_employee("demo", d.id, psn, d.functions).await?;
+        }
+        if d.functions.contains(&Function::ReadPersons) {
+            let (elements, purpose, basis) = demo_grant(d.body_type);
+            let elements: Vec<String> = elements.iter().map(|e| e.to_string()).collect();
+            store
+                .add_grant("demo", d.id, &elements, purpose, basis, None)
+                .await?;
         }
         let (key_id, key) = store
             .issue_api_key("demo", d.id, &owner, d.functions, "demo")

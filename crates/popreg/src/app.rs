@@ -172,6 +172,14 @@ pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
         .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
     let addr = listener.local_addr()?;
     let tls = tls_config(cfg)?;
+    let key_path = cfg.audit_key_path();
+    let signer = popreg_store::AuditSigner::load_or_create(&key_path)
+        .with_context(|| format!("audit.signing_key {}", key_path.display()))?;
+    tracing::info!(
+        key_id = signer.key_id(),
+        "audit checkpoints are signed with this key"
+    );
+    store.set_audit_signer(signer);
     let state = AppState::new(store.clone(), web_config(cfg)?, metrics_handle());
     let app = popreg_web::router(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -184,6 +192,23 @@ pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
         }
         let _ = done_tx.send(true);
     };
+    if cfg.audit.checkpoint_interval_secs > 0 {
+        let every = Duration::from_secs(cfg.audit.checkpoint_interval_secs);
+        let (store, mut done) = (store.clone(), done_rx.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = done.wait_for(|d| *d) => break,
+                }
+                if let Err(e) = store.audit_checkpoint().await {
+                    tracing::error!(error = %e, "audit checkpoint not signed");
+                }
+            }
+        });
+    }
     let mut notify_done = done_rx.clone();
     let notifier = popreg_notify::spawn(store.clone(), &cfg.notify, async move {
         let _ = notify_done.wait_for(|d| *d).await;

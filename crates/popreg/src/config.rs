@@ -17,7 +17,28 @@ pub struct Config {
     pub connectors: Connectors,
     /// Notifications: the outbox worker and its SMTP relay (docs/notifications.md).
     pub notify: popreg_notify::NotifyConfig,
+    /// The audit trail's checkpoints (docs/audit.md).
+    pub audit: Audit,
     pub log: Log,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Audit {
+    /// PKCS#8 file of the Ed25519 key that signs checkpoints; empty: `<data_dir>/audit-signing-key.pk8`.
+    /// Created (mode 0600) when missing.
+    pub signing_key: String,
+    /// Seconds between signed checkpoints (only when the log has grown); 0: only on demand.
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            signing_key: String::new(),
+            checkpoint_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -168,6 +189,12 @@ impl Config {
         if let Some(v) = get("POPREG_MIGRATE_ON_START") {
             self.storage.migrate_on_start = matches!(v.trim(), "1" | "true" | "yes");
         }
+        if let Some(v) = get("POPREG_AUDIT_SIGNING_KEY") {
+            self.audit.signing_key = v;
+        }
+        if let Some(v) = get("POPREG_AUDIT_CHECKPOINT_INTERVAL_SECS") {
+            self.audit.checkpoint_interval_secs = num("POPREG_AUDIT_CHECKPOINT_INTERVAL_SECS", v)?;
+        }
         if let Some(v) = get("POPREG_TAX_REGISTRY_URL") {
             self.connectors.tax_registry_url = v;
         }
@@ -242,6 +269,15 @@ impl Config {
             )
         } else {
             self.storage.database_url.clone()
+        }
+    }
+
+    /// The file of the checkpoint signing key.
+    pub fn audit_key_path(&self) -> PathBuf {
+        if self.audit.signing_key.is_empty() {
+            self.storage.data_dir.join("audit-signing-key.pk8")
+        } else {
+            PathBuf::from(&self.audit.signing_key)
         }
     }
 

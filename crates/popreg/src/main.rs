@@ -654,24 +654,29 @@ async fn demo(
         "popreg demo: {} persons, {} entries in {:.1}s",
         stats.persons, stats.entries, stats.seconds
     );
-    let samples = popreg_synth::generate(&synth)
+    // Three persons of the generated population, with their names as generated (the demo does not read the
+    // register for them: every read of a person passes the access gate and is logged).
+    let sample_names = popreg_synth::generate(&synth)
         .flat_map(|b| b.entries.into_iter())
-        .filter(|(_, e)| e.fact.creates_person())
+        .filter_map(|(_, e)| match e.fact {
+            popreg_domain::Fact::Birth { names, .. }
+            | popreg_domain::Fact::Registration { names, .. } => Some((e.subject, names)),
+            _ => None,
+        })
         .take(3)
-        .map(|(_, e)| e.subject.to_string())
+        .collect::<Vec<_>>();
+    let samples = sample_names
+        .iter()
+        .map(|(p, _)| p.to_string())
         .collect::<Vec<_>>();
     // A TEST CA with ID cards for the sample persons, for trying ID-card login (the demo itself stays on
     // plain HTTP so that a browser opens it without certificate warnings; see docs/identity.md).
     let pki = dir.join("dev-ca");
     let now = chrono::Utc::now();
     let mut holders = Vec::new();
-    for p in &samples {
-        let psn = popreg_domain::Psn::parse(p)?;
-        let holder = popreg_identity::dev_ca::CardHolder::new(psn, now, 5);
-        holders.push(match store.person(psn).await? {
-            Some(st) => holder.named(&st.names.surname.lat, &st.names.first.lat),
-            None => holder,
-        });
+    for (psn, names) in &sample_names {
+        let holder = popreg_identity::dev_ca::CardHolder::new(*psn, now, 5);
+        holders.push(holder.named(&names.surname.lat, &names.first.lat));
     }
     popreg_identity::dev_ca::write_dir(&pki, now, &holders, &[])?;
     store.close().await;

@@ -11,6 +11,7 @@ use popreg_domain::access::{BodyType, Function};
 use popreg_domain::{Code, DomainError, Psn};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
 
 use crate::{Dialect, Inner, Store, StoreError, corrupt, pg_ops, sqlite_ops};
 
@@ -202,14 +203,10 @@ fn join_elements(es: &[String]) -> Result<String, StoreError> {
     let mut v = Vec::new();
     for e in es {
         let e = e.trim();
-        if e.is_empty()
-            || e.len() > 100
-            || !e
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
-        {
+        if !popreg_domain::disclosure::known_element(e) {
             return Err(malformed(format!(
-                "data element {e:?}: letters, digits, '.', '_', '-' or ':'"
+                "data element {e:?} is not one a grant may name: {}",
+                popreg_domain::disclosure::element_names().join(", ")
             )));
         }
         v.push(e.to_string());
@@ -347,8 +344,8 @@ const REVOKE_GRANT: Revocable = Revocable {
     noun: "grant",
 };
 
-const INSERT_EVENT: &str =
-    "INSERT INTO access_events (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)";
+const INSERT_EVENT: &str = "INSERT INTO access_events (at, actor, action, target, detail) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING id";
 
 /// Begin a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a second process (the CLI beside the
 /// server) waits for the write lock at the start instead of failing half-way.
@@ -362,17 +359,38 @@ macro_rules! begin_write {
 }
 
 /// Record one change inside the transaction that makes it.
+/// The event is also a leaf of the audit trail (by id and the hash of its row, see `audit.rs`).
 macro_rules! record {
-    ($tx:expr, $at:expr, $actor:expr, $action:expr, $target:expr, $detail:expr) => {
-        sqlx::query(INSERT_EVENT)
-            .bind($at)
-            .bind(text("actor", $actor)?)
-            .bind($action)
-            .bind($target)
-            .bind($detail.to_string())
-            .execute(&mut *$tx)
+    ($tx:expr, $at:expr, $actor:expr, $action:expr, $target:expr, $detail:expr) => {{
+        let at: DateTime<Utc> = $at;
+        let actor = text("actor", $actor)?;
+        let action: &str = $action;
+        let target: &str = $target;
+        let detail = $detail.to_string();
+        let id: i64 = sqlx::query(INSERT_EVENT)
+            .bind(at)
+            .bind(&actor)
+            .bind(action)
+            .bind(target)
+            .bind(&detail)
+            .fetch_one(&mut *$tx)
             .await?
-    };
+            .try_get(0)?;
+        let line = crate::audit::access_line(
+            &id.to_string(),
+            &crate::audit::ts(&at),
+            &actor,
+            action,
+            target,
+            &detail,
+        );
+        ops::audit::append(
+            &mut *$tx,
+            at,
+            &[crate::audit::Leaf::row("access", id, &line)],
+        )
+        .await?;
+    }};
 }
 
 impl Store {

@@ -129,6 +129,10 @@ pub struct Store {
     /// SQLite's submission queue: its one writer commits concurrent submissions together (started on first
     /// use; see `submit.rs`).
     submissions: Arc<std::sync::OnceLock<submit::Queue>>,
+    /// The key that signs audit checkpoints (set by the server at start; see `audit.rs`).
+    audit_signer: Arc<std::sync::OnceLock<Arc<audit::AuditSigner>>>,
+    /// The usage log's writer (group commit; see `usage.rs`), started on first use.
+    usage: Arc<std::sync::OnceLock<usage::Queue>>,
 }
 
 /// Runs the same body against whichever pool the store has. The body is compiled once per dialect, so it
@@ -187,6 +191,15 @@ macro_rules! entry_columns {
          xroad_user_id, xroad_issue, idempotency_key, recorded_at, valid_from, valid_to, supersedes"
     };
 }
+
+// The audit trail and the usage log; after `dispatch!` and `entry_columns!`, which they use.
+mod audit;
+mod usage;
+pub use audit::{
+    AUDIT_ORIGIN, AuditSigner, Checkpoint, Finding, InclusionProof, VerifyReport, base64_decode,
+    key_id, signature_valid,
+};
+pub use usage::*;
 
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {
@@ -289,6 +302,8 @@ impl Store {
                 clock,
                 label,
                 submissions: Arc::default(),
+                audit_signer: Arc::default(),
+                usage: Arc::default(),
             })
         } else {
             let path = PathBuf::from(
@@ -302,6 +317,8 @@ impl Store {
                 clock,
                 label: format!("sqlite:{}", path.display()),
                 submissions: Arc::default(),
+                audit_signer: Arc::default(),
+                usage: Arc::default(),
             })
         }
     }
@@ -404,7 +421,7 @@ impl Store {
     }
 
     /// The stored projection of a person as JSON text, exactly as kept (the fast path for reads).
-    pub async fn person_json(&self, psn: Psn) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn person_json(&self, psn: Psn) -> Result<Option<String>, StoreError> {
         dispatch!(self, read, pool, ops => {
             let row = sqlx::query("SELECT doc FROM persons WHERE psn = $1")
                 .bind(psn.to_string())
@@ -415,7 +432,7 @@ impl Store {
     }
 
     /// The current state of a person.
-    pub async fn person(&self, psn: Psn) -> Result<Option<PersonState>, StoreError> {
+    pub(crate) async fn person(&self, psn: Psn) -> Result<Option<PersonState>, StoreError> {
         match self.person_json(psn).await? {
             Some(doc) => Ok(Some(
                 serde_json::from_str(&doc).map_err(|e| corrupt("person projection", e))?,
@@ -425,7 +442,7 @@ impl Store {
     }
 
     /// Every entry about a person, in recording order.
-    pub async fn entries(&self, psn: Psn) -> Result<Vec<Entry>, StoreError> {
+    pub(crate) async fn entries(&self, psn: Psn) -> Result<Vec<Entry>, StoreError> {
         match &self.inner {
             Inner::Sqlite { read, .. } => {
                 sqlite_ops::load_entries(&mut *read.acquire().await?, psn).await
@@ -436,7 +453,7 @@ impl Store {
 
     /// A person as valid on a date and/or as known at an instant (A2.1). `Ok(None)`: no such person in that
     /// view (unknown PSN, or not yet recorded at `known_at`, or not yet born on `valid_on`).
-    pub async fn person_as_of(
+    pub(crate) async fn person_as_of(
         &self,
         psn: Psn,
         as_of: AsOf,
@@ -449,7 +466,7 @@ impl Store {
     }
 
     /// One entry by id.
-    pub async fn entry(&self, id: i64) -> Result<Option<Entry>, StoreError> {
+    pub(crate) async fn entry(&self, id: i64) -> Result<Option<Entry>, StoreError> {
         dispatch!(self, read, pool, ops => {
             let row = sqlx::query(concat!("SELECT ", entry_columns!(), " FROM entries WHERE id = $1"))
                 .bind(id)
@@ -516,9 +533,10 @@ fn redact_url(url: &str) -> String {
 /// The dialect-specific operations. The macro body is compiled once per database type: the SQL and the code
 /// are shared, and only `DIALECT` branches differ.
 macro_rules! dialect_ops {
-    ($module:ident, $db:ty, $dialect:expr, $writer:ident) => {
+    ($module:ident, $db:ty, $dialect:expr, $writer:ident, $audit:ident) => {
         pub(crate) mod $module {
             use super::*;
+            pub(crate) use crate::audit::$audit as audit;
             type DB = $db;
             const DIALECT: Dialect = $dialect;
 
@@ -719,14 +737,28 @@ macro_rules! dialect_ops {
                 }
                 $writer::insert_persons(&mut *tx, &fresh_rows).await?;
                 $writer::upsert_persons(&mut *tx, &known_rows).await?;
+                // Last, so that PostgreSQL holds the audit head's lock only until the commit.
+                crate::audit::$audit::append(&mut *tx, now, &[crate::audit::Leaf::entries(&recorded, &payloads)]).await?;
                 Ok(Arc::try_unwrap(recorded).unwrap_or_else(|shared| (*shared).clone()))
             }
         }
     };
 }
 
-dialect_ops!(sqlite_ops, sqlx::Sqlite, Dialect::Sqlite, sqlite_write);
-dialect_ops!(pg_ops, sqlx::Postgres, Dialect::Postgres, pg_write);
+dialect_ops!(
+    sqlite_ops,
+    sqlx::Sqlite,
+    Dialect::Sqlite,
+    sqlite_write,
+    sqlite_audit
+);
+dialect_ops!(
+    pg_ops,
+    sqlx::Postgres,
+    Dialect::Postgres,
+    pg_write,
+    pg_audit
+);
 
 /// Multi-row INSERTs, shared by both dialects (SQLite's bulk path; PostgreSQL's path for updates).
 macro_rules! insert_rows {
@@ -822,38 +854,13 @@ mod pg_write {
     use super::*;
     insert_rows!(sqlx::Postgres);
 
-    /// Append a value in COPY text format: `\N` for NULL; backslash, tab, newline and CR escaped.
-    fn field(out: &mut String, v: Option<&str>) {
-        match v {
-            None => out.push_str("\\N"),
-            Some(s) => {
-                for c in s.chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\t' => out.push_str("\\t"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        c => out.push(c),
-                    }
-                }
-            }
-        }
-    }
-
-    /// Append one COPY text-format row: fields separated by tabs, ended by a newline.
+    /// Append one COPY text-format row (the audit trail's canonical line format), ended by a newline.
     fn row(out: &mut String, cols: &[Option<&str>]) {
-        for (i, c) in cols.iter().enumerate() {
-            if i > 0 {
-                out.push('\t');
-            }
-            field(out, *c);
-        }
+        out.push_str(&crate::audit::line(cols));
         out.push('\n');
     }
 
-    fn ts(t: &DateTime<Utc>) -> String {
-        t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-    }
+    use crate::audit::ts;
 
     /// Below this many rows, plain INSERTs are cheaper than starting a COPY.
     const COPY_THRESHOLD: usize = 64;
@@ -866,33 +873,11 @@ mod pg_write {
         if recorded.len() < COPY_THRESHOLD {
             return insert_entries_values(conn, recorded, payloads).await;
         }
+        // An entry's COPY row is its audit line (the same columns, the same escaping).
         let mut buf = String::with_capacity(recorded.len() * 512);
         for (e, payload) in recorded.iter().zip(payloads) {
-            let id = e.id.to_string();
-            let subject = e.subject.to_string();
-            let recorded_at = ts(&e.recorded_at);
-            let vf = e.valid_from.map(|d| d.to_string());
-            let vt = e.valid_to.map(|d| d.to_string());
-            let sup = e.supersedes.map(|i| i.to_string());
-            let cols: [Option<&str>; 16] = [
-                Some(&id),
-                Some(&subject),
-                Some(&e.kind),
-                Some(payload),
-                Some(&e.provider),
-                Some(&e.user_uid),
-                Some(e.channel.as_str()),
-                e.external.xroad_client.as_deref(),
-                e.external.xroad_id.as_deref(),
-                e.external.xroad_user_id.as_deref(),
-                e.external.xroad_issue.as_deref(),
-                e.external.idempotency_key.as_deref(),
-                Some(&recorded_at),
-                vf.as_deref(),
-                vt.as_deref(),
-                sup.as_deref(),
-            ];
-            row(&mut buf, &cols);
+            buf.push_str(&crate::audit::entry_line(e, payload));
+            buf.push('\n');
         }
         let mut copy = conn
             .copy_in_raw(concat!("COPY entries (", entry_columns!(), ") FROM STDIN"))

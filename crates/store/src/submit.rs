@@ -228,6 +228,11 @@ async fn sqlite_batcher(
     }
 }
 
+/// How an act's actor is written in the audit trail: body and user.
+fn actor_of(c: &Caller) -> String {
+    format!("{}/{}", c.body_id, c.user_uid)
+}
+
 /// Today's date in Armenia (UTC+4, no daylight saving time since 2012).
 pub fn armenian_date(t: DateTime<Utc>) -> NaiveDate {
     (t + Duration::hours(4)).date_naive()
@@ -492,6 +497,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let now = self.clock.now();
         dispatch!(self, write, pool, ops => {
+            let mut tx = ops::begin(pool).await?;
             let row = sqlx::query(
                 "INSERT INTO suspensions (body_id, reason, since, until, imposed_by) VALUES ($1, $2, $3, $4, $5) \
                  RETURNING id",
@@ -501,9 +507,18 @@ impl Store {
             .bind(now)
             .bind(until)
             .bind(imposed_by)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
-            Ok(row.try_get::<i64, _>(0)?)
+            let id = row.try_get::<i64, _>(0)?;
+            let act = crate::audit::Leaf::act(
+                "body.suspend",
+                imposed_by,
+                body_id,
+                serde_json::json!({ "suspension": id, "reason": reason, "until": until }),
+            );
+            ops::audit::append(&mut tx, now, &[act]).await?;
+            tx.commit().await?;
+            Ok(id)
         })
     }
 
@@ -511,15 +526,22 @@ impl Store {
     pub async fn lift_suspension(&self, id: i64, lifted_by: &str) -> Result<bool, StoreError> {
         let now = self.clock.now();
         dispatch!(self, write, pool, ops => {
+            let mut tx = ops::begin(pool).await?;
             let r = sqlx::query(
                 "UPDATE suspensions SET lifted_at = $1, lifted_by = $2 WHERE id = $3 AND lifted_at IS NULL",
             )
             .bind(now)
             .bind(lifted_by)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(r.rows_affected() == 1)
+            if r.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let act = crate::audit::Leaf::act("body.suspension_lift", lifted_by, &id.to_string(), serde_json::json!({}));
+            ops::audit::append(&mut tx, now, &[act]).await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -970,6 +992,13 @@ macro_rules! submit_ops {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                let act = crate::audit::Leaf::act(
+                    if release { "held.release" } else { "held.dismiss" },
+                    &actor_of(manager),
+                    id,
+                    serde_json::json!({ "body": body_id, "kind": kind, "status": status }),
+                );
+                crate::$ops::audit::append(&mut tx, now, &[act]).await?;
                 tx.commit().await?;
                 Ok(outcome)
             }
@@ -1028,6 +1057,13 @@ macro_rules! submit_ops {
                     format!("entry {entry_id} rejected by the register's manager (A1.50.2): {note}"),
                 )];
                 let id = log_rejection(&mut tx, &from, now, &format!("entry-{entry_id}"), &errors, Some(subject), Some(entry_id)).await?;
+                let act = crate::audit::Leaf::act(
+                    "entry.reject",
+                    &actor_of(manager),
+                    &entry_id.to_string(),
+                    serde_json::json!({ "reason": reason.as_str(), "note": note, "rejection_id": id }),
+                );
+                crate::$ops::audit::append(&mut tx, now, &[act]).await?;
                 tx.commit().await?;
                 Ok(id)
             }

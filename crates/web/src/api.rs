@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use popreg_domain::access::{Caller, Function};
 use popreg_domain::classifiers::{Lang, try_classifiers};
 use popreg_domain::{AsOf, Code, Psn};
+use popreg_store::{Release, Released, View};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -159,80 +160,98 @@ fn query<T: for<'de> Deserialize<'de>>(
         .map_err(|e| ctx.err(ApiError::new(Code::BadQuery, e.body_text())))
 }
 
-/// `GET /api/v1/persons/{psn}[?valid_on=D][&known_at=K]`
+/// Pass the access gate: the release of `view` to the caller, its usage record written first. An unknown
+/// person (in that view) is `PSR-PSN-…` unknown; nothing is released or recorded then.
+async fn release(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &Caller,
+    psn: Psn,
+    view: View,
+) -> Result<Release, ApiError> {
+    state
+        .0
+        .store
+        .read_person(caller, psn, view)
+        .await
+        .map_err(|e| ctx.err(e))?
+        .ok_or_else(|| {
+            let detail = match view {
+                View::AsOf(_) => {
+                    format!("person {psn} was not yet registered or born in the requested view")
+                }
+                _ => format!("no person with PSN {psn}"),
+            };
+            ctx.err(ApiError::new(Code::PsnUnknown, detail))
+        })
+}
+
+/// The answer with the id of the usage record that logged it (`X-Usage-Id`), so that a body can cite it.
+fn with_usage(mut r: Response, usage_id: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&usage_id.to_string()) {
+        r.headers_mut().insert("x-usage-id", v);
+    }
+    r
+}
+
+/// `GET /api/v1/persons/{psn}[?valid_on=D][&known_at=K]`: the person cut to the caller's grants.
 async fn person(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
     q: Result<Query<AsOfQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
+    let (ctx, caller, psn) = person_request(&state, &headers, &raw).await?;
     let as_of = query(&ctx, q)?.parse(&ctx)?;
-    let store = &state.0.store;
-    let unknown = || {
-        ctx.err(ApiError::new(
-            Code::PsnUnknown,
-            format!("no person with PSN {psn}"),
-        ))
+    let view = if as_of == AsOf::default() {
+        View::Current
+    } else {
+        View::AsOf(as_of)
     };
-    if as_of == AsOf::default() {
-        // The fast path: the stored projection goes out as it is kept.
-        let doc = store
-            .person_json(psn)
-            .await
-            .map_err(|e| ctx.err(e))?
-            .ok_or_else(unknown)?;
-        return match ctx.format {
-            Format::Json => Ok(json_response(doc)),
+    let r = release(&state, &ctx, &caller, psn, view).await?;
+    let body = match r.data {
+        Released::Person(doc) => ctx.render("person", &doc)?,
+        Released::PersonJson(doc) => match ctx.format {
+            Format::Json => json_response(doc),
             Format::Xml => {
                 let v: serde_json::Value = serde_json::from_str(&doc)
                     .map_err(|e| ctx.err(ApiError::new(Code::StorageCorrupt, e.to_string())))?;
-                Ok(xml_response(crate::xml::to_xml("person", &v)))
+                xml_response(crate::xml::to_xml("person", &v))
             }
-        };
-    }
-    if !store.psn_taken(psn).await.map_err(|e| ctx.err(e))? {
-        return Err(unknown());
-    }
-    match store
-        .person_as_of(psn, as_of)
-        .await
-        .map_err(|e| ctx.err(e))?
-    {
-        Some(p) => ctx.render("person", &p),
-        None => Err(ctx.err(ApiError::new(
-            Code::PsnUnknown,
-            format!("person {psn} was not yet registered or born in the requested view"),
-        ))),
-    }
+        },
+        _ => return Err(ctx.err(ApiError::new(Code::Internal, "the gate released no person"))),
+    };
+    Ok(with_usage(body, r.usage_id))
 }
 
-/// `GET /api/v1/persons/{psn}/history`: every entry, oldest first, with provenance and both times.
+/// `GET /api/v1/persons/{psn}/history`: every entry, oldest first, with provenance and both times
+/// (element `person.history`).
 async fn history(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
-    let entries = state.0.store.entries(psn).await.map_err(|e| ctx.err(e))?;
-    if entries.is_empty() {
+    let (ctx, caller, psn) = person_request(&state, &headers, &raw).await?;
+    let r = release(&state, &ctx, &caller, psn, View::History).await?;
+    let Released::History(entries) = r.data else {
         return Err(ctx.err(ApiError::new(
-            Code::PsnUnknown,
-            format!("no person with PSN {psn}"),
+            Code::Internal,
+            "the gate released no history",
         )));
-    }
+    };
     #[derive(Serialize)]
     struct History<'a> {
         psn: Psn,
         entries: &'a [popreg_domain::Entry],
     }
-    ctx.render(
+    let body = ctx.render(
         "history",
         &History {
             psn,
             entries: &entries,
         },
-    )
+    )?;
+    Ok(with_usage(body, r.usage_id))
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,74 +259,67 @@ struct DateQuery {
     date: Option<String>,
 }
 
-/// `GET /api/v1/persons/{psn}/notice-address[?date=D]` (A1.21.2.b).
+/// `GET /api/v1/persons/{psn}/notice-address[?date=D]` (A1.21.2.b; element `person.notice_address`).
 async fn notice_address(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
+    let (ctx, caller, psn) = person_request(&state, &headers, &raw).await?;
     let q = query(&ctx, q)?;
     let date = match q.date.as_deref() {
         Some(s) => parse_date(&ctx, "date", s)?,
         None => state.0.store.clock().now().date_naive(),
     };
-    let person = state
-        .0
-        .store
-        .person(psn)
-        .await
-        .map_err(|e| ctx.err(e))?
-        .ok_or_else(|| {
-            ctx.err(ApiError::new(
-                Code::PsnUnknown,
-                format!("no person with PSN {psn}"),
-            ))
-        })?;
+    let r = release(&state, &ctx, &caller, psn, View::NoticeAddress(date)).await?;
+    let Released::NoticeAddress(notice_address) = r.data else {
+        return Err(ctx.err(ApiError::new(
+            Code::Internal,
+            "the gate released no address",
+        )));
+    };
     #[derive(Serialize)]
     struct Answer {
         psn: Psn,
         date: NaiveDate,
         notice_address: Option<popreg_domain::person::NoticeAddress>,
     }
-    ctx.render(
+    let body = ctx.render(
         "notice_address",
         &Answer {
             psn,
             date,
-            notice_address: person.official_notice_address(date),
+            notice_address,
         },
-    )
+    )?;
+    Ok(with_usage(body, r.usage_id))
 }
 
-/// `GET /api/v1/psn/{psn}/check`: checksum first, then existence, each failure with its own code (A1.36.1).
+/// `GET /api/v1/psn/{psn}/check`: checksum first, then existence, each failure with its own code (A1.36.1;
+/// element `person.psn`).
 async fn check_psn(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (ctx, _caller, psn) = person_request(&state, &headers, &raw).await?;
-    if !state.0.store.psn_taken(psn).await.map_err(|e| ctx.err(e))? {
-        return Err(ctx.err(ApiError::new(
-            Code::PsnUnknown,
-            format!("no person with PSN {psn}"),
-        )));
-    }
+    let (ctx, caller, psn) = person_request(&state, &headers, &raw).await?;
+    let r = release(&state, &ctx, &caller, psn, View::Exists).await?;
     #[derive(Serialize)]
     struct Ok {
         psn: Psn,
         valid: bool,
         exists: bool,
     }
-    ctx.render(
+    let body = ctx.render(
         "psn_check",
         &Ok {
             psn,
             valid: true,
             exists: true,
         },
-    )
+    )?;
+    Ok(with_usage(body, r.usage_id))
 }
 
 /// `GET /api/v1/classifiers`: name, version and size of each code list.

@@ -1,0 +1,1020 @@
+//! The tamper-evident audit trail (A1.8 integrity, A2.9): every write to the register, every
+//! administrative act and every usage record becomes a leaf of one append-only RFC 6962 Merkle tree, in the
+//! same transaction as the change it records.
+//!
+//! A leaf's `data` is a small JSON object that starts with its own `seq` (leaf index), `at` and `kind`, so a
+//! row moved to another position no longer hashes to the leaf that was there. Changes kept in their own
+//! tables (entries, usage records, hidings, access events) are referenced by id with the SHA-256 of their
+//! canonical line ([`line`]); `audit verify` recomputes those lines from the tables, so a row altered,
+//! deleted or added there is found too. Acts without a table of their own carry their whole detail.
+//!
+//! Signed checkpoints (tree size, root, time; C2SP `tlog-checkpoint` text signed with Ed25519) pin the
+//! tree: a log rewritten consistently after a checkpoint still disagrees with its signed root.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use popreg_domain::merkle::{self, Frontier, Hash};
+use popreg_domain::{Code, DomainError, Entry};
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::{Dialect, Inner, Store, StoreError, corrupt, pg_ops, sqlite_ops};
+
+/// The origin line of this register's checkpoints.
+pub const AUDIT_ORIGIN: &str = "popreg.am/audit-log";
+
+/// Rows per multi-row INSERT of leaves or nodes.
+const CHUNK: usize = 1000;
+
+/// An RFC 3339 instant with microseconds, as every audit line writes times.
+pub(crate) fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The canonical line of a row: fields joined by tabs, `\N` for NULL, and backslash, tab, newline and CR
+/// escaped (PostgreSQL's COPY text format). The SHA-256 of this line is what a leaf records.
+pub(crate) fn line(fields: &[Option<&str>]) -> String {
+    let mut out = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        match f {
+            None => out.push_str("\\N"),
+            Some(s) => {
+                for c in s.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\t' => out.push_str("\\t"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn sha256_hex(s: &str) -> String {
+    merkle::to_hex(&Sha256::digest(s.as_bytes()))
+}
+
+/// The canonical line of an entry, from its stored columns (`payload` is the stored JSON text).
+pub(crate) fn entry_line(e: &Entry, payload: &str) -> String {
+    let id = e.id.to_string();
+    let subject = e.subject.to_string();
+    let at = ts(&e.recorded_at);
+    let vf = e.valid_from.map(|d| d.to_string());
+    let vt = e.valid_to.map(|d| d.to_string());
+    let sup = e.supersedes.map(|i| i.to_string());
+    line(&[
+        Some(&id),
+        Some(&subject),
+        Some(&e.kind),
+        Some(payload),
+        Some(&e.provider),
+        Some(&e.user_uid),
+        Some(e.channel.as_str()),
+        e.external.xroad_client.as_deref(),
+        e.external.xroad_id.as_deref(),
+        e.external.xroad_user_id.as_deref(),
+        e.external.xroad_issue.as_deref(),
+        e.external.idempotency_key.as_deref(),
+        Some(&at),
+        vf.as_deref(),
+        vt.as_deref(),
+        sup.as_deref(),
+    ])
+}
+
+/// Consecutive ids as `[first, last]` pairs.
+fn ranges(ids: impl Iterator<Item = i64>) -> Vec<[i64; 2]> {
+    let mut out: Vec<[i64; 2]> = vec![];
+    for id in ids {
+        match out.last_mut() {
+            Some(r) if r[1] + 1 == id => r[1] = id,
+            _ => out.push([id, id]),
+        }
+    }
+    out
+}
+
+/// One leaf to append: its kind and the fields after `seq`, `at` and `kind`.
+#[derive(Clone, Debug)]
+pub(crate) struct Leaf {
+    kind: &'static str,
+    body: Map<String, Value>,
+}
+
+impl Leaf {
+    /// A row of another table, by id and the SHA-256 of its canonical line.
+    pub(crate) fn row(kind: &'static str, id: i64, line: &str) -> Leaf {
+        let mut body = Map::new();
+        body.insert("id".into(), json!(id));
+        body.insert("sha256".into(), json!(sha256_hex(line)));
+        Leaf { kind, body }
+    }
+
+    /// The entries written by one transaction: their id ranges and the SHA-256 of their lines, in id
+    /// order, each followed by a newline.
+    pub(crate) fn entries(entries: &[Entry], payloads: &[String]) -> Leaf {
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by_key(|&i| entries[i].id);
+        let mut h = Sha256::new();
+        for &i in &order {
+            h.update(entry_line(&entries[i], &payloads[i]).as_bytes());
+            h.update(b"\n");
+        }
+        let mut body = Map::new();
+        body.insert(
+            "ranges".into(),
+            json!(ranges(order.iter().map(|&i| entries[i].id))),
+        );
+        body.insert("count".into(), json!(entries.len()));
+        body.insert("sha256".into(), json!(merkle::to_hex(&h.finalize())));
+        Leaf {
+            kind: "entries",
+            body,
+        }
+    }
+
+    /// An administrative act that has no table of its own: the whole act is in the leaf.
+    pub(crate) fn act(action: &str, actor: &str, target: &str, detail: Value) -> Leaf {
+        let mut body = Map::new();
+        body.insert("action".into(), json!(action));
+        body.insert("actor".into(), json!(actor));
+        body.insert("target".into(), json!(target));
+        body.insert("detail".into(), detail);
+        Leaf { kind: "act", body }
+    }
+
+    fn render(&self, seq: u64, at: &str) -> String {
+        let mut m = Map::new();
+        m.insert("seq".into(), json!(seq));
+        m.insert("at".into(), json!(at));
+        m.insert("kind".into(), json!(self.kind));
+        for (k, v) in &self.body {
+            m.insert(k.clone(), v.clone());
+        }
+        Value::Object(m).to_string()
+    }
+}
+
+/// Append leaves inside the caller's transaction, after everything they describe was written. On
+/// PostgreSQL this locks the head row until commit, so leaf numbers follow commit order. Returns the
+/// leaves' sequence numbers.
+macro_rules! audit_dialect {
+    ($module:ident, $db:ty, $dialect:expr) => {
+        pub(crate) mod $module {
+            use super::*;
+
+            pub(crate) async fn append(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                at: DateTime<Utc>,
+                leaves: &[Leaf],
+            ) -> Result<Vec<i64>, StoreError> {
+                if leaves.is_empty() {
+                    return Ok(vec![]);
+                }
+                let sql = if $dialect == Dialect::Postgres {
+                    "SELECT frontier FROM audit_head WHERE id = 1 FOR UPDATE"
+                } else {
+                    "SELECT frontier FROM audit_head WHERE id = 1"
+                };
+                let text: String = sqlx::query(sql).fetch_one(&mut *conn).await?.try_get(0)?;
+                let mut frontier = Frontier::from_text(&text)
+                    .ok_or_else(|| corrupt("audit head", "not a tree frontier"))?;
+                let at_text = ts(&at);
+                let mut rows = Vec::with_capacity(leaves.len());
+                let mut nodes: Vec<(i32, i64, String)> = vec![];
+                for leaf in leaves {
+                    let seq = frontier.size();
+                    let data = leaf.render(seq, &at_text);
+                    let h = merkle::leaf_hash(data.as_bytes());
+                    frontier.push(h, |level, idx, hash| {
+                        nodes.push((i32::from(level), idx as i64, merkle::to_hex(hash)));
+                    });
+                    rows.push((seq as i64, leaf.kind, data, merkle::to_hex(&h)));
+                }
+                for chunk in rows.chunks(CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (seq, at, kind, data, leaf_hash) ",
+                    );
+                    qb.push_values(chunk, |mut b, (seq, kind, data, h)| {
+                        b.push_bind(*seq)
+                            .push_bind(at)
+                            .push_bind(*kind)
+                            .push_bind(data.clone())
+                            .push_bind(h.clone());
+                    });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                for chunk in nodes.chunks(CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_nodes (level, idx, hash) ",
+                    );
+                    qb.push_values(chunk, |mut b, (level, idx, h)| {
+                        b.push_bind(*level).push_bind(*idx).push_bind(h.clone());
+                    });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                sqlx::query("UPDATE audit_head SET frontier = $1 WHERE id = 1")
+                    .bind(frontier.to_text())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(rows.iter().map(|r| r.0).collect())
+            }
+        }
+    };
+}
+
+audit_dialect!(sqlite_audit, sqlx::Sqlite, Dialect::Sqlite);
+audit_dialect!(pg_audit, sqlx::Postgres, Dialect::Postgres);
+
+/// The Ed25519 key that signs checkpoints. The private key never leaves this value; nothing logs it.
+pub struct AuditSigner {
+    pair: Ed25519KeyPair,
+    key_id: String,
+}
+
+impl std::fmt::Debug for AuditSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditSigner({})", self.key_id)
+    }
+}
+
+/// The short id of a public key: the first 8 bytes of its SHA-256, hex.
+pub fn key_id(public: &[u8]) -> String {
+    merkle::to_hex(&Sha256::digest(public)[..8])
+}
+
+impl AuditSigner {
+    /// A key from its PKCS#8 document.
+    pub fn from_pkcs8(der: &[u8]) -> Result<AuditSigner, StoreError> {
+        let pair = Ed25519KeyPair::from_pkcs8(der)
+            .map_err(|_| corrupt("audit signing key", "not an Ed25519 PKCS#8 key"))?;
+        let key_id = key_id(pair.public_key().as_ref());
+        Ok(AuditSigner { pair, key_id })
+    }
+
+    /// Read the key at `path`, or create one there (mode 0600) when the file does not exist.
+    pub fn load_or_create(path: &Path) -> Result<AuditSigner, StoreError> {
+        match std::fs::read(path) {
+            Ok(der) => AuditSigner::from_pkcs8(&der),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let rng = ring::rand::SystemRandom::new();
+                let doc = Ed25519KeyPair::generate_pkcs8(&rng)
+                    .map_err(|_| StoreError::Database("cannot generate an audit key".into()))?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+                }
+                match write_private(path, doc.as_ref()) {
+                    Ok(()) => AuditSigner::from_pkcs8(doc.as_ref()),
+                    // Another process created it meanwhile: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let der = std::fs::read(path).map_err(|e| {
+                            StoreError::Unavailable(format!("{}: {e}", path.display()))
+                        })?;
+                        AuditSigner::from_pkcs8(&der)
+                    }
+                    Err(e) => Err(StoreError::Unavailable(format!("{}: {e}", path.display()))),
+                }
+            }
+            Err(e) => Err(StoreError::Unavailable(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    pub fn public_key(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    fn sign(&self, note: &str) -> Vec<u8> {
+        self.pair.sign(note.as_bytes()).as_ref().to_vec()
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Does `signature` sign `note` under the Ed25519 public key `public`?
+pub fn signature_valid(public: &[u8], note: &str, signature: &[u8]) -> bool {
+    UnparsedPublicKey::new(&ED25519, public)
+        .verify(note.as_bytes(), signature)
+        .is_ok()
+}
+
+/// A signed tree head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    pub id: i64,
+    pub size: i64,
+    /// The root, lower-case hex.
+    pub root: String,
+    pub at: DateTime<Utc>,
+    pub key_id: String,
+    /// The signed text (origin, size, base64 root, `time …`).
+    pub note: String,
+    /// The Ed25519 signature of `note`, standard base64.
+    pub signature: String,
+}
+
+type CheckpointRow = (i64, i64, String, DateTime<Utc>, String, String, String);
+const CHECKPOINT_COLUMNS: &str = "id, size, root, at, key_id, note, signature";
+
+fn checkpoint_of(r: CheckpointRow) -> Checkpoint {
+    Checkpoint {
+        id: r.0,
+        size: r.1,
+        root: r.2,
+        at: r.3,
+        key_id: r.4,
+        note: r.5,
+        signature: r.6,
+    }
+}
+
+/// What a citizen (or anyone holding a record) needs to check that a leaf is in the signed tree.
+#[derive(Clone, Debug, Serialize)]
+pub struct InclusionProof {
+    pub leaf_index: i64,
+    /// The leaf's data, exactly the bytes hashed (`H(0x00 ‖ leaf)`).
+    pub leaf: String,
+    pub leaf_hash: String,
+    pub tree_size: i64,
+    /// Sibling hashes from the leaf up, hex (RFC 6962 §2.1.1 audit path).
+    pub proof: Vec<String>,
+    pub checkpoint: Checkpoint,
+}
+
+/// One finding of `audit verify`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The leaf (audit log position) concerned, when there is one.
+    pub seq: Option<i64>,
+    /// `missing`, `altered`, `reordered`, `checkpoint`, `signature`, `source`, `uncovered`.
+    pub problem: String,
+    pub detail: String,
+}
+
+/// The result of checking the whole audit trail.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VerifyReport {
+    pub leaves: i64,
+    pub checkpoints: i64,
+    /// The size of the newest checkpoint checked.
+    pub verified_size: i64,
+    /// The root recomputed over every leaf, hex.
+    pub root: String,
+    pub rows_checked: i64,
+    /// Every problem found, the earliest first; empty when the trail is intact.
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// The tables whose rows are referenced from leaves, with the query that yields their canonical lines in
+/// id order.
+struct Source {
+    kind: &'static str,
+    table: &'static str,
+    select: &'static str,
+}
+
+const SOURCES: &[Source] = &[
+    Source {
+        kind: "usage",
+        table: "usage_log",
+        select: "SELECT id, at, psn, body_id, user_uid, channel, action, elements, purpose, legal_basis, \
+                 xroad_client, xroad_id, xroad_user_id, xroad_issue FROM usage_log ORDER BY id",
+    },
+    Source {
+        kind: "hiding",
+        table: "usage_hidings",
+        select: "SELECT id, usage_id, hidden_until, reason, body_id, user_uid, at FROM usage_hidings ORDER BY id",
+    },
+    Source {
+        kind: "access",
+        table: "access_events",
+        select: "SELECT id, at, actor, action, target, detail FROM access_events ORDER BY id",
+    },
+];
+
+impl Store {
+    /// Use this key to sign checkpoints (set once, at start).
+    pub fn set_audit_signer(&self, signer: AuditSigner) {
+        let _ = self.audit_signer.set(std::sync::Arc::new(signer));
+    }
+
+    pub fn audit_public_key(&self) -> Option<(String, Vec<u8>)> {
+        self.audit_signer
+            .get()
+            .map(|s| (s.key_id.clone(), s.public_key().to_vec()))
+    }
+
+    /// Sign and record a checkpoint of the tree as it is now, unless the newest checkpoint already has
+    /// this size (then that one is returned).
+    pub async fn audit_checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        let signer =
+            self.audit_signer.get().cloned().ok_or_else(|| {
+                StoreError::Unavailable("no audit signing key is configured".into())
+            })?;
+        let now = self.clock.now();
+        dispatch!(self, write, pool, ops => {
+            let mut tx = ops::begin(pool).await?;
+            let text: String = sqlx::query("SELECT frontier FROM audit_head WHERE id = 1")
+                .fetch_one(&mut *tx).await?.try_get(0)?;
+            let frontier = Frontier::from_text(&text)
+                .ok_or_else(|| corrupt("audit head", "not a tree frontier"))?;
+            let size = frontier.size() as i64;
+            let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY id DESC LIMIT 1");
+            let last: Option<CheckpointRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_optional(&mut *tx).await?;
+            if let Some(last) = last && last.1 == size {
+                return Ok(checkpoint_of(last));
+            }
+            let root = frontier.root();
+            let at = ts(&now);
+            let note = merkle::checkpoint_text(AUDIT_ORIGIN, size as u64, &root, &at);
+            let signature = merkle::base64(&signer.sign(&note));
+            let id: i64 = sqlx::query(
+                "INSERT INTO audit_checkpoints (size, root, at, key_id, note, signature) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(size)
+            .bind(merkle::to_hex(&root))
+            .bind(now)
+            .bind(signer.key_id())
+            .bind(&note)
+            .bind(&signature)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            tx.commit().await?;
+            Ok(Checkpoint {
+                id,
+                size,
+                root: merkle::to_hex(&root),
+                at: now,
+                key_id: signer.key_id().to_string(),
+                note,
+                signature,
+            })
+        })
+    }
+
+    /// The newest checkpoint, if any.
+    pub async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let sql =
+            format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY id DESC LIMIT 1");
+        dispatch!(self, read, pool, ops => {
+            let row: Option<CheckpointRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_optional(pool).await?;
+            Ok(row.map(checkpoint_of))
+        })
+    }
+
+    /// The number of leaves in the audit log (the head's size).
+    pub async fn audit_size(&self) -> Result<i64, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let text: String = sqlx::query("SELECT frontier FROM audit_head WHERE id = 1")
+                .fetch_one(pool).await?.try_get(0)?;
+            let f = Frontier::from_text(&text).ok_or_else(|| corrupt("audit head", "not a tree frontier"))?;
+            Ok(f.size() as i64)
+        })
+    }
+
+    /// The proof that leaf `seq` is in the tree of a signed checkpoint: the newest one, after signing a
+    /// new one when the newest does not yet cover the leaf. `Ok(None)` when there is no such leaf.
+    pub async fn inclusion_proof(&self, seq: i64) -> Result<Option<InclusionProof>, StoreError> {
+        let mut cp = self.latest_checkpoint().await?;
+        if cp.as_ref().is_none_or(|c| c.size <= seq) {
+            cp = Some(self.audit_checkpoint().await?);
+        }
+        let Some(checkpoint) = cp else {
+            return Ok(None);
+        };
+        if seq < 0 || seq >= checkpoint.size {
+            return Ok(None);
+        }
+        dispatch!(self, read, pool, ops => {
+            let mut conn = pool.acquire().await?;
+            let leaf: Option<(String, String)> =
+                sqlx::query_as("SELECT data, leaf_hash FROM audit_log WHERE seq = $1")
+                    .bind(seq).fetch_optional(&mut *conn).await?;
+            let Some((leaf, leaf_hash)) = leaf else { return Ok(None) };
+            // The subtree hashes the path needs, fetched one by one (O(log² n) look-ups).
+            let mut wanted: Vec<(u8, u64)> = vec![];
+            let _ = merkle::inclusion_proof::<()>(seq as u64, checkpoint.size as u64, &mut |l, i| {
+                wanted.push((l, i));
+                Ok([0; 32])
+            });
+            let mut known: HashMap<(u8, u64), Hash> = HashMap::new();
+            for (l, i) in wanted {
+                let hex: Option<String> = if l == 0 {
+                    sqlx::query("SELECT leaf_hash FROM audit_log WHERE seq = $1")
+                        .bind(i as i64).fetch_optional(&mut *conn).await?
+                        .map(|r| r.try_get(0)).transpose()?
+                } else {
+                    sqlx::query("SELECT hash FROM audit_nodes WHERE level = $1 AND idx = $2")
+                        .bind(i32::from(l)).bind(i as i64).fetch_optional(&mut *conn).await?
+                        .map(|r| r.try_get(0)).transpose()?
+                };
+                let h = hex.as_deref().and_then(merkle::from_hex)
+                    .ok_or_else(|| corrupt("audit tree", format!("no subtree {l}/{i}")))?;
+                known.insert((l, i), h);
+            }
+            let path = merkle::inclusion_proof(seq as u64, checkpoint.size as u64, &mut |l, i| {
+                known.get(&(l, i)).copied().ok_or(())
+            })
+            .map_err(|_| corrupt("audit tree", "incomplete"))?
+            .unwrap_or_default();
+            Ok(Some(InclusionProof {
+                leaf_index: seq,
+                leaf,
+                leaf_hash,
+                tree_size: checkpoint.size,
+                proof: path.iter().map(|h| merkle::to_hex(h)).collect(),
+                checkpoint,
+            }))
+        })
+    }
+
+    /// Check the whole audit trail against the signed checkpoints and the tables it references (`popreg
+    /// audit verify`). Reads every leaf once, in order; memory grows with the number of referenced rows
+    /// (about 50 bytes each).
+    pub async fn audit_verify(&self, public_key: &[u8]) -> Result<VerifyReport, StoreError> {
+        let mut report = VerifyReport::default();
+        dispatch!(self, read, pool, ops => {
+            use futures_util::TryStreamExt;
+            let mut conn = pool.acquire().await?;
+            // Checkpoints: each signature first; a bad one is reported and not used.
+            let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY size, id");
+            let rows: Vec<CheckpointRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+            let mut checkpoints = vec![];
+            for c in rows.into_iter().map(checkpoint_of) {
+                let sig = base64_decode(&c.signature);
+                let root = merkle::from_hex(&c.root);
+                let expected_note = root.map(|r| {
+                    merkle::checkpoint_text(AUDIT_ORIGIN, c.size as u64, &r, &ts(&c.at))
+                });
+                let good = sig.as_deref().is_some_and(|s| signature_valid(public_key, &c.note, s))
+                    && expected_note.as_deref() == Some(c.note.as_str());
+                if good {
+                    checkpoints.push(c);
+                } else {
+                    find(&mut report, None, "signature", format!(
+                        "checkpoint {} (size {}) does not carry a valid signature of this register's key over its own size and root",
+                        c.id, c.size
+                    ));
+                }
+            }
+            report.checkpoints = checkpoints.len() as i64;
+            let mut next_cp = 0usize;
+            let mut last_good_size = 0i64;
+            let mut frontier = Frontier::default();
+            let mut skipped = 0i64;
+            // A checkpoint of the empty tree has nothing to compare but its root.
+            while let Some(c) = checkpoints.get(next_cp) && c.size == 0 {
+                if c.root != merkle::to_hex(&merkle::empty_root()) {
+                    find(&mut report, None, "checkpoint", format!("checkpoint {} of the empty tree has a wrong root", c.id));
+                }
+                next_cp += 1;
+            }
+            let mut refs: HashMap<&'static str, Vec<(i64, String, i64)>> = HashMap::new();
+            let mut entry_refs: Vec<([i64; 2], i64)> = vec![];
+            let mut entry_sums: Vec<(i64, i64, String)> = vec![];
+            {
+                let mut rows = sqlx::query("SELECT seq, kind, data, leaf_hash FROM audit_log ORDER BY seq")
+                    .fetch(&mut *conn);
+                while let Some(r) = rows.try_next().await? {
+                    let seq: i64 = r.try_get(0)?;
+                    let kind: String = r.try_get(1)?;
+                    let data: String = r.try_get(2)?;
+                    let stored: String = r.try_get(3)?;
+                    let expected = frontier.size() as i64 + skipped;
+                    if seq != expected {
+                        find(&mut report, Some(expected), "missing", format!(
+                            "leaves {expected}..{} are missing: the log jumps from {} to {seq}",
+                            seq - 1, expected - 1
+                        ));
+                        skipped += seq - expected;
+                    }
+                    let h = merkle::leaf_hash(data.as_bytes());
+                    let parsed: Option<Map<String, Value>> = serde_json::from_str(&data).ok();
+                    let own_seq = parsed.as_ref().and_then(|m| m.get("seq")).and_then(Value::as_i64);
+                    let own_kind = parsed.as_ref().and_then(|m| m.get("kind")).and_then(Value::as_str);
+                    if own_seq != Some(seq) || own_kind != Some(kind.as_str()) {
+                        find(&mut report, Some(seq), "reordered", format!(
+                            "leaf {seq} holds the data of leaf {} ({}): rows were moved or renumbered",
+                            own_seq.map_or("?".to_string(), |s| s.to_string()),
+                            own_kind.unwrap_or("?")
+                        ));
+                    } else if merkle::to_hex(&h) != stored {
+                        find(&mut report, Some(seq), "altered", format!(
+                            "leaf {seq} ({kind}) does not hash to its recorded leaf hash: its data was changed"
+                        ));
+                    }
+                    frontier.push(h, |_, _, _| {});
+                    if let Some(m) = &parsed {
+                        let sha = m.get("sha256").and_then(Value::as_str).unwrap_or("").to_string();
+                        match kind.as_str() {
+                            "entries" => {
+                                let count = m.get("count").and_then(Value::as_i64).unwrap_or(-1);
+                                entry_sums.push((seq, count, sha));
+                                if let Some(rs) = m.get("ranges").and_then(Value::as_array) {
+                                    for r in rs {
+                                        let a = r.get(0).and_then(Value::as_i64).unwrap_or(0);
+                                        let b = r.get(1).and_then(Value::as_i64).unwrap_or(-1);
+                                        entry_refs.push(([a, b], seq));
+                                    }
+                                }
+                            }
+                            "act" => {}
+                            other => {
+                                if let Some(src) = SOURCES.iter().find(|s| s.kind == other) {
+                                    let id = m.get("id").and_then(Value::as_i64).unwrap_or(-1);
+                                    refs.entry(src.kind).or_default().push((id, sha, seq));
+                                }
+                            }
+                        }
+                    }
+                    // Every checkpoint of this size: the recomputed root must be the signed one.
+                    while let Some(c) = checkpoints.get(next_cp) && c.size <= frontier.size() as i64 {
+                        if c.size == frontier.size() as i64 {
+                            if merkle::to_hex(&frontier.root()) == c.root {
+                                last_good_size = c.size;
+                            } else {
+                                find(&mut report, None, "checkpoint", format!(
+                                    "the first {} leaves do not give the root signed in checkpoint {} at {}: a leaf \
+                                     between {} and {} was altered, removed or reordered",
+                                    c.size, c.id, ts(&c.at), last_good_size, c.size - 1
+                                ));
+                            }
+                        }
+                        next_cp += 1;
+                    }
+                }
+            }
+            for c in &checkpoints[next_cp.min(checkpoints.len())..] {
+                find(&mut report, None, "missing", format!(
+                    "checkpoint {} signed a tree of {} leaves but the log has only {}: leaves were removed",
+                    c.id, c.size, frontier.size()
+                ));
+            }
+            report.leaves = frontier.size() as i64;
+            report.root = merkle::to_hex(&frontier.root());
+            report.verified_size = last_good_size;
+
+            // The referenced rows: every row covered by exactly one leaf, each hashing to what its leaf says.
+            for src in SOURCES {
+                let mut want = refs.remove(src.kind).unwrap_or_default();
+                want.sort();
+                let mut it = want.into_iter().peekable();
+                let mut rows = sqlx::query(sqlx::AssertSqlSafe(src.select)).fetch(&mut *conn);
+                while let Some(r) = rows.try_next().await? {
+                    report.rows_checked += 1;
+                    let id: i64 = r.try_get(0)?;
+                    let line = source_line(src.kind, &r)?;
+                    while let Some((lid, _, lseq)) = it.next_if(|w| w.0 < id) {
+                        find(&mut report, Some(lseq), "source", format!(
+                            "{} row {lid}, recorded in leaf {lseq}, is gone from the table", src.table
+                        ));
+                    }
+                    match it.next_if(|w| w.0 == id) {
+                        Some((_, sha, lseq)) => {
+                            if sha256_hex(&line) != sha {
+                                find(&mut report, Some(lseq), "source", format!(
+                                    "{} row {id} was changed after it was recorded in leaf {lseq}", src.table
+                                ));
+                            }
+                        }
+                        None => find(&mut report, None, "uncovered", format!(
+                            "{} row {id} is in no leaf of the audit log: it was added outside the register",
+                            src.table
+                        )),
+                    }
+                }
+                for (lid, _, lseq) in it {
+                    find(&mut report, Some(lseq), "source", format!(
+                        "{} row {lid}, recorded in leaf {lseq}, is gone from the table", src.table
+                    ));
+                }
+            }
+
+            // Entries: each leaf's ranges, in id order, hash to its digest; no entry outside every range.
+            entry_refs.sort();
+            let mut sums: HashMap<i64, (i64, String, Sha256, i64)> = entry_sums
+                .into_iter()
+                .map(|(seq, count, sha)| (seq, (count, sha, Sha256::new(), 0)))
+                .collect();
+            let mut ranges = entry_refs.into_iter().peekable();
+            let mut current: Option<([i64; 2], i64)> = None;
+            let mut rows = sqlx::query(concat!("SELECT ", entry_columns!(), " FROM entries ORDER BY id"))
+                .fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                report.rows_checked += 1;
+                let e = ops::entry_from_row(&r)?;
+                let payload: String = r.try_get("payload")?;
+                while current.is_some_and(|(rg, _)| rg[1] < e.id) || current.is_none() {
+                    match ranges.next_if(|(rg, _)| rg[0] <= e.id) {
+                        Some(next) => current = Some(next),
+                        None => {
+                            current = None;
+                            break;
+                        }
+                    }
+                }
+                match current {
+                    Some((rg, lseq)) if rg[0] <= e.id && e.id <= rg[1] => {
+                        if let Some(s) = sums.get_mut(&lseq) {
+                            s.2.update(entry_line(&e, &payload).as_bytes());
+                            s.2.update(b"\n");
+                            s.3 += 1;
+                        }
+                    }
+                    _ => find(&mut report, None, "uncovered", format!(
+                        "entry {} is in no leaf of the audit log: it was added outside the register", e.id
+                    )),
+                }
+            }
+            drop(rows);
+            let mut sums: Vec<(i64, (i64, String, Sha256, i64))> = sums.into_iter().collect();
+            sums.sort_by_key(|s| s.0);
+            for (lseq, (count, sha, h, seen)) in sums {
+                if seen != count {
+                    find(&mut report, Some(lseq), "source", format!(
+                        "leaf {lseq} recorded {count} entries but {seen} of them are in the table: entries were removed"
+                    ));
+                } else if merkle::to_hex(&h.finalize()) != sha {
+                    find(&mut report, Some(lseq), "source", format!(
+                        "an entry recorded in leaf {lseq} was changed after it was written"
+                    ));
+                }
+            }
+            report.findings.sort_by_key(|f| f.seq.unwrap_or(i64::MAX));
+            Ok(report)
+        })
+    }
+}
+
+/// Note a finding (the first 100 are kept).
+fn find(report: &mut VerifyReport, seq: Option<i64>, problem: &str, detail: String) {
+    if report.findings.len() < 100 {
+        report.findings.push(Finding {
+            seq,
+            problem: problem.into(),
+            detail,
+        });
+    }
+}
+
+/// The canonical line of a row of one of the [`SOURCES`], from its columns as selected there.
+fn source_line<R: Row>(kind: &str, r: &R) -> Result<String, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    chrono::NaiveDate: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let id: i64 = r.try_get(0)?;
+    let id = id.to_string();
+    Ok(match kind {
+        "usage" => {
+            let at: DateTime<Utc> = r.try_get(1)?;
+            let s = |i: usize| r.try_get::<String, _>(i);
+            let o = |i: usize| r.try_get::<Option<String>, _>(i);
+            usage_line(&UsageLineFields {
+                id: &id,
+                at: &ts(&at),
+                psn: &s(2)?,
+                body_id: &s(3)?,
+                user_uid: &s(4)?,
+                channel: &s(5)?,
+                action: &s(6)?,
+                elements: &s(7)?,
+                purpose: &s(8)?,
+                legal_basis: &s(9)?,
+                xroad: [o(10)?, o(11)?, o(12)?, o(13)?],
+            })
+        }
+        "hiding" => {
+            let usage_id: i64 = r.try_get(1)?;
+            let until: chrono::NaiveDate = r.try_get(2)?;
+            let at: DateTime<Utc> = r.try_get(6)?;
+            hiding_line(
+                &id,
+                &usage_id.to_string(),
+                &until.to_string(),
+                &r.try_get::<String, _>(3)?,
+                &r.try_get::<String, _>(4)?,
+                &r.try_get::<String, _>(5)?,
+                &ts(&at),
+            )
+        }
+        "access" => {
+            let at: DateTime<Utc> = r.try_get(1)?;
+            access_line(
+                &id,
+                &ts(&at),
+                &r.try_get::<String, _>(2)?,
+                &r.try_get::<String, _>(3)?,
+                &r.try_get::<String, _>(4)?,
+                &r.try_get::<String, _>(5)?,
+            )
+        }
+        other => {
+            return Err(StoreError::from(DomainError::new(
+                Code::Internal,
+                format!("no canonical line for {other}"),
+            )));
+        }
+    })
+}
+
+/// The fields of a usage record's canonical line.
+pub(crate) struct UsageLineFields<'a> {
+    pub id: &'a str,
+    pub at: &'a str,
+    pub psn: &'a str,
+    pub body_id: &'a str,
+    pub user_uid: &'a str,
+    pub channel: &'a str,
+    pub action: &'a str,
+    pub elements: &'a str,
+    pub purpose: &'a str,
+    pub legal_basis: &'a str,
+    pub xroad: [Option<String>; 4],
+}
+
+pub(crate) fn usage_line(f: &UsageLineFields) -> String {
+    line(&[
+        Some(f.id),
+        Some(f.at),
+        Some(f.psn),
+        Some(f.body_id),
+        Some(f.user_uid),
+        Some(f.channel),
+        Some(f.action),
+        Some(f.elements),
+        Some(f.purpose),
+        Some(f.legal_basis),
+        f.xroad[0].as_deref(),
+        f.xroad[1].as_deref(),
+        f.xroad[2].as_deref(),
+        f.xroad[3].as_deref(),
+    ])
+}
+
+pub(crate) fn hiding_line(
+    id: &str,
+    usage_id: &str,
+    until: &str,
+    reason: &str,
+    body_id: &str,
+    user_uid: &str,
+    at: &str,
+) -> String {
+    line(&[
+        Some(id),
+        Some(usage_id),
+        Some(until),
+        Some(reason),
+        Some(body_id),
+        Some(user_uid),
+        Some(at),
+    ])
+}
+
+pub(crate) fn access_line(
+    id: &str,
+    at: &str,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> String {
+    line(&[
+        Some(id),
+        Some(at),
+        Some(actor),
+        Some(action),
+        Some(target),
+        Some(detail),
+    ])
+}
+
+/// Standard base64 (with padding) to bytes; `None` when malformed.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = vec![];
+    for c in b.chunks(4) {
+        let pad = c.iter().rev().take_while(|&&x| x == b'=').count();
+        if pad > 2 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, &x) in c.iter().enumerate() {
+            n <<= 6;
+            if i < 4 - pad {
+                n |= val(x)?;
+            } else if x != b'=' {
+                return None;
+            }
+        }
+        out.push((n >> 16) as u8);
+        if pad < 2 {
+            out.push((n >> 8) as u8);
+        }
+        if pad < 1 {
+            out.push(n as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_escape_separators_and_mark_null() {
+        assert_eq!(
+            line(&[Some("a\tb"), None, Some("c\\d\ne")]),
+            "a\\tb\t\\N\tc\\\\d\\ne"
+        );
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        for s in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            let e = merkle::base64(s.as_bytes());
+            assert_eq!(base64_decode(&e).unwrap(), s.as_bytes());
+        }
+        assert!(base64_decode("Zm9v!").is_none());
+        assert!(base64_decode("Z===").is_none());
+    }
+
+    #[test]
+    fn ranges_group_consecutive_ids() {
+        assert_eq!(
+            ranges([1, 2, 3, 7, 8, 10].into_iter()),
+            vec![[1, 3], [7, 8], [10, 10]]
+        );
+    }
+
+    #[test]
+    fn a2_9_checkpoint_signatures_verify_and_fail_when_altered() {
+        let rng = ring::rand::SystemRandom::new();
+        let doc = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let s = AuditSigner::from_pkcs8(doc.as_ref()).unwrap();
+        let note =
+            merkle::checkpoint_text(AUDIT_ORIGIN, 3, &[7; 32], "2026-11-23T00:00:00.000000Z");
+        let sig = s.sign(&note);
+        assert!(signature_valid(s.public_key(), &note, &sig));
+        assert!(!signature_valid(
+            s.public_key(),
+            &note.replace("\n3\n", "\n4\n"),
+            &sig
+        ));
+    }
+}
