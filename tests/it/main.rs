@@ -3,6 +3,7 @@
 
 mod access;
 mod api;
+mod audit;
 mod cli;
 mod common;
 mod identity;

@@ -88,6 +88,9 @@ enum Command {
     /// Read grants of bodies: data elements, purpose, legal basis (A1.33).
     #[command(subcommand)]
     Grant(GrantCmd),
+    /// The tamper-evident audit trail: verify it, sign a checkpoint (A2.9).
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Write a TEST certification authority with ID-card certificates (never for production).
     DevCa {
         /// Directory to write into (must not already hold a CA).
@@ -210,6 +213,29 @@ enum EmployeeCmd {
         body: String,
         #[arg(long)]
         psn: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check every leaf of the audit trail, its signed checkpoints and the rows it references; name the
+    /// first altered, removed or reordered one. Exit status 0 when intact, 1 when not.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// The checkpoint public key: a file with the raw 32 bytes or their base64; default: derived from
+        /// the signing key (`audit.signing_key`).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a checkpoint of the tree as it is now (the server also does it every
+    /// `audit.checkpoint_interval_secs`).
+    Checkpoint {
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -443,6 +469,90 @@ async fn grant_cmd(cfg_path: Option<&Path>, cmd: GrantCmd) -> anyhow::Result<()>
     Ok(())
 }
 
+async fn audit_cmd(cfg_path: Option<&Path>, cmd: AuditCmd) -> anyhow::Result<()> {
+    match cmd {
+        AuditCmd::Verify {
+            common,
+            public_key,
+            json,
+        } => {
+            let cfg = load(cfg_path, &common)?;
+            init_logging(&cfg);
+            let key = match public_key {
+                Some(p) => {
+                    let raw = std::fs::read(&p)
+                        .with_context(|| format!("cannot read public key {}", p.display()))?;
+                    if raw.len() == 32 {
+                        raw
+                    } else {
+                        let text = String::from_utf8_lossy(&raw);
+                        popreg_store::base64_decode(text.trim())
+                            .filter(|k| k.len() == 32)
+                            .ok_or_else(|| {
+                                anyhow::anyhow!(
+                                    "{}: not an Ed25519 public key (32 bytes, raw or base64)",
+                                    p.display()
+                                )
+                            })?
+                    }
+                }
+                None => {
+                    let path = cfg.audit_key_path();
+                    let der = std::fs::read(&path).with_context(|| {
+                        format!(
+                            "cannot read the signing key {} (or pass --public-key)",
+                            path.display()
+                        )
+                    })?;
+                    popreg_store::AuditSigner::from_pkcs8(&der)?
+                        .public_key()
+                        .to_vec()
+                }
+            };
+            let store = app::open_store(&cfg, Arc::new(SystemClock)).await?;
+            let started = std::time::Instant::now();
+            let report = store.audit_verify(&key).await?;
+            store.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "audit trail: {} leaves, root {}; {} signed checkpoints, verified up to {} leaves; {} rows \
+                     checked in {:.1}s",
+                    report.leaves,
+                    report.root,
+                    report.checkpoints,
+                    report.verified_size,
+                    report.rows_checked,
+                    started.elapsed().as_secs_f64()
+                );
+                for f in &report.findings {
+                    match f.seq {
+                        Some(s) => println!("  leaf {s}: {}: {}", f.problem, f.detail),
+                        None => println!("  {}: {}", f.problem, f.detail),
+                    }
+                }
+                println!("{}", if report.ok() { "INTACT" } else { "NOT INTACT" });
+            }
+            if !report.ok() {
+                std::process::exit(1);
+            }
+        }
+        AuditCmd::Checkpoint { common } => {
+            let cfg = load(cfg_path, &common)?;
+            init_logging(&cfg);
+            let store = app::open_store(&cfg, Arc::new(SystemClock)).await?;
+            let path = cfg.audit_key_path();
+            store.set_audit_signer(popreg_store::AuditSigner::load_or_create(&path)?);
+            let c = store.audit_checkpoint().await?;
+            store.close().await;
+            print!("{}", c.note);
+            println!("— {} {}", c.key_id, c.signature);
+        }
+    }
+    Ok(())
+}
+
 fn load(cli_config: Option<&Path>, common: &Common) -> anyhow::Result<Config> {
     let mut cfg = Config::load(cli_config)?;
     if let Some(l) = &common.listen {
@@ -516,6 +626,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => key_cmd(cfg_path, cmd).await,
         Command::Employee(cmd) => employee_cmd(cfg_path, cmd).await,
         Command::Grant(cmd) => grant_cmd(cfg_path, cmd).await,
+        Command::Audit(cmd) => audit_cmd(cfg_path, cmd).await,
         Command::CheckConfig(common) => {
             let cfg = load(cfg_path, &common)?;
             println!(

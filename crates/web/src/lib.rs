@@ -17,6 +17,7 @@ mod manage_page;
 mod negotiate;
 mod schemas;
 mod submit;
+mod usage_api;
 mod whoami;
 mod workspace;
 pub mod xml;
@@ -101,7 +102,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             api::routes()
                 .merge(submit::routes())
-                .merge(manage::routes()),
+                .merge(manage::routes())
+                .merge(usage_api::routes()),
         );
     with_edge(routes, max_body, timeout).with_state(state)
 }

@@ -37,11 +37,11 @@ async fn manager(state: &AppState, headers: &HeaderMap) -> Result<(Ctx, Caller),
     Ok((ctx, who))
 }
 
-fn bad(ctx: &Ctx, detail: impl Into<String>) -> ApiError {
+pub(crate) fn bad(ctx: &Ctx, detail: impl Into<String>) -> ApiError {
     ctx.err(ApiError::new(Code::BadQuery, detail))
 }
 
-fn day(ctx: &Ctx, name: &str, s: &str) -> Result<NaiveDate, ApiError> {
+pub(crate) fn day(ctx: &Ctx, name: &str, s: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
         ctx.err(ApiError::new(
             Code::InvalidDate,
@@ -50,7 +50,7 @@ fn day(ctx: &Ctx, name: &str, s: &str) -> Result<NaiveDate, ApiError> {
     })
 }
 
-fn start_of(d: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn start_of(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or_default()
@@ -205,7 +205,10 @@ struct RejectEntry {
     note: String,
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(ctx: &Ctx, body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn json_body<T: for<'de> Deserialize<'de>>(
+    ctx: &Ctx,
+    body: &[u8],
+) -> Result<T, ApiError> {
     let v = crate::input::parse_json(body).map_err(|e| ctx.err(ApiError::new(e.code, e.detail)))?;
     serde_json::from_value(v).map_err(|e| ctx.err(ApiError::new(Code::Malformed, e.to_string())))
 }
