@@ -14,6 +14,7 @@ pub mod input;
 mod landing;
 mod manage;
 mod manage_page;
+mod my_usage;
 mod negotiate;
 mod schemas;
 mod submit;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
         .merge(workspace::routes())
+        .merge(my_usage::routes())
         .route("/manage", get(manage_page::view))
         .nest(
             "/api/v1",
