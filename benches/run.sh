@@ -49,6 +49,9 @@ bench_key() {
   "$BIN" body add "$@" --id OPS-BENCH --type operator --name-hy 'Չափումների օպերատոր' \
     --name-en 'Benchmark operator' --name-ru 'Оператор замеров' >/dev/null
   "$BIN" key add "$@" --body OPS-BENCH --owner bench --functions read_persons --sha256 "$HASH" >/dev/null
+  # Every read passes the access gate: the body needs a grant, and each answer writes a usage record.
+  "$BIN" grant add "$@" --body OPS-BENCH --elements 'person.*' --purpose 'benchmark' \
+    --legal-basis 'none (benchmark data)' >/dev/null
 }
 bench_key --data-dir "$WORK/sqlite"
 bench_key --database-url "$PG_URL"

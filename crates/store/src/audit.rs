@@ -46,6 +46,13 @@ pub(crate) fn line(fields: &[Option<&str>]) -> String {
         }
         match f {
             None => out.push_str("\\N"),
+            Some(s)
+                if !s
+                    .bytes()
+                    .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) =>
+            {
+                out.push_str(s)
+            }
             Some(s) => {
                 for c in s.chars() {
                     match c {
@@ -605,17 +612,38 @@ impl Store {
                 }
                 next_cp += 1;
             }
-            let mut refs: HashMap<&'static str, Vec<(i64, String, i64)>> = HashMap::new();
+            // The referenced tables are read and hashed on a second connection meanwhile (two cores).
+            let sources = {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let mut conn = pool.acquire().await?;
+                    let mut out: Vec<Vec<(i64, Hash)>> = vec![];
+                    let mut n = 0i64;
+                    for src in SOURCES {
+                        let mut v = vec![];
+                        let mut rows = sqlx::query(sqlx::AssertSqlSafe(src.select)).fetch(&mut *conn);
+                        while let Some(r) = rows.try_next().await? {
+                            n += 1;
+                            let id: i64 = r.try_get(0)?;
+                            let line = source_line(src.kind, &r)?;
+                            v.push((id, Sha256::digest(line.as_bytes()).into()));
+                        }
+                        out.push(v);
+                    }
+                    Ok::<_, StoreError>((out, n))
+                })
+            };
+            let mut refs: Vec<Vec<(i64, Hash, i64)>> = vec![vec![]; SOURCES.len()];
             let mut entry_refs: Vec<([i64; 2], i64)> = vec![];
-            let mut entry_sums: Vec<(i64, i64, String)> = vec![];
+            let mut entry_sums: Vec<(i64, i64, Hash)> = vec![];
             {
                 let mut rows = sqlx::query("SELECT seq, kind, data, leaf_hash FROM audit_log ORDER BY seq")
                     .fetch(&mut *conn);
                 while let Some(r) = rows.try_next().await? {
                     let seq: i64 = r.try_get(0)?;
-                    let kind: String = r.try_get(1)?;
-                    let data: String = r.try_get(2)?;
-                    let stored: String = r.try_get(3)?;
+                    let kind: &str = r.try_get(1)?;
+                    let data: &str = r.try_get(2)?;
+                    let stored: &str = r.try_get(3)?;
                     let expected = frontier.size() as i64 + skipped;
                     if seq != expected {
                         find(&mut report, Some(expected), "missing", format!(
@@ -625,40 +653,34 @@ impl Store {
                         skipped += seq - expected;
                     }
                     let h = merkle::leaf_hash(data.as_bytes());
-                    let parsed: Option<Map<String, Value>> = serde_json::from_str(&data).ok();
-                    let own_seq = parsed.as_ref().and_then(|m| m.get("seq")).and_then(Value::as_i64);
-                    let own_kind = parsed.as_ref().and_then(|m| m.get("kind")).and_then(Value::as_str);
-                    if own_seq != Some(seq) || own_kind != Some(kind.as_str()) {
+                    let head: Option<LeafHead> = serde_json::from_str(data).ok();
+                    let own_seq = head.as_ref().and_then(|m| m.seq);
+                    let own_kind = head.as_ref().and_then(|m| m.kind);
+                    if own_seq != Some(seq) || own_kind != Some(kind) {
                         find(&mut report, Some(seq), "reordered", format!(
                             "leaf {seq} holds the data of leaf {} ({}): rows were moved or renumbered",
                             own_seq.map_or("?".to_string(), |s| s.to_string()),
                             own_kind.unwrap_or("?")
                         ));
-                    } else if merkle::to_hex(&h) != stored {
+                    } else if merkle::from_hex(stored) != Some(h) {
                         find(&mut report, Some(seq), "altered", format!(
                             "leaf {seq} ({kind}) does not hash to its recorded leaf hash: its data was changed"
                         ));
                     }
                     frontier.push(h, |_, _, _| {});
-                    if let Some(m) = &parsed {
-                        let sha = m.get("sha256").and_then(Value::as_str).unwrap_or("").to_string();
-                        match kind.as_str() {
+                    if let Some(m) = head {
+                        let sha = m.sha256.and_then(merkle::from_hex).unwrap_or_default();
+                        match kind {
                             "entries" => {
-                                let count = m.get("count").and_then(Value::as_i64).unwrap_or(-1);
-                                entry_sums.push((seq, count, sha));
-                                if let Some(rs) = m.get("ranges").and_then(Value::as_array) {
-                                    for r in rs {
-                                        let a = r.get(0).and_then(Value::as_i64).unwrap_or(0);
-                                        let b = r.get(1).and_then(Value::as_i64).unwrap_or(-1);
-                                        entry_refs.push(([a, b], seq));
-                                    }
+                                entry_sums.push((seq, m.count.unwrap_or(-1), sha));
+                                for r in m.ranges.unwrap_or_default() {
+                                    entry_refs.push((r, seq));
                                 }
                             }
                             "act" => {}
                             other => {
-                                if let Some(src) = SOURCES.iter().find(|s| s.kind == other) {
-                                    let id = m.get("id").and_then(Value::as_i64).unwrap_or(-1);
-                                    refs.entry(src.kind).or_default().push((id, sha, seq));
+                                if let Some(i) = SOURCES.iter().position(|s| s.kind == other) {
+                                    refs[i].push((m.id.unwrap_or(-1), sha, seq));
                                 }
                             }
                         }
@@ -691,23 +713,22 @@ impl Store {
             report.verified_size = last_good_size;
 
             // The referenced rows: every row covered by exactly one leaf, each hashing to what its leaf says.
-            for src in SOURCES {
-                let mut want = refs.remove(src.kind).unwrap_or_default();
-                want.sort();
+            let (hashed, n) = sources
+                .await
+                .map_err(|e| StoreError::Database(format!("verify task failed: {e}")))??;
+            report.rows_checked += n;
+            for ((src, mut want), rows) in SOURCES.iter().zip(refs).zip(hashed) {
+                want.sort_unstable();
                 let mut it = want.into_iter().peekable();
-                let mut rows = sqlx::query(sqlx::AssertSqlSafe(src.select)).fetch(&mut *conn);
-                while let Some(r) = rows.try_next().await? {
-                    report.rows_checked += 1;
-                    let id: i64 = r.try_get(0)?;
-                    let line = source_line(src.kind, &r)?;
+                for (id, sha) in rows {
                     while let Some((lid, _, lseq)) = it.next_if(|w| w.0 < id) {
                         find(&mut report, Some(lseq), "source", format!(
                             "{} row {lid}, recorded in leaf {lseq}, is gone from the table", src.table
                         ));
                     }
                     match it.next_if(|w| w.0 == id) {
-                        Some((_, sha, lseq)) => {
-                            if sha256_hex(&line) != sha {
+                        Some((_, want_sha, lseq)) => {
+                            if sha != want_sha {
                                 find(&mut report, Some(lseq), "source", format!(
                                     "{} row {id} was changed after it was recorded in leaf {lseq}", src.table
                                 ));
@@ -728,7 +749,7 @@ impl Store {
 
             // Entries: each leaf's ranges, in id order, hash to its digest; no entry outside every range.
             entry_refs.sort();
-            let mut sums: HashMap<i64, (i64, String, Sha256, i64)> = entry_sums
+            let mut sums: HashMap<i64, (i64, Hash, Sha256, i64)> = entry_sums
                 .into_iter()
                 .map(|(seq, count, sha)| (seq, (count, sha, Sha256::new(), 0)))
                 .collect();
@@ -763,14 +784,14 @@ impl Store {
                 }
             }
             drop(rows);
-            let mut sums: Vec<(i64, (i64, String, Sha256, i64))> = sums.into_iter().collect();
+            let mut sums: Vec<(i64, (i64, Hash, Sha256, i64))> = sums.into_iter().collect();
             sums.sort_by_key(|s| s.0);
             for (lseq, (count, sha, h, seen)) in sums {
                 if seen != count {
                     find(&mut report, Some(lseq), "source", format!(
                         "leaf {lseq} recorded {count} entries but {seen} of them are in the table: entries were removed"
                     ));
-                } else if merkle::to_hex(&h.finalize()) != sha {
+                } else if <[u8; 32]>::from(h.finalize()) != sha {
                     find(&mut report, Some(lseq), "source", format!(
                         "an entry recorded in leaf {lseq} was changed after it was written"
                     ));
@@ -780,6 +801,17 @@ impl Store {
             Ok(report)
         })
     }
+}
+
+/// The fields of a leaf that `audit verify` reads (the rest is skipped unparsed).
+#[derive(serde::Deserialize)]
+struct LeafHead<'a> {
+    seq: Option<i64>,
+    kind: Option<&'a str>,
+    id: Option<i64>,
+    sha256: Option<&'a str>,
+    count: Option<i64>,
+    ranges: Option<Vec<[i64; 2]>>,
 }
 
 /// Note a finding (the first 100 are kept).
@@ -799,7 +831,8 @@ where
     usize: sqlx::ColumnIndex<R>,
     i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<&'a str>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     DateTime<Utc>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     chrono::NaiveDate: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
@@ -808,19 +841,22 @@ where
     Ok(match kind {
         "usage" => {
             let at: DateTime<Utc> = r.try_get(1)?;
-            let s = |i: usize| r.try_get::<String, _>(i);
-            let o = |i: usize| r.try_get::<Option<String>, _>(i);
+            let s = |i: usize| r.try_get::<&str, _>(i);
+            let o = |i: usize| {
+                r.try_get::<Option<&str>, _>(i)
+                    .map(|v| v.map(str::to_string))
+            };
             usage_line(&UsageLineFields {
                 id: &id,
                 at: &ts(&at),
-                psn: &s(2)?,
-                body_id: &s(3)?,
-                user_uid: &s(4)?,
-                channel: &s(5)?,
-                action: &s(6)?,
-                elements: &s(7)?,
-                purpose: &s(8)?,
-                legal_basis: &s(9)?,
+                psn: s(2)?,
+                body_id: s(3)?,
+                user_uid: s(4)?,
+                channel: s(5)?,
+                action: s(6)?,
+                elements: s(7)?,
+                purpose: s(8)?,
+                legal_basis: s(9)?,
                 xroad: [o(10)?, o(11)?, o(12)?, o(13)?],
             })
         }
@@ -873,13 +909,17 @@ pub(crate) struct UsageLineFields<'a> {
     pub xroad: [Option<String>; 4],
 }
 
+/// The official's identifiers (`user_uid`, X-Road user id) enter the line as their SHA-256: the leaf still
+/// binds them, and the person's proof shows the body but not the official (as the usage page does).
 pub(crate) fn usage_line(f: &UsageLineFields) -> String {
+    let user = sha256_hex(f.user_uid);
+    let xroad_user = f.xroad[2].as_deref().map(sha256_hex);
     line(&[
         Some(f.id),
         Some(f.at),
         Some(f.psn),
         Some(f.body_id),
-        Some(f.user_uid),
+        Some(&user),
         Some(f.channel),
         Some(f.action),
         Some(f.elements),
@@ -887,7 +927,7 @@ pub(crate) fn usage_line(f: &UsageLineFields) -> String {
         Some(f.legal_basis),
         f.xroad[0].as_deref(),
         f.xroad[1].as_deref(),
-        f.xroad[2].as_deref(),
+        xroad_user.as_deref(),
         f.xroad[3].as_deref(),
     ])
 }

@@ -790,6 +790,14 @@ async fn proof_json(
             )
         })?;
     let line = store.usage_line(&record);
+    // The official's identifiers stay with the register: the line carries only their SHA-256, and so
+    // does the record shown here.
+    let mut record = record;
+    fn hash(s: &str) -> String {
+        merkle::to_hex(&Sha256::digest(s.as_bytes()))
+    }
+    record.user_uid = hash(&record.user_uid);
+    record.xroad_user_id = record.xroad_user_id.as_deref().map(hash);
     let body = Proof {
         record: &record,
         line: &line,
