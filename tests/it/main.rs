@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod common;
 mod identity;
+mod matrix;
 mod my_usage;
 mod notify;
 mod schemas;

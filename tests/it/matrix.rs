@@ -1,0 +1,444 @@
+//! The authorization matrix (issue 4, "deny by default"; A1.33–34): every route of the server, called as every
+//! role, against the exact set of roles allowed through. "Through" means the answer is not `401`/`403`: the
+//! route may still refuse the request's content (a `404` unknown PSN, a `422` invalid submission, a `503`
+//! registry down), but not the caller. A route added to the code without a row here fails the test.
+//!
+//! Roles are API keys of bodies with functions and grants, plus the anonymous caller. The ID-card pages
+//! (`/whoami`, `/workspace`, `/manage`, `/my/…`) take no API key at all: over plain HTTP every role is
+//! refused there; with cards they are tested in identity.rs, workspace.rs, my_usage.rs.
+
+use std::collections::BTreeSet;
+
+use popreg_domain::access::{BodyType, Function};
+use popreg_domain::*;
+use popreg_store::NewBody;
+use reqwest::Method;
+
+use crate::api::spawn;
+use crate::common::*;
+
+crate::conformance!(a1_33_every_route_admits_exactly_its_roles);
+
+/// (role, body type, functions, granted elements).
+const ROLES: &[(&str, BodyType, &[Function], &[&str])] = &[
+    (
+        "provider",
+        BodyType::MedicalOrganization,
+        &[Function::Submit, Function::ReadPersons],
+        &["person.psn", "person.names", "person.birth_date"],
+    ),
+    (
+        "consumer",
+        BodyType::Other,
+        &[Function::ReadPersons],
+        &["person.*"],
+    ),
+    (
+        "manager",
+        BodyType::Operator,
+        &[Function::ManageRegister],
+        &[],
+    ),
+    ("supervisor", BodyType::Other, &[Function::AuditUsage], &[]),
+    (
+        "hider",
+        BodyType::AuthorizedBody,
+        &[Function::HideUsage],
+        &[],
+    ),
+    ("operator", BodyType::Operator, Function::ALL, &["person.*"]),
+];
+
+const ALL: &[&str] = &[
+    "anonymous",
+    "provider",
+    "consumer",
+    "manager",
+    "supervisor",
+    "hider",
+    "operator",
+];
+const KEYED: &[&str] = &[
+    "provider",
+    "consumer",
+    "manager",
+    "supervisor",
+    "hider",
+    "operator",
+];
+const NONE: &[&str] = &[];
+
+/// (route pattern as written in the code, method, concrete path, body, roles let through).
+fn matrix(
+    p: Psn,
+) -> Vec<(
+    &'static str,
+    Method,
+    String,
+    &'static str,
+    &'static [&'static str],
+)> {
+    let get = Method::GET;
+    let post = Method::POST;
+    vec![
+        ("/", get.clone(), "/".into(), "", ALL),
+        ("/healthz", get.clone(), "/healthz".into(), "", ALL),
+        ("/readyz", get.clone(), "/readyz".into(), "", ALL),
+        ("/metrics", get.clone(), "/metrics".into(), "", ALL),
+        ("/whoami", get.clone(), "/whoami".into(), "", NONE),
+        ("/workspace", get.clone(), "/workspace".into(), "", NONE),
+        (
+            "/workspace/{kind}",
+            get.clone(),
+            "/workspace/birth".into(),
+            "",
+            NONE,
+        ),
+        ("/manage", get.clone(), "/manage".into(), "", NONE),
+        ("/my/usage", get.clone(), "/my/usage".into(), "", NONE),
+        (
+            "/my/usage.csv",
+            get.clone(),
+            "/my/usage.csv".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/usage/{id}/proof",
+            get.clone(),
+            "/my/usage/1/proof".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/api/v1/openapi.json",
+            get.clone(),
+            "/api/v1/openapi.json".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/api/v1/schemas",
+            get.clone(),
+            "/api/v1/schemas".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/api/v1/schemas/{file}",
+            get.clone(),
+            "/api/v1/schemas/birth.json".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/api/v1/elements",
+            get.clone(),
+            "/api/v1/elements".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/classifiers",
+            get.clone(),
+            "/api/v1/classifiers".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/classifiers/{name}",
+            get.clone(),
+            "/api/v1/classifiers/sex".into(),
+            "",
+            ALL,
+        ),
+        ("/caller", get.clone(), "/api/v1/caller".into(), "", KEYED),
+        (
+            "/tin/{tin}/check",
+            get.clone(),
+            "/api/v1/tin/01234567/check".into(),
+            "",
+            KEYED,
+        ),
+        (
+            "/persons/{psn}",
+            get.clone(),
+            format!("/api/v1/persons/{p}"),
+            "",
+            &["provider", "consumer", "operator"],
+        ),
+        (
+            "/persons/{psn}/history",
+            get.clone(),
+            format!("/api/v1/persons/{p}/history"),
+            "",
+            &["consumer", "operator"],
+        ),
+        (
+            "/persons/{psn}/notice-address",
+            get.clone(),
+            format!("/api/v1/persons/{p}/notice-address"),
+            "",
+            &["consumer", "operator"],
+        ),
+        (
+            "/psn/{psn}/check",
+            get.clone(),
+            format!("/api/v1/psn/{p}/check"),
+            "",
+            &["provider", "consumer", "operator"],
+        ),
+        (
+            "/submissions/{kind}",
+            post.clone(),
+            "/api/v1/submissions/birth".into(),
+            "{}",
+            &["provider"],
+        ),
+        (
+            "/submissions/{kind}/{id}",
+            get.clone(),
+            "/api/v1/submissions/birth/00".into(),
+            "",
+            &["provider", "operator"],
+        ),
+        (
+            "/rejections",
+            get.clone(),
+            "/api/v1/rejections".into(),
+            "",
+            &["provider", "operator"],
+        ),
+        (
+            "/suspension",
+            get.clone(),
+            "/api/v1/suspension".into(),
+            "",
+            KEYED,
+        ),
+        (
+            "/manage/stats",
+            get.clone(),
+            "/api/v1/manage/stats".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/rejections",
+            get.clone(),
+            "/api/v1/manage/rejections".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/held",
+            get.clone(),
+            "/api/v1/manage/held".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/held/{id}/release",
+            post.clone(),
+            "/api/v1/manage/held/00/release".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/held/{id}/dismiss",
+            post.clone(),
+            "/api/v1/manage/held/00/dismiss".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/entries/{id}/reject",
+            post.clone(),
+            "/api/v1/manage/entries/999999/reject".into(),
+            "{\"reason_code\":\"PSR-CON-0002\"}",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/suspensions",
+            get.clone(),
+            "/api/v1/manage/suspensions".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/suspensions",
+            post.clone(),
+            "/api/v1/manage/suspensions".into(),
+            "{}",
+            &["manager", "operator"],
+        ),
+        (
+            "/manage/suspensions/{id}/lift",
+            post.clone(),
+            "/api/v1/manage/suspensions/999999/lift".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/usage",
+            get.clone(),
+            "/api/v1/usage".into(),
+            "",
+            &["manager", "supervisor", "operator"],
+        ),
+        (
+            "/usage/anomalies",
+            get.clone(),
+            "/api/v1/usage/anomalies".into(),
+            "",
+            &["manager", "supervisor", "operator"],
+        ),
+        (
+            "/usage/{id}/hide",
+            post.clone(),
+            "/api/v1/usage/999999/hide".into(),
+            "{\"hidden_until\":\"2030-01-01\",\"reason\":\"r\"}",
+            &["hider", "operator"],
+        ),
+        (
+            "/audit/checkpoint",
+            get.clone(),
+            "/api/v1/audit/checkpoint".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/audit/checkpoint",
+            post.clone(),
+            "/api/v1/audit/checkpoint".into(),
+            "",
+            &["manager", "operator"],
+        ),
+        (
+            "/audit/public-key",
+            get.clone(),
+            "/api/v1/audit/public-key".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/audit/leaves/{seq}/proof",
+            get.clone(),
+            "/api/v1/audit/leaves/0/proof".into(),
+            "",
+            &["manager", "supervisor", "operator"],
+        ),
+    ]
+}
+
+/// The route patterns written in `crates/web/src` (`.route("…"`), test-only routes left out.
+fn routes_in_code() -> BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            // Unit-test modules define their own routes; they are not the server's.
+            let text = text.split("#[cfg(test)]").next().unwrap_or("");
+            for part in text.split(".route(").skip(1) {
+                if let Some(rest) = part.trim_start().strip_prefix('"') {
+                    out.insert(rest.split('"').next().unwrap().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
+    let s = &db.store;
+    let p = psn(950);
+    s.append(
+        &prov("MIGR-01"),
+        vec![NewEntry::new(
+            p,
+            registration("Անի", "Հակոբյան", d(1990, 3, 8), Sex::F),
+        )],
+    )
+    .await
+    .unwrap();
+    let mut keys = vec![("anonymous", None)];
+    for (i, (role, t, functions, elements)) in ROLES.iter().enumerate() {
+        let id = format!("ROLE-{i}");
+        s.create_body(
+            "test",
+            &NewBody {
+                id: id.clone(),
+                body_type: *t,
+                name_hy: "Մարմին".into(),
+                name_en: "Body".into(),
+                name_ru: "Орган".into(),
+                xroad_member: None,
+                contact_email: None,
+            },
+        )
+        .await
+        .unwrap();
+        if !elements.is_empty() {
+            let els: Vec<String> = elements.iter().map(|e| e.to_string()).collect();
+            s.add_grant("test", &id, &els, "testing", "the test suite", None)
+                .await
+                .unwrap();
+        }
+        let (_, key) = s
+            .issue_api_key("test", &id, &format!("uid-{role}"), functions, role)
+            .await
+            .unwrap();
+        keys.push((role, Some(key)));
+    }
+    let (app, c) = spawn(&db).await;
+    // A leaf exists for the proof route.
+    s.audit_checkpoint().await.unwrap();
+
+    let m = matrix(p);
+    let covered: BTreeSet<String> = m
+        .iter()
+        .map(|r| r.0.trim_start_matches("/api/v1").to_string())
+        .chain(m.iter().map(|r| r.0.to_string()))
+        .collect();
+    for route in routes_in_code() {
+        assert!(
+            covered.contains(&route),
+            "route {route} has no row in the authorization matrix"
+        );
+    }
+
+    let mut wrong = vec![];
+    for (pattern, method, path, body, allowed) in &m {
+        let mut through = BTreeSet::new();
+        for (role, key) in &keys {
+            let mut rq = c.request(method.clone(), format!("{}{path}", app.url()));
+            if let Some(k) = key {
+                rq = rq.header("X-API-Key", k);
+            }
+            if !body.is_empty() {
+                rq = rq
+                    .header("Content-Type", "application/json")
+                    .body(body.to_string());
+            }
+            let status = rq.send().await.unwrap().status().as_u16();
+            if status != 401 && status != 403 {
+                through.insert(*role);
+            }
+        }
+        let want: BTreeSet<&str> = allowed.iter().copied().collect();
+        if through != want {
+            wrong.push(format!(
+                "{method} {pattern}: let through {through:?}, expected {want:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    app.shutdown().await.unwrap();
+}
