@@ -403,3 +403,93 @@ async fn dev_ca_command_writes_a_pki_that_serve_accepts() {
     assert!(body.contains("PSR-AUTH-0004"), "{body}");
     running.shutdown().await.unwrap();
 }
+
+/// `%XX`-encode everything but unreserved characters, as nginx's `$ssl_client_escaped_cert` does.
+fn escaped(pem: &str) -> String {
+    pem.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Issue 4, reverse-proxy mode: a TLS-terminating proxy forwards the ID card in a header. From a trusted
+/// proxy address the card identifies its holder exactly as over direct TLS (and is checked again: a card
+/// from another CA or a revoked one is refused); from any other address the header is refused with
+/// `403 PSR-AUTH-0009`; and without the header the request is simply anonymous.
+#[tokio::test]
+async fn g2_a_card_forwarded_by_a_trusted_proxy_identifies_and_an_untrusted_one_is_refused() {
+    let db = TestDb::sqlite().await;
+    let pki = Pki::new();
+    let start = |trusted: &str| {
+        let mut cfg = test_config();
+        cfg.server.listen = "127.0.0.1:0".into();
+        cfg.server.client_ca = pki.path("ca.pem");
+        cfg.server.client_crl = pki.path("crl.pem");
+        cfg.server.forwarded_cert_header = "X-Client-Cert".into();
+        cfg.server.trusted_proxies = vec![trusted.to_string()];
+        cfg.validate().unwrap();
+        let store = db.store.clone();
+        async move { popreg::app::start(&cfg, store).await.unwrap() }
+    };
+    let c = reqwest::Client::new();
+    let ask = |url: String, cert: Option<String>| {
+        let c = c.clone();
+        async move {
+            let mut rq = c.get(format!("{url}/whoami"));
+            if let Some(p) = cert {
+                rq = rq.header("X-Client-Cert", p);
+            }
+            let r = rq.send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let running = start("127.0.0.1").await;
+    let (s, j) = ask(running.url(), Some(escaped(&pki.card.cert_pem))).await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    assert_eq!(j["psn"], pki.holder.to_string());
+    for (card, code) in [
+        (&pki.foreign, "PSR-AUTH-0005"),
+        (&pki.revoked, "PSR-AUTH-0004"),
+        (&pki.expired, "PSR-AUTH-0002"),
+    ] {
+        let (s, j) = ask(running.url(), Some(escaped(&card.cert_pem))).await;
+        assert_eq!(
+            (s, j["code"].as_str().unwrap()),
+            (StatusCode::UNAUTHORIZED, code)
+        );
+    }
+    let (s, j) = ask(running.url(), Some("not a certificate".into())).await;
+    assert_eq!(
+        (s, j["code"].as_str().unwrap()),
+        (StatusCode::UNAUTHORIZED, "PSR-AUTH-0007")
+    );
+    let (s, j) = ask(running.url(), None).await;
+    assert_eq!(
+        (s, j["code"].as_str().unwrap()),
+        (StatusCode::UNAUTHORIZED, "PSR-AUTH-0001")
+    );
+    running.shutdown().await.unwrap();
+
+    // The same request from an address that is not the proxy's.
+    let running = start("10.9.9.9").await;
+    let (s, j) = ask(running.url(), Some(escaped(&pki.card.cert_pem))).await;
+    assert_eq!(
+        (s, j["code"].as_str().unwrap()),
+        (StatusCode::FORBIDDEN, "PSR-AUTH-0009")
+    );
+    running.shutdown().await.unwrap();
+
+    // The header is only for use with a CA bundle and named proxies.
+    let mut cfg = test_config();
+    cfg.server.forwarded_cert_header = "X-Client-Cert".into();
+    cfg.server.client_ca = pki.path("ca.pem");
+    assert!(cfg.validate().is_err(), "no trusted proxies");
+    cfg.server.trusted_proxies = vec!["proxy.example".into()];
+    assert!(cfg.validate().is_err(), "not an address");
+}

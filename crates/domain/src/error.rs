@@ -92,6 +92,7 @@ codes! {
     AuthNoPsn = "PSR-AUTH-0006", 401;
     AuthCertificateInvalid = "PSR-AUTH-0007", 401;
     AuthXRoadClientMismatch = "PSR-AUTH-0008", 403;
+    AuthUntrustedProxy = "PSR-AUTH-0009", 403;
     AccessUnknown = "PSR-ACC-0001", 404;
     AccessConflict = "PSR-ACC-0002", 409;
     NoReadGrant = "PSR-ACC-0003", 403;

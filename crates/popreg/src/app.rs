@@ -69,7 +69,23 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
             Duration::from_millis(cfg.connectors.timeout_ms),
         )?)
     };
+    let forwarded_cert = if cfg.server.forwarded_cert_header.is_empty() {
+        None
+    } else {
+        Some(popreg_web::ForwardedCert {
+            header: axum::http::HeaderName::from_bytes(cfg.server.forwarded_cert_header.as_bytes())
+                .context("server.forwarded_cert_header")?,
+            trusted: cfg
+                .server
+                .trusted_proxies
+                .iter()
+                .map(|a| a.parse())
+                .collect::<Result<_, _>>()
+                .context("server.trusted_proxies")?,
+        })
+    };
     Ok(WebConfig {
+        forwarded_cert,
         card_verifier: card_verifier(cfg)?.map(Arc::new),
         tax_registry,
         max_body_bytes: cfg.server.max_body_bytes,
@@ -218,9 +234,12 @@ pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
     let task = match tls {
         Some(tls) => tokio::spawn(crate::https::serve(listener, Arc::new(tls), app, stop)),
         None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await
         }),
     };
     Ok(Running {

@@ -72,6 +72,11 @@ pub struct Server {
     pub client_ca: String,
     /// PEM file with the CRLs of those CAs (revoked cards).
     pub client_crl: String,
+    /// Behind a TLS-terminating reverse proxy: the request header in which the proxy forwards the client's
+    /// certificate (URL-encoded PEM, as nginx's `$ssl_client_escaped_cert`); empty: not behind such a proxy.
+    pub forwarded_cert_header: String,
+    /// The proxies' addresses: the header is believed only from these; from anywhere else it is refused.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,6 +105,8 @@ impl Default for Server {
             tls_key: String::new(),
             client_ca: String::new(),
             client_crl: String::new(),
+            forwarded_cert_header: String::new(),
+            trusted_proxies: vec![],
         }
     }
 }
@@ -177,6 +184,16 @@ impl Config {
         if let Some(v) = get("POPREG_CLIENT_CRL") {
             self.server.client_crl = v;
         }
+        if let Some(v) = get("POPREG_FORWARDED_CERT_HEADER") {
+            self.server.forwarded_cert_header = v;
+        }
+        if let Some(v) = get("POPREG_TRUSTED_PROXIES") {
+            self.server.trusted_proxies = v
+                .split(',')
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+        }
         if let Some(v) = get("POPREG_DATA_DIR") {
             self.storage.data_dir = PathBuf::from(v);
         }
@@ -236,10 +253,32 @@ impl Config {
         if s.tls_cert.is_empty() != s.tls_key.is_empty() {
             bail!("server.tls_cert and server.tls_key: set both (HTTPS) or neither (HTTP)");
         }
-        if !s.client_ca.is_empty() && s.tls_cert.is_empty() {
+        let proxied = !s.forwarded_cert_header.is_empty();
+        if !s.client_ca.is_empty() && s.tls_cert.is_empty() && !proxied {
             bail!(
-                "server.client_ca: ID cards need HTTPS; set server.tls_cert and server.tls_key too"
+                "server.client_ca: ID cards need HTTPS; set server.tls_cert and server.tls_key too, or \
+                 server.forwarded_cert_header behind a TLS-terminating proxy"
             );
+        }
+        if proxied {
+            if s.client_ca.is_empty() {
+                bail!(
+                    "server.forwarded_cert_header: needs server.client_ca to check the certificates"
+                );
+            }
+            if s.trusted_proxies.is_empty() {
+                bail!(
+                    "server.forwarded_cert_header: list the proxies' addresses in server.trusted_proxies"
+                );
+            }
+            if axum::http::HeaderName::from_bytes(s.forwarded_cert_header.as_bytes()).is_err() {
+                bail!("server.forwarded_cert_header: not a header name");
+            }
+        }
+        for a in &s.trusted_proxies {
+            if a.parse::<std::net::IpAddr>().is_err() {
+                bail!("server.trusted_proxies: {a:?} is not an IP address");
+            }
         }
         if !s.client_crl.is_empty() && s.client_ca.is_empty() {
             bail!("server.client_crl: needs server.client_ca");

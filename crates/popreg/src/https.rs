@@ -30,9 +30,9 @@ pub async fn serve(
     let mut conns = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let tcp = tokio::select! {
+        let (tcp, remote) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((tcp, _)) => tcp,
+                Ok((tcp, remote)) => (tcp, remote),
                 Err(e) => {
                     // Out of file descriptors and the like: wait a little rather than spin.
                     tracing::warn!(error = %e, "accept failed");
@@ -68,6 +68,8 @@ pub async fn serve(
             );
             let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(peer.clone());
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
                 app.clone().oneshot(req)
             });
             let conn = hyper::server::conn::http1::Builder::new()

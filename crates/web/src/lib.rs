@@ -50,6 +50,18 @@ pub struct WebConfig {
     pub tax_registry: Option<popreg_connectors::tax::TaxRegistry>,
     /// Checks ID-card certificates presented over TLS (`GET /whoami`); `None`: ID cards are not accepted.
     pub card_verifier: Option<Arc<popreg_identity::CardVerifier>>,
+    /// Behind a TLS-terminating reverse proxy: where it forwards the client certificate, and from where.
+    pub forwarded_cert: Option<ForwardedCert>,
+}
+
+/// The reverse-proxy mode of ID-card login: the proxy terminates TLS, asks for the card, and forwards the
+/// client certificate (URL-encoded PEM) in `header`. The header is believed only on connections from
+/// `trusted`; from any other address a request carrying it is refused (`403 PSR-AUTH-0009`). Either way the
+/// certificate is checked here again against the CA bundle, the CRL and the clock.
+#[derive(Clone, Debug)]
+pub struct ForwardedCert {
+    pub header: axum::http::HeaderName,
+    pub trusted: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
@@ -59,6 +71,7 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(30),
             tax_registry: None,
             card_verifier: None,
+            forwarded_cert: None,
         }
     }
 }
@@ -107,7 +120,84 @@ pub fn router(state: AppState) -> Router {
                 .merge(manage::routes())
                 .merge(usage_api::routes()),
         );
-    with_edge(routes, max_body, timeout).with_state(state)
+    let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
+    with_edge(routes, max_body, timeout)
+        .layer(forwarded)
+        .with_state(state)
+}
+
+/// The reverse-proxy mode (see [`ForwardedCert`]): turn a trusted proxy's certificate header into the
+/// request's [`popreg_identity::TlsPeer`], exactly as a direct TLS handshake would; refuse the header from
+/// anyone else. Needs the connection's address (`ConnectInfo`), which `popreg serve` provides.
+async fn forwarded_cert(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(fw) = &state.0.config.forwarded_cert else {
+        return next.run(req).await;
+    };
+    let remote = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let trusted = remote.is_some_and(|ip| fw.trusted.contains(&ip));
+    let value = req.headers().get(&fw.header).cloned();
+    match (trusted, value) {
+        (true, Some(v)) => {
+            let pem = percent_decode(v.as_bytes());
+            let chain = popreg_identity::cert::certs_from_pem(&pem).unwrap_or_default();
+            if chain.is_empty() {
+                tracing::warn!(target: "security", "forwarded client certificate is not PEM");
+                return ApiError::new(
+                    popreg_domain::Code::AuthCertificateInvalid,
+                    "the certificate forwarded by the proxy cannot be read",
+                )
+                .for_request(req.headers())
+                .into_response();
+            }
+            req.extensions_mut()
+                .insert(popreg_identity::TlsPeer::from_chain(chain));
+        }
+        (true, None) => {
+            req.extensions_mut()
+                .insert(popreg_identity::TlsPeer::anonymous());
+        }
+        (false, Some(_)) => {
+            tracing::warn!(
+                target: "security",
+                remote = ?remote,
+                header = %fw.header,
+                "forwarded client certificate from an untrusted address: refused"
+            );
+            return ApiError::new(
+                popreg_domain::Code::AuthUntrustedProxy,
+                "a forwarded client certificate is accepted only from the register's own proxies",
+            )
+            .for_request(req.headers())
+            .into_response();
+        }
+        (false, None) => {}
+    }
+    next.run(req).await
+}
+
+/// `%XX` decoding (nginx's `$ssl_client_escaped_cert`); other bytes as they are.
+fn percent_decode(b: &[u8]) -> Vec<u8> {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
 }
 
 /// The layers every route shares, from the inside out: the fallback (`404 PSR-API-0006`), metrics, the
