@@ -14,7 +14,6 @@ use popreg_domain::*;
 use popreg_store::NewBody;
 use reqwest::Method;
 
-use crate::api::spawn;
 use crate::common::*;
 
 crate::conformance!(a1_33_every_route_admits_exactly_its_roles);
@@ -397,7 +396,13 @@ async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
             .unwrap();
         keys.push((role, Some(key)));
     }
-    let (app, c) = spawn(&db).await;
+    crate::api::ensure_test_key(&db).await;
+    // The brute-force limit would count this test's many refusals: off here, tested below.
+    let mut cfg = test_config();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.server.auth_failures_per_window = 0;
+    let app = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    let c = reqwest::Client::new();
     // A leaf exists for the proof route.
     s.audit_checkpoint().await.unwrap();
 
@@ -428,6 +433,7 @@ async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
                     .body(body.to_string());
             }
             let status = rq.send().await.unwrap().status().as_u16();
+            assert_ne!(status, 429, "{method} {path} as {role}");
             if status != 401 && status != 403 {
                 through.insert(*role);
             }
@@ -440,5 +446,57 @@ async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    app.shutdown().await.unwrap();
+}
+
+/// Brute force (issue 4, "Bad input"): refused authentications count per client address; past the limit the
+/// address is answered `429 PSR-API-0008` with `Retry-After`, even with a good key, until the window ends.
+#[tokio::test]
+async fn a1_37_guessing_keys_is_throttled_per_address() {
+    let db = TestDb::sqlite().await;
+    crate::api::ensure_test_key(&db).await;
+    let mut cfg = test_config();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.server.auth_failures_per_window = 5;
+    cfg.server.auth_failure_window_secs = 2;
+    let app = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    let c = reqwest::Client::new();
+    let call = |key: String| {
+        let c = c.clone();
+        let url = format!("{}/api/v1/caller", app.url());
+        async move { c.get(url).header("X-API-Key", key).send().await.unwrap() }
+    };
+    for i in 0..5 {
+        let r = call(format!("psr_guess{i}")).await;
+        assert_eq!(r.status(), 401, "guess {i}");
+    }
+    let r = call("psr_guess5".into()).await;
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry), "{retry}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "PSR-API-0008");
+    assert_eq!(
+        call(crate::api::KEY.into()).await.status(),
+        429,
+        "the address is held"
+    );
+    // Public routes stay open meanwhile.
+    let r = c
+        .get(format!("{}/healthz", app.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "everything from the address waits");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        call(crate::api::KEY.into()).await.status(),
+        200,
+        "after the window"
+    );
     app.shutdown().await.unwrap();
 }

@@ -84,6 +84,7 @@ codes! {
     BadQuery = "PSR-API-0005", 400;
     RouteNotFound = "PSR-API-0006", 404;
     Forbidden = "PSR-API-0007", 403;
+    TooManyFailures = "PSR-API-0008", 429;
     AuthNoCertificate = "PSR-AUTH-0001", 401;
     AuthCertificateExpired = "PSR-AUTH-0002", 401;
     AuthCertificateNotYetValid = "PSR-AUTH-0003", 401;

@@ -86,6 +86,8 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
     };
     Ok(WebConfig {
         forwarded_cert,
+        auth_failures_per_window: cfg.server.auth_failures_per_window,
+        auth_failure_window: Duration::from_secs(cfg.server.auth_failure_window_secs.max(1)),
         card_verifier: card_verifier(cfg)?.map(Arc::new),
         tax_registry,
         max_body_bytes: cfg.server.max_body_bytes,

@@ -77,6 +77,9 @@ pub struct Server {
     pub forwarded_cert_header: String,
     /// The proxies' addresses: the header is believed only from these; from anywhere else it is refused.
     pub trusted_proxies: Vec<String>,
+    /// Refused authentications (401) per client address and window before it gets 429; 0: no limit.
+    pub auth_failures_per_window: u32,
+    pub auth_failure_window_secs: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -107,6 +110,8 @@ impl Default for Server {
             client_crl: String::new(),
             forwarded_cert_header: String::new(),
             trusted_proxies: vec![],
+            auth_failures_per_window: 30,
+            auth_failure_window_secs: 60,
         }
     }
 }

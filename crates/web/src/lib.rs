@@ -52,6 +52,10 @@ pub struct WebConfig {
     pub card_verifier: Option<Arc<popreg_identity::CardVerifier>>,
     /// Behind a TLS-terminating reverse proxy: where it forwards the client certificate, and from where.
     pub forwarded_cert: Option<ForwardedCert>,
+    /// Refused authentications (`401`) allowed per client address in `auth_failure_window`; past that the
+    /// address gets `429 PSR-API-0008` until the window ends. 0: no limit.
+    pub auth_failures_per_window: u32,
+    pub auth_failure_window: Duration,
 }
 
 /// The reverse-proxy mode of ID-card login: the proxy terminates TLS, asks for the card, and forwards the
@@ -72,6 +76,8 @@ impl Default for WebConfig {
             tax_registry: None,
             card_verifier: None,
             forwarded_cert: None,
+            auth_failures_per_window: 30,
+            auth_failure_window: Duration::from_secs(60),
         }
     }
 }
@@ -83,6 +89,8 @@ pub(crate) struct AppInner {
     pub store: Store,
     pub config: WebConfig,
     pub metrics: Option<PrometheusHandle>,
+    /// Refused authentications per client address: (window start, count).
+    pub failures: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (Instant, u32)>>,
 }
 
 /// Shared state of the HTTP handlers.
@@ -95,6 +103,7 @@ impl AppState {
             store,
             config,
             metrics,
+            failures: Default::default(),
         }))
     }
 }
@@ -121,9 +130,61 @@ pub fn router(state: AppState) -> Router {
                 .merge(usage_api::routes()),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
+    let throttle = middleware::from_fn_with_state(state.clone(), throttle);
     with_edge(routes, max_body, timeout)
         .layer(forwarded)
+        .layer(throttle)
         .with_state(state)
+}
+
+/// Brute force against keys and cards: every `401` counts against the client's address; past
+/// `auth_failures_per_window` in the window, the address is answered `429 PSR-API-0008` with `Retry-After`
+/// (whatever it sends) until the window ends. Behind a reverse proxy the address is the proxy's: limit at the
+/// proxy too.
+async fn throttle(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let cfg = &state.0.config;
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let (Some(ip), limit @ 1..) = (ip, cfg.auth_failures_per_window) else {
+        return next.run(req).await;
+    };
+    let window = cfg.auth_failure_window;
+    let now = Instant::now();
+    let blocked_for = {
+        let map = state.0.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&ip).and_then(|(start, n)| {
+            let left = window.checked_sub(now.duration_since(*start))?;
+            (*n >= limit).then_some(left)
+        })
+    };
+    if let Some(left) = blocked_for {
+        tracing::warn!(target: "security", %ip, "too many refused authentications: throttled");
+        let mut r = ApiError::new(
+            popreg_domain::Code::TooManyFailures,
+            "too many refused authentications from this address; wait and check the key or card",
+        )
+        .for_request(req.headers())
+        .into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&(left.as_secs() + 1).to_string()) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::UNAUTHORIZED {
+        let mut map = state.0.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let e = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) >= window {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+    }
+    resp
 }
 
 /// The reverse-proxy mode (see [`ForwardedCert`]): turn a trusted proxy's certificate header into the
