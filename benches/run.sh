@@ -20,18 +20,22 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(rustc --version)"
 cargo build --release -q -p popreg
-BIN=target/release/popreg
+BIN="${CARGO_TARGET_DIR:-target}/release/popreg"
 
 echo "== import of $PERSONS persons into SQLite ($WORK/sqlite)"
 rm -rf "$WORK/sqlite"
 /usr/bin/time -f "wall %e s, max RSS %M KiB" "$BIN" generate --persons "$PERSONS" --seed 1 --data-dir "$WORK/sqlite"
 ls -l "$WORK/sqlite"
 
-echo "== import of $PERSONS persons into PostgreSQL"
+# POPREG_BENCH_PG=0 measures SQLite only.
+WITH_PG="${POPREG_BENCH_PG:-1}"
 DB="popreg_bench_$$"
-psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 PG_URL="${PG_ADMIN%/*}/$DB"
+if [[ "$WITH_PG" == 1 ]]; then
+echo "== import of $PERSONS persons into PostgreSQL"
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 /usr/bin/time -f "wall %e s, max RSS %M KiB" "$BIN" generate --persons "$PERSONS" --seed 1 --database-url "$PG_URL"
+fi
 
 echo "== lookups over HTTP, SQLite, 64 connections, $DURATION"
 python3 - "$WORK/sqlite/register.sqlite" "$WORK/psns.txt" <<'PY'
@@ -54,7 +58,7 @@ bench_key() {
     --legal-basis 'none (benchmark data)' >/dev/null
 }
 bench_key --data-dir "$WORK/sqlite"
-bench_key --database-url "$PG_URL"
+[[ "$WITH_PG" == 1 ]] && bench_key --database-url "$PG_URL"
 POPREG_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/sqlite" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
@@ -65,6 +69,13 @@ POPREG_BENCH_KEY="$KEY" POPREG_BENCH_PSNS="$WORK/psns.txt" wrk -t2 -c64 -d"$DURA
 echo "server RSS after the run: $(awk '/VmRSS/{print $2, $3}' /proc/$SERVER/status)"
 kill $SERVER; wait $SERVER 2>/dev/null || true
 trap - EXIT
+python3 - "$WORK/sqlite/register.sqlite" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print("usage records written during the runs (one per answered lookup):",
+      con.execute("SELECT COUNT(*) FROM usage_log").fetchone()[0])
+PY
+if [[ "$WITH_PG" != 1 ]]; then echo "== done (SQLite only); data left in $WORK"; exit 0; fi
 
 echo "== lookups over HTTP, PostgreSQL, 64 connections, $DURATION"
 POPREG_LOG=warn POPREG_MAX_CONNECTIONS=32 "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$PG_URL" &
