@@ -253,6 +253,48 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// Standard base64 (with padding) to bytes; `None` when malformed.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = vec![];
+    for c in b.chunks(4) {
+        let pad = c.iter().rev().take_while(|&&x| x == b'=').count();
+        if pad > 2 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, &x) in c.iter().enumerate() {
+            n <<= 6;
+            if i < 4 - pad {
+                n |= val(x)?;
+            } else if x != b'=' {
+                return None;
+            }
+        }
+        out.push((n >> 16) as u8);
+        if pad < 2 {
+            out.push((n >> 8) as u8);
+        }
+        if pad < 1 {
+            out.push(n as u8);
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +406,16 @@ mod tests {
         assert!(Frontier::from_text(&text.replacen('5', "6", 1)).is_none());
         assert!(Frontier::from_text("x").is_none());
         assert!(Frontier::from_text("1 0:zz").is_none());
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        for s in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            let e = base64(s.as_bytes());
+            assert_eq!(base64_decode(&e).unwrap(), s.as_bytes());
+        }
+        assert!(base64_decode("Zm9v!").is_none());
+        assert!(base64_decode("Z===").is_none());
     }
 
     #[test]

@@ -196,9 +196,10 @@ macro_rules! entry_columns {
 mod audit;
 mod usage;
 pub use audit::{
-    AUDIT_ORIGIN, AuditSigner, Checkpoint, Finding, InclusionProof, VerifyReport, base64_decode,
-    key_id, signature_valid,
+    AUDIT_ORIGIN, AuditSigner, Checkpoint, Finding, InclusionProof, VerifyReport, key_id,
+    signature_valid,
 };
+pub use popreg_domain::merkle::base64_decode;
 pub use usage::*;
 
 /// The columns of `persons`, in insert order.

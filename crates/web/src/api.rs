@@ -152,7 +152,7 @@ impl AsOfQuery {
     }
 }
 
-fn query<T: for<'de> Deserialize<'de>>(
+pub(crate) fn query<T: for<'de> Deserialize<'de>>(
     ctx: &Ctx,
     q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, ApiError> {

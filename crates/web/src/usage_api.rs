@@ -22,7 +22,7 @@ use popreg_store::UsageFilter;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::Ctx;
+use crate::api::{Ctx, query};
 use crate::auth::{caller, require};
 use crate::error::ApiError;
 use crate::manage::{bad, day, json_body, start_of};
@@ -60,14 +60,6 @@ struct SearchQuery {
     to: Option<String>,
     before_id: Option<i64>,
     limit: Option<i64>,
-}
-
-fn query<T: for<'de> Deserialize<'de>>(
-    ctx: &Ctx,
-    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
-) -> Result<T, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| ctx.err(ApiError::new(Code::BadQuery, e.body_text())))
 }
 
 /// `GET /api/v1/usage?psn=&body=&user=&purpose=&from=&to=&before_id=&limit=`: newest first, hidden records
