@@ -10,6 +10,7 @@ mod identity;
 mod matrix;
 mod my_usage;
 mod notify;
+mod portal;
 mod schemas;
 mod store;
 mod submit;

@@ -5,7 +5,8 @@
 //!
 //! Roles are API keys of bodies with functions and grants, plus the anonymous caller. The ID-card pages
 //! (`/whoami`, `/workspace`, `/manage`, `/my/…`) take no API key at all: over plain HTTP every role is
-//! refused there; with cards they are tested in identity.rs, workspace.rs, my_usage.rs.
+//! refused there (the portal's pages by a redirect to `/login`); with cards and sessions they are tested in
+//! identity.rs, workspace.rs, my_usage.rs, portal.rs.
 
 use std::collections::BTreeSet;
 
@@ -94,6 +95,22 @@ fn matrix(
             NONE,
         ),
         ("/manage", get.clone(), "/manage".into(), "", NONE),
+        ("/login", get.clone(), "/login".into(), "", ALL),
+        ("/help", get.clone(), "/help".into(), "", ALL),
+        ("/lang", get.clone(), "/lang?to=en&back=/".into(), "", ALL),
+        ("/login/card", post.clone(), "/login/card".into(), "", NONE),
+        ("/login/demo", post.clone(), "/login/demo".into(), "", NONE),
+        ("/logout", post.clone(), "/logout".into(), "", NONE),
+        ("/my", get.clone(), "/my".into(), "", NONE),
+        ("/my/data", get.clone(), "/my/data".into(), "", NONE),
+        (
+            "/my/data/history",
+            get.clone(),
+            "/my/data/history".into(),
+            "",
+            NONE,
+        ),
+        ("/my/sessions", get.clone(), "/my/sessions".into(), "", NONE),
         ("/my/usage", get.clone(), "/my/usage".into(), "", NONE),
         (
             "/my/usage.csv",
@@ -402,7 +419,11 @@ async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
     cfg.server.listen = "127.0.0.1:0".into();
     cfg.server.auth_failures_per_window = 0;
     let app = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
-    let c = reqwest::Client::new();
+    // Portal pages answer a caller without a session with a redirect to the login page: that is a refusal.
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     // A leaf exists for the proof route.
     s.audit_checkpoint().await.unwrap();
 
@@ -432,9 +453,16 @@ async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
                     .header("Content-Type", "application/json")
                     .body(body.to_string());
             }
-            let status = rq.send().await.unwrap().status().as_u16();
+            let resp = rq.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let to_login = status == 303
+                && resp
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .is_some_and(|l| l.starts_with("/login"));
             assert_ne!(status, 429, "{method} {path} as {role}");
-            if status != 401 && status != 403 {
+            if status != 401 && status != 403 && !to_login {
                 through.insert(*role);
             }
         }

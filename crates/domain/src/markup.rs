@@ -25,6 +25,21 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The message ids of a Fluent (`.ftl`) source, in file order: every line that starts a message (`id =`).
+/// For the tests that check every language file has every message.
+pub fn fluent_message_ids(src: &str) -> Vec<&str> {
+    src.lines()
+        .filter_map(|line| {
+            let (id, _) = line.split_once(" =")?;
+            let ok = id.starts_with(|c: char| c.is_ascii_alphabetic())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            ok.then_some(id)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -79,16 +79,7 @@ pub fn message_ids(lang: Lang) -> Vec<&'static str> {
     let Some((_, src)) = SOURCES.iter().find(|(l, _)| *l == lang) else {
         return vec![];
     };
-    src.lines()
-        .filter_map(|line| {
-            let (id, _) = line.split_once(" =")?;
-            let ok = id.starts_with(|c: char| c.is_ascii_alphabetic())
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            ok.then_some(id)
-        })
-        .collect()
+    popreg_domain::markup::fluent_message_ids(src)
 }
 
 /// One message of one language with its arguments.

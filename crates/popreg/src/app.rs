@@ -92,6 +92,17 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
         tax_registry,
         max_body_bytes: cfg.server.max_body_bytes,
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
+        portal: popreg_web::PortalConfig {
+            sessions: popreg_store::SessionLimits {
+                idle: chrono::Duration::minutes(cfg.portal.session_idle_minutes.into()),
+                absolute: chrono::Duration::hours(cfg.portal.session_absolute_hours.into()),
+            },
+            secure_cookies: cfg.portal.secure_cookies,
+            card_login_url: (!cfg.portal.card_login_url.is_empty())
+                .then(|| cfg.portal.card_login_url.clone()),
+            // The card chooser exists only in `popreg demo`, which fills it in itself.
+            demo_cards: vec![],
+        },
     })
 }
 
@@ -182,6 +193,15 @@ impl Running {
 /// Start serving on the configured address with a given store. Stops on the returned handle, Ctrl-C or
 /// SIGTERM.
 pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
+    start_with(cfg, store, vec![]).await
+}
+
+/// [`start`], with the demo's card chooser offering `demo_cards` (only `popreg demo` passes any).
+pub async fn start_with(
+    cfg: &Config,
+    store: Store,
+    demo_cards: Vec<popreg_web::DemoCard>,
+) -> anyhow::Result<Running> {
     // Classifiers are part of the program: a broken code list must stop the start, not surface later.
     popreg_domain::classifiers::try_classifiers()
         .context("the embedded classifiers do not load")?;
@@ -198,7 +218,9 @@ pub async fn start(cfg: &Config, store: Store) -> anyhow::Result<Running> {
         "audit checkpoints are signed with this key"
     );
     store.set_audit_signer(signer);
-    let state = AppState::new(store.clone(), web_config(cfg)?, metrics_handle());
+    let mut web = web_config(cfg)?;
+    web.portal.demo_cards = demo_cards;
+    let state = AppState::new(store.clone(), web, metrics_handle());
     let app = popreg_web::router(state);
     let (tx, rx) = oneshot::channel::<()>();
     // The server and the outbox worker stop together: on the handle, Ctrl-C or SIGTERM.

@@ -19,7 +19,34 @@ pub struct Config {
     pub notify: popreg_notify::NotifyConfig,
     /// The audit trail's checkpoints (docs/audit.md).
     pub audit: Audit,
+    /// The e-Citizen portal: login sessions and cookies (docs/portal.md).
+    pub portal: Portal,
     pub log: Log,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Portal {
+    /// Minutes without a request after which a session ends.
+    pub session_idle_minutes: u32,
+    /// Hours after login after which a session ends, however busy.
+    pub session_absolute_hours: u32,
+    /// Send cookies only over HTTPS (`Secure`). Turn off only for a portal served on plain HTTP on a
+    /// loopback address (the demo does).
+    pub secure_cookies: bool,
+    /// The HTTPS address of ID-card login, shown on the login page when it is opened over plain HTTP.
+    pub card_login_url: String,
+}
+
+impl Default for Portal {
+    fn default() -> Self {
+        Portal {
+            session_idle_minutes: 15,
+            session_absolute_hours: 8,
+            secure_cookies: true,
+            card_login_url: String::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -217,6 +244,18 @@ impl Config {
         if let Some(v) = get("POPREG_AUDIT_CHECKPOINT_INTERVAL_SECS") {
             self.audit.checkpoint_interval_secs = num("POPREG_AUDIT_CHECKPOINT_INTERVAL_SECS", v)?;
         }
+        if let Some(v) = get("POPREG_SESSION_IDLE_MINUTES") {
+            self.portal.session_idle_minutes = num("POPREG_SESSION_IDLE_MINUTES", v)?;
+        }
+        if let Some(v) = get("POPREG_SESSION_ABSOLUTE_HOURS") {
+            self.portal.session_absolute_hours = num("POPREG_SESSION_ABSOLUTE_HOURS", v)?;
+        }
+        if let Some(v) = get("POPREG_SECURE_COOKIES") {
+            self.portal.secure_cookies = matches!(v.trim(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("POPREG_CARD_LOGIN_URL") {
+            self.portal.card_login_url = v;
+        }
         if let Some(v) = get("POPREG_TAX_REGISTRY_URL") {
             self.connectors.tax_registry_url = v;
         }
@@ -253,6 +292,13 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             bail!("server.max_body_bytes: at least 1024");
+        }
+        let p = &self.portal;
+        if p.session_idle_minutes == 0 || p.session_absolute_hours == 0 {
+            bail!("portal.session_idle_minutes and portal.session_absolute_hours: at least 1");
+        }
+        if u64::from(p.session_idle_minutes) > u64::from(p.session_absolute_hours) * 60 {
+            bail!("portal.session_idle_minutes: not longer than portal.session_absolute_hours");
         }
         let s = &self.server;
         if s.tls_cert.is_empty() != s.tls_key.is_empty() {

@@ -855,10 +855,34 @@ async fn demo(
         .to_string();
     store.close().await;
     let store = app::open_store(&cfg, Arc::new(SystemClock)).await?;
-    let running = app::start(&cfg, store).await?;
+    // The portal's demo card chooser: the sample card holders, by name. On plain HTTP on a loopback address
+    // the session cookie cannot be `Secure` (browsers would drop it), so the demo turns that off there.
+    let demo_cards = sample_names
+        .iter()
+        .map(|(psn, n)| popreg_web::DemoCard {
+            psn: *psn,
+            name: format!(
+                "{} {} ({} {})",
+                n.first.hy, n.surname.hy, n.first.lat, n.surname.lat
+            ),
+        })
+        .collect();
+    let loopback = cfg
+        .server
+        .listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    if loopback && cfg.server.tls_cert.is_empty() {
+        cfg.portal.secure_cookies = false;
+    }
+    let running = app::start_with(&cfg, store, demo_cards).await?;
     let url = running.url();
     println!();
     println!("  popreg demo is running at {url}");
+    println!(
+        "  e-Citizen portal: open {url}/login in a browser and pick a demo card (demo only), then see the desk,"
+    );
+    println!("  \"my data\" and \"who used my data\"");
     println!("  data directory:  {}", dir.display());
     println!("  bodies and their API keys (the keys are in the file; each is shown only there):");
     print!("{}", demo_keys.table());

@@ -202,6 +202,12 @@ pub use audit::{
 pub use popreg_domain::merkle::base64_decode;
 pub use usage::*;
 
+// Login sessions of the portal; after `dispatch!`, which it uses.
+mod session;
+pub use session::{
+    LoginContext, LoginMethod, Session, SessionEnd, SessionLimits, SessionLookup, SessionRecord,
+};
+
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {
     () => {

@@ -26,6 +26,13 @@ use sqlx::Row;
 use crate::audit::{Leaf, UsageLineFields, ts, usage_line};
 use crate::{Dialect, Inner, Store, StoreError, corrupt, pg_ops, sqlite_ops};
 
+/// The body named in the usage records of a person's reads of their own data ([`Store::read_own`]).
+pub const SELF_BODY: &str = "SELF";
+/// The purpose recorded for a person's reads of their own data.
+const SELF_PURPOSE: &str = "the person's own request in the e-Citizen portal";
+/// The legal basis recorded for a person's reads of their own data.
+const SELF_BASIS: &str = "G.3.4";
+
 /// What a reader asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -248,6 +255,89 @@ impl Store {
         if granted.is_empty() {
             return Err(no_grant("any data element"));
         }
+        let Some((data, elements)) = self.release_view(psn, view, &granted, &no_grant).await?
+        else {
+            return Ok(None);
+        };
+        // The purposes and legal bases of the grants that cover what is released.
+        let mut purposes = BTreeSet::new();
+        let mut bases = BTreeSet::new();
+        for g in &grants {
+            let one = Granted::of(g.elements.iter().map(String::as_str));
+            if elements.iter().any(|e| one.covers(e)) {
+                purposes.insert(g.purpose.as_str());
+                bases.insert(g.legal_basis.as_str());
+            }
+        }
+        let usage = NewUsage {
+            psn: psn.to_string(),
+            body_id: caller.body_id.clone(),
+            user_uid: caller.user_uid.clone(),
+            channel: caller.channel,
+            action: view.action(),
+            elements: elements.join(","),
+            purpose: purposes.into_iter().collect::<Vec<_>>().join("; "),
+            legal_basis: bases.into_iter().collect::<Vec<_>>().join("; "),
+            xroad: [
+                caller.external.xroad_client.clone(),
+                caller.external.xroad_id.clone(),
+                caller.external.xroad_user_id.clone(),
+                caller.external.xroad_issue.clone(),
+            ],
+        };
+        let usage_id = self.log_usage(usage).await?;
+        Ok(Some(Release {
+            data,
+            usage_id,
+            elements,
+        }))
+    }
+
+    /// **The citizen's gate** (G.3.4): release `view` of the person's own data to the person,
+    /// logged in to the portal. Everything about themself is theirs to see; the release is still a usage
+    /// record — body [`SELF_BODY`], user the PSN, channel `web` — written durably before the data are
+    /// returned, like any other.
+    /// The person's own reads are left out of their "who used my data" view ([`Store::usage_for_person`]),
+    /// and kept for the supervisor.
+    pub async fn read_own(&self, psn: Psn, view: View) -> Result<Option<Release>, StoreError> {
+        let granted = Granted::of([
+            disclosure::ALL,
+            disclosure::HISTORY,
+            disclosure::NOTICE_ADDRESS,
+            "person.psn",
+        ]);
+        let never = |what: &str| refused(Code::NoReadGrant, format!("not released: {what}"));
+        let Some((data, elements)) = self.release_view(psn, view, &granted, &never).await? else {
+            return Ok(None);
+        };
+        let usage = NewUsage {
+            psn: psn.to_string(),
+            body_id: SELF_BODY.to_string(),
+            user_uid: psn.to_string(),
+            channel: Channel::Web,
+            action: view.action(),
+            elements: elements.join(","),
+            purpose: SELF_PURPOSE.to_string(),
+            legal_basis: SELF_BASIS.to_string(),
+            xroad: [None, None, None, None],
+        };
+        let usage_id = self.log_usage(usage).await?;
+        Ok(Some(Release {
+            data,
+            usage_id,
+            elements,
+        }))
+    }
+
+    /// The data of `view` of person `psn`, cut to `granted`, and the elements released; `None`: no such
+    /// person. Writes nothing: both gates ([`Store::read_person`], [`Store::read_own`]) log the release.
+    async fn release_view(
+        &self,
+        psn: Psn,
+        view: View,
+        granted: &Granted,
+        no_grant: &(dyn Fn(&str) -> StoreError + Sync),
+    ) -> Result<Option<(Released, Vec<String>)>, StoreError> {
         let need = |element: &'static str| -> Result<Vec<String>, StoreError> {
             if granted.covers(element) {
                 Ok(vec![element.to_string()])
@@ -256,7 +346,7 @@ impl Store {
             }
         };
         let cut = |state: Map<String, Value>| -> Result<(Released, Vec<String>), StoreError> {
-            let (out, elements) = disclosure::cut_person(state, &granted);
+            let (out, elements) = disclosure::cut_person(state, granted);
             if elements.is_empty() {
                 return Err(no_grant("any element of a person's record"));
             }
@@ -311,38 +401,7 @@ impl Store {
                 (Released::Exists, elements)
             }
         };
-        // The purposes and legal bases of the grants that cover what is released.
-        let mut purposes = BTreeSet::new();
-        let mut bases = BTreeSet::new();
-        for g in &grants {
-            let one = Granted::of(g.elements.iter().map(String::as_str));
-            if elements.iter().any(|e| one.covers(e)) {
-                purposes.insert(g.purpose.as_str());
-                bases.insert(g.legal_basis.as_str());
-            }
-        }
-        let usage = NewUsage {
-            psn: psn.to_string(),
-            body_id: caller.body_id.clone(),
-            user_uid: caller.user_uid.clone(),
-            channel: caller.channel,
-            action: view.action(),
-            elements: elements.join(","),
-            purpose: purposes.into_iter().collect::<Vec<_>>().join("; "),
-            legal_basis: bases.into_iter().collect::<Vec<_>>().join("; "),
-            xroad: [
-                caller.external.xroad_client.clone(),
-                caller.external.xroad_id.clone(),
-                caller.external.xroad_user_id.clone(),
-                caller.external.xroad_issue.clone(),
-            ],
-        };
-        let usage_id = self.log_usage(usage).await?;
-        Ok(Some(Release {
-            data,
-            usage_id,
-            elements,
-        }))
+        Ok(Some((data, elements)))
     }
 
     /// Write one usage record through the group-commit writer; answers once it is durable.
@@ -437,7 +496,7 @@ impl Store {
     ) -> Result<Vec<UsageRecord>, StoreError> {
         let today = crate::submit::armenian_date(self.clock.now());
         let mut sql = format!(
-            "SELECT {USAGE_COLUMNS}, NULL AS hidden_until FROM usage_log u WHERE u.psn = $1 AND NOT EXISTS \
+            "SELECT {USAGE_COLUMNS}, NULL AS hidden_until FROM usage_log u WHERE u.psn = $1 AND u.body_id <> 'SELF' AND NOT EXISTS \
              (SELECT 1 FROM usage_hidings h WHERE h.usage_id = u.id AND h.hidden_until > $2)"
         );
         let mut n = 2;

@@ -16,6 +16,7 @@ mod manage;
 mod manage_page;
 mod my_usage;
 mod negotiate;
+mod portal;
 mod schemas;
 mod submit;
 mod usage_api;
@@ -38,6 +39,7 @@ use popreg_store::Store;
 
 pub use error::ApiError;
 pub use negotiate::Format;
+pub use portal::{DemoCard, PortalConfig};
 
 /// What the web layer needs to know from the configuration.
 #[derive(Clone, Debug)]
@@ -56,6 +58,8 @@ pub struct WebConfig {
     /// address gets `429 PSR-API-0008` until the window ends. 0: no limit.
     pub auth_failures_per_window: u32,
     pub auth_failure_window: Duration,
+    /// The e-Citizen portal: sessions, cookies, the demo's card chooser.
+    pub portal: PortalConfig,
 }
 
 /// The reverse-proxy mode of ID-card login: the proxy terminates TLS, asks for the card, and forwards the
@@ -78,6 +82,7 @@ impl Default for WebConfig {
             forwarded_cert: None,
             auth_failures_per_window: 30,
             auth_failure_window: Duration::from_secs(60),
+            portal: PortalConfig::default(),
         }
     }
 }
@@ -121,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .merge(schemas::routes())
         .merge(workspace::routes())
         .merge(my_usage::routes())
+        .merge(portal::routes())
         .route("/manage", get(manage_page::view))
         .nest(
             "/api/v1",

@@ -439,9 +439,23 @@ impl Filter {
     }
 }
 
-/// The card holder's PSN, or the reason (a coded certificate error).
-fn citizen(state: &AppState, req: &Request) -> Result<Psn, Code> {
-    match crate::whoami::identify_peer(state, req.extensions().get::<TlsPeer>()) {
+/// The person: logged in to the portal (a session in force), else the holder of the ID card presented in
+/// this connection; or the reason (a coded certificate error).
+async fn citizen(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    peer: Option<&TlsPeer>,
+) -> Result<Psn, Code> {
+    if let Some(token) = crate::portal::cookie(headers, crate::portal::SESSION_COOKIE)
+        && let Ok(popreg_store::SessionLookup::Active(s)) = state
+            .0
+            .store
+            .session(token, state.0.config.portal.sessions)
+            .await
+    {
+        return Ok(s.psn);
+    }
+    match crate::whoami::identify_peer(state, peer) {
         Ok(identity) => Ok(identity.psn),
         Err(e) => {
             tracing::info!(target: "security", code = %e.code(), reason = %e, "usage view: no valid ID card");
@@ -575,7 +589,10 @@ async fn records(
 async fn view(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
     let tx = t(lang);
-    let (who, query) = (citizen(&state, &req), req.uri().query().map(str::to_string));
+    let (who, query) = (
+        citizen(&state, req.headers(), req.extensions().get()).await,
+        req.uri().query().map(str::to_string),
+    );
     let (psn, filter, rows, more) = match records(&state, who, query.as_deref(), lang).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -669,7 +686,10 @@ fn csv_field(s: &str, free_text: bool) -> String {
 async fn csv(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
     let tx = t(lang);
-    let (who, query) = (citizen(&state, &req), req.uri().query().map(str::to_string));
+    let (who, query) = (
+        citizen(&state, req.headers(), req.extensions().get()).await,
+        req.uri().query().map(str::to_string),
+    );
     let (_, _, rows, _) = match records(&state, who, query.as_deref(), lang).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -745,7 +765,7 @@ struct Proof<'a> {
 /// is hidden from them today, or does not exist.
 async fn proof(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let who = citizen(&state, &req);
+    let who = citizen(&state, req.headers(), req.extensions().get()).await;
     let mut resp = proof_json(&state, &id, who)
         .await
         .unwrap_or_else(|e| e.in_lang(lang).into_response());

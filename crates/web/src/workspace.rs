@@ -12,11 +12,9 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, SET_COOKIE,
-};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use popreg_domain::access::{Caller, Function};
 use popreg_domain::classifiers::{Lang, classifiers};
@@ -130,17 +128,8 @@ pub(crate) fn page(
         l = lang.as_str(),
         t = esc(title),
     );
-    let mut r = (status, html).into_response();
+    let mut r = crate::portal::html_response(status, lang, html);
     let h = r.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
-    );
     if let Some(token) = cookie
         && let Ok(v) = HeaderValue::from_str(&format!(
             "{CSRF_COOKIE}={token}; Path=/workspace; HttpOnly; Secure; SameSite=Strict"
@@ -228,16 +217,7 @@ fn new_token() -> String {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{CSRF_COOKIE}="))
-                .map(str::to_string)
-        })
+    crate::portal::cookie(headers, CSRF_COOKIE).map(str::to_string)
 }
 
 /// `GET /workspace`: what this body may submit.

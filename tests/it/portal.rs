@@ -1,0 +1,502 @@
+//! The e-Citizen portal's sessions and pages (issue 4 §4, issue 6 §2–3, G.2, G.3.4, G.9), against a real
+//! server: login with the demo's card chooser (and its refusal outside the demo), the session cookie, CSRF
+//! on logout, idle and absolute timeouts, login and logout in the audit trail, the language switch, "my
+//! data" through the citizen's gate with sources and the extra click for convictions. ID-card login over
+//! real TLS is in `identity.rs`-style below (`g_2_id_card_login_over_tls_opens_a_session`).
+
+use chrono::Duration;
+use popreg_domain::*;
+use popreg_store::{LoginContext, LoginMethod, SessionLimits, SessionLookup};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::common::*;
+
+crate::conformance!(
+    g_2_sessions_open_touch_and_end_by_logout_idle_and_absolute_limit,
+    g_2_demo_card_login_desk_data_and_logout,
+    a1_30_the_persons_own_reads_are_logged_but_not_in_their_usage_view,
+);
+
+fn limits() -> SessionLimits {
+    SessionLimits {
+        idle: Duration::minutes(15),
+        absolute: Duration::hours(8),
+    }
+}
+
+/// How many leaves of the audit trail record an act `action` (login, logout, session_end).
+async fn acts(db: &TestDb, action: &str) -> i64 {
+    let like = format!("%\"action\":\"{action}\"%");
+    count(
+        db,
+        "SELECT COUNT(*) FROM audit_log WHERE kind = 'act' AND data LIKE $1",
+        &like,
+    )
+    .await
+}
+
+/// A count over the database with one text parameter, read around the store.
+async fn count(db: &TestDb, sql: &'static str, param: &str) -> i64 {
+    if db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql)
+            .bind(param)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    } else {
+        let pool = db.raw_pg().await;
+        sqlx::query_scalar(sql)
+            .bind(param)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    }
+}
+
+async fn g_2_sessions_open_touch_and_end_by_logout_idle_and_absolute_limit(db: TestDb) {
+    let s = &db.store;
+    let p = psn(4101);
+    let from = LoginContext {
+        client_ip: Some("192.0.2.7".into()),
+        user_agent: Some("test\u{7}agent".into()),
+    };
+    let (token, session) = s
+        .open_session(p, LoginMethod::IdCard, limits(), &from)
+        .await
+        .unwrap();
+    assert_eq!(token.len(), 64);
+    assert_eq!(session.psn, p);
+    assert_ne!(
+        session.id, token,
+        "the store keeps the token's hash, not the token"
+    );
+    assert_eq!(acts(&db, "login").await, 1);
+    // The token works; a wrong or malformed one is unknown.
+    let SessionLookup::Active(found) = s.session(&token, limits()).await.unwrap() else {
+        panic!("session not active")
+    };
+    assert_eq!(found.csrf, session.csrf);
+    let mut other = token.clone();
+    other.replace_range(0..1, if token.starts_with('a') { "b" } else { "a" });
+    assert_eq!(
+        s.session(&other, limits()).await.unwrap(),
+        SessionLookup::Unknown
+    );
+    assert_eq!(
+        s.session("'; DROP TABLE sessions; --", limits())
+            .await
+            .unwrap(),
+        SessionLookup::Unknown
+    );
+    // Activity within the idle limit keeps it alive past several idle periods in total.
+    for _ in 0..4 {
+        db.clock.advance(Duration::minutes(10));
+        assert!(matches!(
+            s.session(&token, limits()).await.unwrap(),
+            SessionLookup::Active(_)
+        ));
+    }
+    // Logout ends it, once; the ended session is never resumed.
+    assert!(s.close_session(&token).await.unwrap());
+    assert!(!s.close_session(&token).await.unwrap());
+    assert_eq!(
+        s.session(&token, limits()).await.unwrap(),
+        SessionLookup::Ended(popreg_store::SessionEnd::Logout)
+    );
+    assert_eq!(acts(&db, "logout").await, 1);
+
+    // Idle: 15 minutes without a request.
+    let (idle, _) = s
+        .open_session(p, LoginMethod::DemoCard, limits(), &from)
+        .await
+        .unwrap();
+    db.clock.advance(Duration::minutes(15));
+    assert_eq!(
+        s.session(&idle, limits()).await.unwrap(),
+        SessionLookup::Ended(popreg_store::SessionEnd::Idle)
+    );
+    // Absolute: busy all along, ended 8 hours after login.
+    let (busy, _) = s
+        .open_session(p, LoginMethod::IdCard, limits(), &from)
+        .await
+        .unwrap();
+    for _ in 0..(8 * 6 - 1) {
+        db.clock.advance(Duration::minutes(10));
+        assert!(matches!(
+            s.session(&busy, limits()).await.unwrap(),
+            SessionLookup::Active(_)
+        ));
+    }
+    db.clock.advance(Duration::minutes(10));
+    assert_eq!(
+        s.session(&busy, limits()).await.unwrap(),
+        SessionLookup::Ended(popreg_store::SessionEnd::Absolute)
+    );
+    assert_eq!(acts(&db, "session_end").await, 2);
+    // The person's list of logins: newest first, with how each ended; control characters are dropped.
+    let list = s.sessions_of(p, 10).await.unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0].end_reason.as_deref(), Some("absolute"));
+    assert_eq!(list[1].end_reason.as_deref(), Some("idle"));
+    assert_eq!(list[2].end_reason.as_deref(), Some("logout"));
+    assert_eq!(list[2].user_agent.as_deref(), Some("testagent"));
+    assert!(s.sessions_of(psn(4102), 10).await.unwrap().is_empty());
+    // Login and logout are in the verified audit trail.
+    let dir = tempfile::tempdir().unwrap();
+    s.set_audit_signer(
+        popreg_store::AuditSigner::load_or_create(&dir.path().join("k.pk8")).unwrap(),
+    );
+    s.audit_checkpoint().await.unwrap();
+    let (_, key) = s.audit_public_key().unwrap();
+    let report = s.audit_verify(&key).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+}
+
+/// A demo server with one demo card: the person `p`, registered with a conviction.
+async fn demo_site(db: &TestDb, p: Psn) -> popreg::app::Running {
+    let s = &db.store;
+    s.append(
+        &prov("CIV-01"),
+        vec![NewEntry::new(
+            p,
+            registration("Անի", "Մելքոնյան", d(1990, 4, 2), Sex::F),
+        )],
+    )
+    .await
+    .unwrap();
+    s.append(
+        &prov("JUD-01"),
+        vec![NewEntry::new(
+            p,
+            Fact::Conviction {
+                case_number: "ԵԴ/0001/01/24".into(),
+                verdict_effective: d(2024, 5, 17),
+                term_months: 6,
+                court: None,
+            },
+        )],
+    )
+    .await
+    .unwrap();
+    let mut cfg = test_config();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.portal.secure_cookies = false;
+    popreg::app::start_with(
+        &cfg,
+        s.clone(),
+        vec![popreg_web::DemoCard {
+            psn: p,
+            name: "Անի Մելքոնյան".into(),
+        }],
+    )
+    .await
+    .unwrap()
+}
+
+/// A form body of simple values (digits, paths, hex tokens: nothing to escape but the separators).
+fn form<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The text of a page, with the cookies `cookie` (may be empty).
+async fn text(c: &reqwest::Client, url: String, cookie: &str) -> String {
+    let mut rq = c.get(url);
+    if !cookie.is_empty() {
+        rq = rq.header(COOKIE, cookie);
+    }
+    rq.send().await.unwrap().text().await.unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The session cookie set by an answer (`name=value`), if any.
+fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("psr_session=") && !c.starts_with("psr_session=;"))
+}
+
+async fn login(c: &reqwest::Client, url: &str, p: Psn) -> String {
+    let r = c
+        .post(format!("{url}/login/demo"))
+        .header("Origin", url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form(&[("psn", p.to_string()), ("next", "/my/data".into())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/my/data");
+    let set = session_cookie(&r).expect("a session cookie");
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Lax"), "{set}");
+    assert!(set.contains("Path=/"), "{set}");
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn g_2_demo_card_login_desk_data_and_logout(db: TestDb) {
+    let p = psn(4201);
+    let app = demo_site(&db, p).await;
+    let url = app.url();
+    let c = client();
+    // Without a session the desk sends the person to the login page, which offers the demo card.
+    let r = c.get(format!("{url}/my")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/login?next=/my");
+    let page = text(&c, format!("{url}/login?next=/my"), "").await;
+    assert!(page.contains("<html lang=\"hy\">"), "{page}");
+    assert!(page.contains("Ցուցադրական քարտեր"), "{page}");
+    assert!(page.contains("Մուտք որպես Անի Մելքոնյան"), "{page}");
+    // A login form posted from another site is refused, and opens nothing.
+    let r = c
+        .post(format!("{url}/login/demo"))
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form(&[("psn", p.to_string())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/login?error=origin");
+    assert!(session_cookie(&r).is_none());
+    // A person who is not a demo card cannot be chosen.
+    let r = c
+        .post(format!("{url}/login/demo"))
+        .header("Origin", &url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form(&[("psn", psn(4202).to_string())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/login?error=demo");
+    assert!(session_cookie(&r).is_none());
+
+    let cookie = login(&c, &url, p).await;
+    let desk = c
+        .get(format!("{url}/my"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(desk.status(), 200);
+    assert_eq!(desk.headers()["cache-control"], "no-store");
+    let desk = desk.text().await.unwrap();
+    assert!(desk.contains("Բարի գալուստ, Անի Մելքոնյան"), "{desk}");
+    assert!(desk.contains(&p.to_string()));
+    assert!(desk.contains("ցուցադրական քարտով"));
+    assert!(desk.contains("action=\"/logout\""));
+
+    // My data: grouped, with the source body and date; convictions only after the extra click.
+    let data = text(&c, format!("{url}/my/data"), &cookie).await;
+    assert!(data.contains("Անձը հաստատող տվյալներ"), "{data}");
+    assert!(data.contains("Մելքոնյան"));
+    assert!(data.contains("իգական"), "sex in words");
+    assert!(data.contains("Աղբյուրը՝ CIV-01"), "{data}");
+    assert!(
+        !data.contains("ԵԴ/0001/01/24"),
+        "convictions are not shown without the extra click"
+    );
+    assert!(data.contains("reveal=convictions"));
+    let revealed = text(&c, format!("{url}/my/data?reveal=convictions"), &cookie).await;
+    assert!(revealed.contains("ԵԴ/0001/01/24"), "{revealed}");
+    let history = text(&c, format!("{url}/my/data/history?lang=en"), &cookie).await;
+    assert!(history.contains("<html lang=\"en\">"));
+    assert!(history.contains("Conviction"), "{history}");
+    assert!(
+        history.contains("Registration in the register"),
+        "{history}"
+    );
+
+    // The language switch remembers the choice and comes back to a page of this site only.
+    let r = c
+        .get(format!("{url}/lang?to=ru&back=/my/data"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/my/data");
+    let lang_cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(lang_cookie.starts_with("psr_lang=ru;"), "{lang_cookie}");
+    let r = c
+        .get(format!("{url}/lang?to=ru&back=//evil.example/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/my");
+    let ru = text(&c, format!("{url}/my"), &format!("{cookie}; psr_lang=ru")).await;
+    assert!(ru.contains("<html lang=\"ru\">"), "{ru}");
+    assert!(ru.contains("Добро пожаловать"), "{ru}");
+
+    // Logout without the session's CSRF token is refused and ends nothing.
+    let r = c
+        .post(format!("{url}/logout"))
+        .header(COOKIE, &cookie)
+        .header("Origin", &url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", "forged")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let still = c
+        .get(format!("{url}/my"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200);
+    // With the token from the page, it ends the session and clears the cookie.
+    let csrf = desk
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let r = c
+        .post(format!("{url}/logout"))
+        .header(COOKIE, &cookie)
+        .header("Origin", &url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/login?ended=logout");
+    let cleared = r.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let after = c
+        .get(format!("{url}/my"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303);
+    assert!(
+        location(&after).contains("ended=logout"),
+        "{}",
+        location(&after)
+    );
+    assert_eq!(acts(&db, "login").await, 1);
+    assert_eq!(acts(&db, "logout").await, 1);
+
+    // Idle: a new session left alone for 15 minutes is over, and the login page says why.
+    let cookie = login(&c, &url, p).await;
+    db.clock.advance(Duration::minutes(16));
+    let r = c
+        .get(format!("{url}/my"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.contains("ended=idle"), "{to}");
+    let why = text(&c, format!("{url}{to}"), "").await;
+    assert!(why.contains("15 րոպե անգործությունից հետո"), "{why}");
+    app.shutdown().await.unwrap();
+}
+
+async fn a1_30_the_persons_own_reads_are_logged_but_not_in_their_usage_view(db: TestDb) {
+    let p = psn(4301);
+    let app = demo_site(&db, p).await;
+    let url = app.url();
+    let c = client();
+    let cookie = login(&c, &url, p).await;
+    let r = c
+        .get(format!("{url}/my/data"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The citizen's gate wrote usage records for the person's own reads (current record and history)…
+    let own = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_log WHERE psn = $1 AND body_id = 'SELF' AND user_uid = psn \
+         AND channel = 'web' AND action IN ('person', 'history')",
+        &p.to_string(),
+    )
+    .await;
+    assert_eq!(own, 2);
+    // …which the person's "who used my data" view leaves out (it shows what others did).
+    let mine = db
+        .store
+        .usage_for_person(p, None, None, None, 100)
+        .await
+        .unwrap();
+    assert!(mine.iter().all(|u| u.body_id != popreg_store::SELF_BODY));
+    // The usage view accepts the session too (not only an ID card in the connection).
+    let view = c
+        .get(format!("{url}/my/usage"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(view.status(), 200);
+    assert!(view.text().await.unwrap().contains(&p.to_string()));
+    app.shutdown().await.unwrap();
+}
+
+/// Outside `popreg demo` there is no card chooser: the login page does not offer it and the route refuses.
+#[tokio::test]
+async fn g_2_the_demo_card_chooser_does_not_exist_outside_the_demo() {
+    let db = TestDb::sqlite().await;
+    let p = psn(4401);
+    db.store
+        .append(
+            &prov("CIV-01"),
+            vec![NewEntry::new(
+                p,
+                registration("Արամ", "Սարգսյան", d(1980, 1, 2), Sex::M),
+            )],
+        )
+        .await
+        .unwrap();
+    let mut cfg = test_config();
+    cfg.server.listen = "127.0.0.1:0".into();
+    let app = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    let url = app.url();
+    let c = client();
+    let page = text(&c, format!("{url}/login"), "").await;
+    assert!(!page.contains("/login/demo"), "{page}");
+    let r = c
+        .post(format!("{url}/login/demo"))
+        .header("Origin", &url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form(&[("psn", p.to_string())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/login?error=demo");
+    assert!(session_cookie(&r).is_none());
+    // Over plain HTTP there is no ID card either: the card login explains instead of opening a session.
+    let r = c
+        .post(format!("{url}/login/card"))
+        .header("Origin", &url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(session_cookie(&r).is_none());
+    let help = text(&c, format!("{url}/help?lang=en"), "").await;
+    assert!(help.contains("certification authority"), "{help}");
+    app.shutdown().await.unwrap();
+}
