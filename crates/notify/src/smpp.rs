@@ -662,7 +662,18 @@ impl Session {
                     if link_sent.is_some_and(|(_, at)| now.duration_since(at) > timeout) {
                         break End::Dropped(format!("enquire_link unanswered for {timeout:?}"));
                     }
-                    pending.retain(|_, (_, deadline)| *deadline > now);
+                    let late: Vec<u32> = pending
+                        .iter()
+                        .filter(|(_, (_, deadline))| *deadline <= now)
+                        .map(|(s, _)| *s)
+                        .collect();
+                    for s in late {
+                        if let Some((reply, _)) = pending.remove(&s) {
+                            let _ = reply.send(Err(SmsError::Temporary(format!(
+                                "no submit_sm_resp within {timeout:?}"
+                            ))));
+                        }
+                    }
                 }
             }
         };
@@ -880,5 +891,201 @@ mod tests {
         let mut s = Seq(0x7FFF_FFFE);
         assert_eq!(s.next(), 0x7FFF_FFFF);
         assert_eq!(s.next(), 1);
+    }
+}
+
+/// The session's protocol duties against a scripted peer on a loopback socket, for what the test SMSC of the
+/// integration tests (tests/smpp.rs) does not do on demand: an SMSC-initiated `enquire_link`, an unknown
+/// request, `generic_nack` answers, a hostile `command_length`, an unanswered `enquire_link`.
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+    use crate::sms::DeliveryStatus;
+    use tokio::net::TcpListener;
+
+    struct Peer {
+        s: TcpStream,
+        buf: Vec<u8>,
+        answer_links: bool,
+    }
+
+    impl Peer {
+        async fn accept(l: &TcpListener) -> Peer {
+            let (s, _) = tokio::time::timeout(Duration::from_secs(10), l.accept())
+                .await
+                .expect("the client connects")
+                .unwrap();
+            let mut p = Peer {
+                s,
+                buf: Vec::new(),
+                answer_links: true,
+            };
+            let bind = p.next().await;
+            assert_eq!(bind.command_id, pdu::BIND_TRANSCEIVER);
+            assert!(bind.body.starts_with(b"popreg\0hunter2\0"));
+            p.send(Pdu::new(
+                pdu::BIND_TRANSCEIVER_RESP,
+                bind.seq,
+                b"SMSC\0".to_vec(),
+            ))
+            .await;
+            p
+        }
+
+        async fn send(&mut self, p: Pdu) {
+            self.s.write_all(&p.encode()).await.unwrap();
+        }
+
+        /// The next PDU from the client (its enquire_links answered on the way, unless told not to).
+        async fn next(&mut self) -> Pdu {
+            loop {
+                if let Some(p) = pdu::take(&mut self.buf).unwrap() {
+                    if p.command_id == pdu::ENQUIRE_LINK && self.answer_links {
+                        self.send(Pdu::new(pdu::ENQUIRE_LINK_RESP, p.seq, vec![]))
+                            .await;
+                        continue;
+                    }
+                    return p;
+                }
+                let n =
+                    tokio::time::timeout(Duration::from_secs(10), self.s.read_buf(&mut self.buf))
+                        .await
+                        .expect("a PDU from the client")
+                        .unwrap();
+                assert!(n > 0, "the client closed the connection");
+            }
+        }
+
+        /// Whether the client closes the connection within `within`.
+        async fn closed_within(&mut self, within: Duration) -> bool {
+            let until = Instant::now() + within;
+            loop {
+                match tokio::time::timeout_at(until, self.s.read_buf(&mut self.buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return true,
+                    Ok(Ok(_)) => continue,
+                    Err(_) => return false,
+                }
+            }
+        }
+    }
+
+    fn settings(port: u16) -> SmppSettings {
+        SmppSettings {
+            host: "127.0.0.1".into(),
+            port,
+            tls: false,
+            ca_file: None,
+            system_id: "popreg".into(),
+            password: Secret::new("hunter2"),
+            system_type: String::new(),
+            source: source_address("e-Citizen").unwrap(),
+            max_per_second: 0,
+            max_parts: 6,
+            timeout: Duration::from_secs(1),
+            enquire_link: Duration::from_millis(200),
+            reconnect_min: Duration::from_millis(50),
+            reconnect_max: Duration::from_millis(200),
+        }
+    }
+
+    fn receipt_body(id: &str) -> Vec<u8> {
+        let mut b = b"\0\x01\x0137491234567\0\x05\0e-Citizen\0".to_vec();
+        let text = format!(
+            "id:{id} sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 stat:DELIVRD err:000 text:"
+        );
+        b.extend([0x04, 0, 0, 0, 0, 0, 0, 0, 0, text.len() as u8]);
+        b.extend(text.as_bytes());
+        b
+    }
+
+    #[tokio::test]
+    async fn g_7_the_session_answers_the_smsc_and_drops_a_broken_link() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (client, mut reports) = SmppClient::start_with(settings(port)).unwrap();
+        let mut peer = Peer::accept(&l).await;
+        assert!(client.wait_bound(Duration::from_secs(5)).await);
+        let to = Msisdn::parse("091234567").unwrap();
+
+        // The SMSC's enquire_link is answered with the same sequence number.
+        peer.send(Pdu::new(pdu::ENQUIRE_LINK, 7001, vec![])).await;
+        let r = peer.next().await;
+        assert_eq!((r.command_id, r.seq), (pdu::ENQUIRE_LINK_RESP, 7001));
+
+        // A request the client does not support: generic_nack, ESME_RINVCMDID.
+        peer.send(Pdu::new(0x0000_0103, 7002, vec![0; 20])).await;
+        let r = peer.next().await;
+        assert_eq!(
+            (r.command_id, r.status, r.seq),
+            (pdu::GENERIC_NACK, 0x03, 7002)
+        );
+
+        // A receipt is acknowledged and reported.
+        peer.send(Pdu::new(pdu::DELIVER_SM, 7003, receipt_body("abc")))
+            .await;
+        let r = peer.next().await;
+        assert_eq!(
+            (r.command_id, r.status, r.seq),
+            (pdu::DELIVER_SM_RESP, 0, 7003)
+        );
+        let rep = reports.recv().await.unwrap();
+        assert_eq!(
+            (rep.provider_id.as_str(), rep.status),
+            ("abc", DeliveryStatus::Delivered)
+        );
+
+        // generic_nack in answer to a submit_sm: throttling is temporary, a malformed PDU technical.
+        let (sent, ()) = tokio::join!(client.send(&to, "one", "r1"), async {
+            let s = peer.next().await;
+            assert_eq!(s.command_id, pdu::SUBMIT_SM);
+            peer.send(Pdu::response(pdu::GENERIC_NACK, 0x58, s.seq, vec![]))
+                .await;
+        });
+        assert!(sent.unwrap_err().is_temporary());
+        let (sent, ()) = tokio::join!(client.send(&to, "two", "r2"), async {
+            let s = peer.next().await;
+            peer.send(Pdu::response(pdu::GENERIC_NACK, 0x03, s.seq, vec![]))
+                .await;
+        });
+        assert!(matches!(sent, Err(SmsError::Technical(_))));
+        // No answer at all within the timeout: temporary.
+        let (sent, ()) = tokio::join!(client.send(&to, "three", "r3"), async {
+            peer.next().await;
+        });
+        let e = sent.unwrap_err();
+        assert!(
+            e.is_temporary() && e.to_string().contains("no submit_sm_resp"),
+            "{e}"
+        );
+
+        // A hostile command_length: generic_nack ESME_RINVCMDLEN, the connection dropped, a new bind.
+        peer.s
+            .write_all(&[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 4])
+            .await
+            .unwrap();
+        let r = peer.next().await;
+        assert_eq!((r.command_id, r.status), (pdu::GENERIC_NACK, 0x02));
+        assert!(peer.closed_within(Duration::from_secs(2)).await);
+        let mut peer = Peer::accept(&l).await;
+        assert!(client.wait_bound(Duration::from_secs(5)).await);
+
+        // An SMSC that stops answering enquire_link is given up after the timeout.
+        peer.answer_links = false;
+        assert!(peer.closed_within(Duration::from_secs(3)).await);
+        let mut peer = Peer::accept(&l).await;
+
+        // The SMSC unbinds: unbind_resp, then a new session.
+        peer.send(Pdu::new(pdu::UNBIND, 7010, vec![])).await;
+        let r = peer.next().await;
+        assert_eq!((r.command_id, r.seq), (pdu::UNBIND_RESP, 7010));
+        let mut peer = Peer::accept(&l).await;
+
+        // Our own unbind on shutdown.
+        let (_, ()) = tokio::join!(client.shutdown(), async {
+            let u = peer.next().await;
+            assert_eq!(u.command_id, pdu::UNBIND);
+            peer.send(Pdu::new(pdu::UNBIND_RESP, u.seq, vec![])).await;
+        });
+        assert!(!client.is_bound());
     }
 }
