@@ -904,17 +904,26 @@ mod session_tests {
     use tokio::net::TcpListener;
 
     struct Peer {
-        s: TcpStream,
+        s: Box<dyn Io>,
         buf: Vec<u8>,
         answer_links: bool,
     }
 
     impl Peer {
         async fn accept(l: &TcpListener) -> Peer {
+            Peer::accept_with(l, None).await
+        }
+
+        /// Accept a connection (over TLS with `tls`) and answer its bind.
+        async fn accept_with(l: &TcpListener, tls: Option<&tokio_rustls::TlsAcceptor>) -> Peer {
             let (s, _) = tokio::time::timeout(Duration::from_secs(10), l.accept())
                 .await
                 .expect("the client connects")
                 .unwrap();
+            let s: Box<dyn Io> = match tls {
+                Some(a) => Box::new(a.accept(s).await.expect("TLS handshake")),
+                None => Box::new(s),
+            };
             let mut p = Peer {
                 s,
                 buf: Vec::new(),
@@ -934,6 +943,7 @@ mod session_tests {
 
         async fn send(&mut self, p: Pdu) {
             self.s.write_all(&p.encode()).await.unwrap();
+            self.s.flush().await.unwrap();
         }
 
         /// The next PDU from the client (its enquire_links answered on the way, unless told not to).
@@ -1087,5 +1097,65 @@ mod session_tests {
             peer.send(Pdu::new(pdu::UNBIND_RESP, u.seq, vec![])).await;
         });
         assert!(!client.is_bound());
+    }
+
+    #[tokio::test]
+    async fn g_7_bind_over_tls_with_a_private_ca() {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
+            .unwrap();
+        let ca_file =
+            std::env::temp_dir().join(format!("popreg-smpp-ca-{}.pem", std::process::id()));
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls_pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut s = settings(l.local_addr().unwrap().port());
+        s.host = "localhost".into();
+        s.tls = true;
+        s.ca_file = Some(ca_file.clone());
+        let (client, _reports) = SmppClient::start_with(s.clone()).unwrap();
+        let mut peer = Peer::accept_with(&l, Some(&acceptor)).await;
+        assert!(client.wait_bound(Duration::from_secs(5)).await);
+        let to = Msisdn::parse("091234567").unwrap();
+        let (sent, ()) = tokio::join!(client.send(&to, "over TLS", "r1"), async {
+            let p = peer.next().await;
+            assert_eq!(p.command_id, pdu::SUBMIT_SM);
+            peer.send(Pdu::response(
+                pdu::SUBMIT_SM_RESP,
+                0,
+                p.seq,
+                b"tls-1\0".to_vec(),
+            ))
+            .await;
+        });
+        assert_eq!(sent.unwrap().0, ["tls-1"]);
+        drop(client);
+
+        // Without the private CA the SMSC's certificate is refused: no bind.
+        s.ca_file = None;
+        let (client, _reports) = SmppClient::start_with(s).unwrap();
+        let (conn, _) = l.accept().await.unwrap();
+        assert!(acceptor.accept(conn).await.is_err());
+        assert!(!client.wait_bound(Duration::from_millis(300)).await);
+        let _ = std::fs::remove_file(ca_file);
     }
 }

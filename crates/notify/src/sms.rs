@@ -293,9 +293,9 @@ pub enum SmsChannel {
 }
 
 impl SmsChannel {
-    /// Start the provider `[notify.sms]` names. Its delivery receipts arrive on the receiver (for SMPP, from
-    /// the SMSC's `deliver_sm`; for HTTP, from [`HttpGateway::status`] polls or the gateway's callbacks fed
-    /// through [`crate::sms_http::parse_status`] by whoever hosts the callback route).
+    /// Start the provider `[notify.sms]` names. Its delivery receipts arrive on the receiver: for SMPP from
+    /// the SMSC's `deliver_sm`; for HTTP from the gateway's callbacks, which whoever hosts the callback route
+    /// passes to [`HttpGateway::callback`] ([`HttpGateway::status`] polls answer directly).
     pub fn start(
         cfg: &SmsConfig,
     ) -> Result<(SmsChannel, tokio::sync::mpsc::Receiver<DeliveryReport>), crate::NotifyError> {
@@ -305,8 +305,8 @@ impl SmsChannel {
                 Ok((SmsChannel::Smpp(client), reports))
             }
             SmsProviderKind::Http => {
-                let (_tx, reports) = tokio::sync::mpsc::channel(1);
-                Ok((SmsChannel::Http(HttpGateway::new(cfg)?), reports))
+                let (gateway, reports) = HttpGateway::new(cfg)?.with_reports(1024);
+                Ok((SmsChannel::Http(gateway), reports))
             }
         }
     }

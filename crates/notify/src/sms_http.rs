@@ -74,6 +74,8 @@ pub struct HttpGateway {
     callback_url: Option<String>,
     limiter: RateLimiter,
     max_parts: usize,
+    /// Where [`HttpGateway::callback`] hands status changes on (the receiver of [`crate::sms::SmsChannel::start`]).
+    reports: Option<tokio::sync::mpsc::Sender<DeliveryReport>>,
 }
 
 impl fmt::Debug for HttpGateway {
@@ -114,7 +116,31 @@ impl HttpGateway {
             callback_url: (!h.callback_url.is_empty()).then(|| h.callback_url.clone()),
             limiter: RateLimiter::per_second(cfg.max_per_second),
             max_parts: cfg.max_parts,
+            reports: None,
         })
+    }
+
+    /// The gateway with a report channel: [`HttpGateway::callback`] feeds it.
+    pub fn with_reports(
+        mut self,
+        capacity: usize,
+    ) -> (HttpGateway, tokio::sync::mpsc::Receiver<DeliveryReport>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+        self.reports = Some(tx);
+        (self, rx)
+    }
+
+    /// A status callback's body, read and handed to the report channel. `Err` for a body that is not a
+    /// status (answer the gateway 400) and, temporary, for a full or missing channel (answer 503: the
+    /// gateway posts it again).
+    pub async fn callback(&self, body: &[u8]) -> Result<(), SmsError> {
+        let report = parse_status(body)?;
+        let tx = self
+            .reports
+            .as_ref()
+            .ok_or_else(|| SmsError::Temporary("no report channel".into()))?;
+        tx.try_send(report)
+            .map_err(|e| SmsError::Temporary(format!("status not taken: {e}")))
     }
 
     fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use popreg_notify::sms::{DeliveryStatus, Msisdn, SmsError, SmsSender};
+use popreg_notify::sms::{DeliveryStatus, Msisdn, SmsChannel, SmsError, SmsSender};
 use popreg_notify::sms_http::{HttpGateway, SendRequest, parse_status};
 use popreg_notify::{Secret, SmsConfig, SmsHttpConfig, SmsProviderKind};
 use serde_json::json;
@@ -127,6 +127,25 @@ async fn g_7_http_gateway_contract() {
     ));
     let cb = parse_status(br#"{"id": "gw-1", "status": "expired"}"#).unwrap();
     assert_eq!(cb.status, DeliveryStatus::Expired);
+
+    // Callbacks through the channel the provider starts with.
+    let (channel, mut reports) = SmsChannel::start(&config(&url, "t0ken")).unwrap();
+    let SmsChannel::Http(http) = &channel else {
+        panic!("provider = http starts the HTTP gateway")
+    };
+    http.callback(br#"{"id": "gw-1", "status": "undeliverable", "error": "absent"}"#)
+        .await
+        .unwrap();
+    let r = reports.recv().await.unwrap();
+    assert_eq!(
+        (r.provider_id.as_str(), r.status),
+        ("gw-1", DeliveryStatus::Undeliverable)
+    );
+    assert!(matches!(
+        http.callback(b"{}").await,
+        Err(SmsError::Technical(_))
+    ));
+    assert_eq!(channel.send(&to, text, "sms-verify:1").await.unwrap(), ids);
 
     let bad = Msisdn::parse("099 000 000").unwrap();
     let e = client.send(&bad, text, "r2").await.unwrap_err();
