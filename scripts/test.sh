@@ -267,6 +267,23 @@ has_aiosmtpd() {
 }
 has_aiosmtpd || apt_install python3 python3-aiosmtpd
 has_aiosmtpd || die "no Python with aiosmtpd after installing python3-aiosmtpd"
+# The SMS tests (crates/notify/tests/smpp.rs) speak SMPP 3.4 to a real SMSC: the server of the PyPI package
+# smpp34 (not packaged by Debian), run by crates/notify/tests/fixtures/smsc.py as a child process. They fail, never
+# skip, without it. Pinned: the fixture uses its Python API.
+SMPP34_VERSION=1.5.0
+has_smpp34() {
+    local py
+    for py in ${POPREG_PYTHON:-} /usr/bin/python3 python3; do
+        "$py" -c 'import smpp34; smpp34.Server' >/dev/null 2>&1 && return 0
+    done
+    return 1
+}
+if ! has_smpp34; then
+    /usr/bin/python3 -m pip --version >/dev/null 2>&1 || apt_install python3 python3-pip
+    log "installing smpp34==$SMPP34_VERSION for /usr/bin/python3 with pip"
+    /usr/bin/python3 -m pip install --quiet --no-deps --break-system-packages "smpp34==$SMPP34_VERSION"
+fi
+has_smpp34 || die "no Python with smpp34 after pip install smpp34==$SMPP34_VERSION"
 # The audit tests (tests/it/audit.rs) check inclusion proofs and checkpoint signatures with an independent
 # implementation: RFC 6962 hashing in Python's hashlib and Ed25519 from python3-cryptography.
 has_cryptography() {

@@ -23,6 +23,8 @@ pub struct NotifyConfig {
     /// rejection feed under it. Empty: the e-mails name the path `/api/v1/rejections` alone.
     pub public_url: String,
     pub smtp: SmtpConfig,
+    /// `[notify.sms]`: the SMS channel (G.7).
+    pub sms: SmsConfig,
 }
 
 impl Default for NotifyConfig {
@@ -33,6 +35,7 @@ impl Default for NotifyConfig {
             reminder_after_days: 5,
             public_url: String::new(),
             smtp: SmtpConfig::default(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -122,6 +125,105 @@ impl SmtpConfig {
     }
 }
 
+/// Which provider carries SMS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderKind {
+    /// An SMSC over SMPP 3.4 (`[notify.sms.smpp]`).
+    #[default]
+    Smpp,
+    /// An HTTP SMS gateway (`[notify.sms.http]`).
+    Http,
+}
+
+/// `[notify.sms]`: the SMS channel (G.7) — what every provider shares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub provider: SmsProviderKind,
+    /// The sender the phone shows: an alphanumeric name (at most 11 characters), a short code, or an
+    /// international number with `+`.
+    pub source_addr: String,
+    /// Messages (parts) per second handed to the provider at most; 0: no limit.
+    pub max_per_second: u32,
+    /// The longest text, in parts (1..=255); a longer one is a permanent failure.
+    pub max_parts: usize,
+    /// Seconds for connecting, binding and each answer of the provider.
+    pub timeout_seconds: u64,
+    pub smpp: SmppConfig,
+    pub http: SmsHttpConfig,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            provider: SmsProviderKind::Smpp,
+            source_addr: "e-Citizen".into(),
+            max_per_second: 10,
+            max_parts: 6,
+            timeout_seconds: 10,
+            smpp: SmppConfig::default(),
+            http: SmsHttpConfig::default(),
+        }
+    }
+}
+
+impl SmsConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.max(1))
+    }
+}
+
+/// `[notify.sms.smpp]`: the SMSC and the register's account there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmppConfig {
+    pub host: String,
+    pub port: u16,
+    /// TLS from the first byte (rustls, ring; the public roots and `ca_file`).
+    pub tls: bool,
+    /// A PEM file with the CA of the SMSC's certificate, trusted besides the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// The account (at most 15 characters).
+    pub system_id: String,
+    /// At most 8 characters (SMPP 3.4). Never logged.
+    pub password: Option<Secret>,
+    /// As the operator asks, often empty (at most 12 characters).
+    pub system_type: String,
+    /// Seconds between two `enquire_link`s on an idle session; an unanswered one drops the connection.
+    pub enquire_link_seconds: u64,
+    /// The longest wait between two reconnection attempts (the wait starts at one second and doubles).
+    pub reconnect_max_seconds: u64,
+}
+
+impl Default for SmppConfig {
+    fn default() -> Self {
+        SmppConfig {
+            host: "localhost".into(),
+            port: 2775,
+            tls: false,
+            ca_file: None,
+            system_id: String::new(),
+            password: None,
+            system_type: String::new(),
+            enquire_link_seconds: 30,
+            reconnect_max_seconds: 60,
+        }
+    }
+}
+
+/// `[notify.sms.http]`: an HTTP SMS gateway (the contract is in `docs/notifications.md`, section SMS).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsHttpConfig {
+    /// The gateway's base URL, e.g. `http://127.0.0.1:8088/sms` (http only: no TLS client in this build).
+    pub url: String,
+    /// Sent as `Authorization: Bearer …`. Never logged.
+    pub token: Option<Secret>,
+    /// Where the gateway posts status changes; empty: the register polls instead.
+    pub callback_url: String,
+}
+
 /// A secret setting: read from the configuration, never shown. `Debug` and serialization (which
 /// `popreg check-config` prints) give `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -184,5 +286,31 @@ mod tests {
         assert!(toml::from_str::<SmtpConfig>("security = \"ssl\"").is_err());
         assert_eq!(c.feed_url(), "/api/v1/rejections");
         assert_eq!(c.reminder_after(), Some(chrono::Duration::days(5)));
+    }
+
+    #[test]
+    fn g_7_the_sms_section_and_its_secrets() {
+        let c: NotifyConfig = toml::from_str(
+            "[sms]\nprovider = \"smpp\"\nsource_addr = \"e-Citizen\"\nmax_per_second = 5\n\
+             [sms.smpp]\nhost = \"smsc.example.am\"\nport = 3550\ntls = true\nsystem_id = \"popreg\"\n\
+             password = \"s3cr3t!\"\nenquire_link_seconds = 15\n\
+             [sms.http]\nurl = \"http://127.0.0.1:8088\"\ntoken = \"t0ken-xyz\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sms.smpp.password.as_ref().unwrap().expose(), "s3cr3t!");
+        assert_eq!(c.sms.smpp.port, 3550);
+        assert!(c.sms.smpp.tls);
+        assert_eq!(c.sms.max_per_second, 5);
+        assert_eq!(c.sms.http.token.as_ref().unwrap().expose(), "t0ken-xyz");
+        let shown = format!("{c:?}{}", toml::to_string(&c).unwrap());
+        assert!(
+            !shown.contains("s3cr3t!") && !shown.contains("t0ken-xyz"),
+            "{shown}"
+        );
+        assert_eq!(NotifyConfig::default().sms, SmsConfig::default());
+        assert!(toml::from_str::<SmsConfig>("provider = \"carrier-pigeon\"").is_err());
+        assert!(toml::from_str::<SmsConfig>("[smpp]\npasword = \"x\"").is_err());
+        let http: SmsConfig = toml::from_str("provider = \"http\"").unwrap();
+        assert_eq!(http.provider, SmsProviderKind::Http);
     }
 }

@@ -6,6 +6,9 @@
 //! crate only reads and delivers them. A message is never dropped: a failed attempt is retried with
 //! exponential backoff (30 s doubling, at most an hour apart), for as long as it takes.
 //!
+//! SMS (G.7) is a channel of its own, ready for the worker: [`sms`] (encoding, parts, Armenian numbers, the
+//! [`sms::SmsSender`] interface), [`smpp`] (an SMPP 3.4 client) and [`sms_http`] (an HTTP gateway client).
+//!
 //! For the binary: [`NotifyConfig`] is the `[notify]` section, and [`spawn`] starts the worker (or nothing
 //! when `notify.enabled` is false).
 #![cfg_attr(
@@ -15,12 +18,18 @@
 
 mod config;
 mod mailer;
+pub mod smpp;
+pub mod sms;
+pub mod sms_http;
 pub mod templates;
 mod worker;
 
 use std::fmt;
 
-pub use config::{NotifyConfig, Secret, Security, SmtpConfig};
+pub use config::{
+    NotifyConfig, Secret, Security, SmppConfig, SmsConfig, SmsHttpConfig, SmsProviderKind,
+    SmtpConfig,
+};
 pub use mailer::Mailer;
 pub use templates::{Rendered, TemplateError};
 pub use worker::{
