@@ -20,7 +20,7 @@ mod worker;
 
 use std::fmt;
 
-pub use config::{NotifyConfig, Secret, Security, SmtpConfig};
+pub use config::{NotifyConfig, PortalConfig, Secret, Security, SmtpConfig};
 pub use mailer::Mailer;
 pub use templates::{Rendered, TemplateError};
 pub use worker::{
