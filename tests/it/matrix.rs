@@ -45,6 +45,12 @@ const ROLES: &[(&str, BodyType, &[Function], &[&str])] = &[
         &[Function::HideUsage],
         &[],
     ),
+    (
+        "notifier",
+        BodyType::Other,
+        &[Function::SendNotifications],
+        &[],
+    ),
     ("operator", BodyType::Operator, Function::ALL, &["person.*"]),
 ];
 
@@ -55,6 +61,7 @@ const ALL: &[&str] = &[
     "manager",
     "supervisor",
     "hider",
+    "notifier",
     "operator",
 ];
 const KEYED: &[&str] = &[
@@ -63,6 +70,7 @@ const KEYED: &[&str] = &[
     "manager",
     "supervisor",
     "hider",
+    "notifier",
     "operator",
 ];
 const NONE: &[&str] = &[];
@@ -319,6 +327,20 @@ fn matrix(
             "/api/v1/audit/public-key".into(),
             "",
             ALL,
+        ),
+        (
+            "/notifications",
+            post.clone(),
+            "/api/v1/notifications".into(),
+            "{}",
+            &["notifier", "operator"],
+        ),
+        (
+            "/notifications/{id}",
+            get.clone(),
+            "/api/v1/notifications/00".into(),
+            "",
+            &["notifier", "operator"],
         ),
         (
             "/audit/leaves/{seq}/proof",

@@ -16,6 +16,7 @@ mod manage;
 mod manage_page;
 mod my_usage;
 mod negotiate;
+mod notifications;
 mod schemas;
 mod submit;
 mod usage_api;
@@ -56,6 +57,9 @@ pub struct WebConfig {
     /// address gets `429 PSR-API-0008` until the window ends. 0: no limit.
     pub auth_failures_per_window: u32,
     pub auth_failure_window: Duration,
+    /// The portal's address and the life of verification links and codes, for the notifications and
+    /// forwarding addresses (`notify.portal`).
+    pub contacts: popreg_store::ContactSettings,
 }
 
 /// The reverse-proxy mode of ID-card login: the proxy terminates TLS, asks for the card, and forwards the
@@ -78,6 +82,7 @@ impl Default for WebConfig {
             forwarded_cert: None,
             auth_failures_per_window: 30,
             auth_failure_window: Duration::from_secs(60),
+            contacts: popreg_store::ContactSettings::default(),
         }
     }
 }
@@ -127,7 +132,8 @@ pub fn router(state: AppState) -> Router {
             api::routes()
                 .merge(submit::routes())
                 .merge(manage::routes())
-                .merge(usage_api::routes()),
+                .merge(usage_api::routes())
+                .merge(notifications::routes()),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
     let throttle = middleware::from_fn_with_state(state.clone(), throttle);
