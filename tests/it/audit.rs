@@ -964,6 +964,8 @@ fn a1_30_no_read_path_bypasses_the_gate() {
             "person",
             "person_as_of",
             "person_json",
+            // The citizen's gate: a person's own data, logged like any other read (portal.rs).
+            "read_own",
             "read_person",
             "unaudited",
         ],

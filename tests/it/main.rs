@@ -9,6 +9,7 @@ mod common;
 mod identity;
 mod matrix;
 mod my_usage;
+mod notifications_api;
 mod notify;
 mod portal;
 mod schemas;

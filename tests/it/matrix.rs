@@ -46,6 +46,12 @@ const ROLES: &[(&str, BodyType, &[Function], &[&str])] = &[
         &[Function::HideUsage],
         &[],
     ),
+    (
+        "notifier",
+        BodyType::Other,
+        &[Function::SendNotifications],
+        &[],
+    ),
     ("operator", BodyType::Operator, Function::ALL, &["person.*"]),
 ];
 
@@ -56,6 +62,7 @@ const ALL: &[&str] = &[
     "manager",
     "supervisor",
     "hider",
+    "notifier",
     "operator",
 ];
 const KEYED: &[&str] = &[
@@ -64,6 +71,7 @@ const KEYED: &[&str] = &[
     "manager",
     "supervisor",
     "hider",
+    "notifier",
     "operator",
 ];
 const NONE: &[&str] = &[];
@@ -336,6 +344,20 @@ fn matrix(
             "/api/v1/audit/public-key".into(),
             "",
             ALL,
+        ),
+        (
+            "/notifications",
+            post.clone(),
+            "/api/v1/notifications".into(),
+            "{}",
+            &["notifier", "operator"],
+        ),
+        (
+            "/notifications/{id}",
+            get.clone(),
+            "/api/v1/notifications/00".into(),
+            "",
+            &["notifier", "operator"],
         ),
         (
             "/audit/leaves/{seq}/proof",

@@ -88,7 +88,7 @@ fn python() -> String {
         })
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -97,13 +97,13 @@ fn free_port() -> u16 {
 }
 
 /// A real SMTP server on 127.0.0.1, killed on drop.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
     dir: tempfile::TempDir,
 }
 
 impl SmtpServer {
-    fn start(port: u16) -> SmtpServer {
+    pub(crate) fn start(port: u16) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new(python())
             .args(["-c", SMTP_SERVER_PY, "127.0.0.1", &port.to_string()])
@@ -127,7 +127,7 @@ impl SmtpServer {
     }
 
     /// Every message received so far, in order.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -148,7 +148,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn config(port: u16) -> NotifyConfig {
+pub(crate) fn config(port: u16) -> NotifyConfig {
     NotifyConfig {
         enabled: true,
         public_url: "https://register.example.am/".into(),

@@ -81,6 +81,9 @@ pub enum Function {
     AuditUsage,
     /// Hide a usage record from the person until a date, for a lawful covert reason.
     HideUsage,
+    /// Send notifications to persons' portal inboxes, forwarded to their verified e-mail addresses and
+    /// phones (A1.5.6, G.3.2–3).
+    SendNotifications,
 }
 
 impl Function {
@@ -94,6 +97,7 @@ impl Function {
         Function::ArchiveAccess,
         Function::AuditUsage,
         Function::HideUsage,
+        Function::SendNotifications,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +111,7 @@ impl Function {
             Function::ArchiveAccess => "archive_access",
             Function::AuditUsage => "audit_usage",
             Function::HideUsage => "hide_usage",
+            Function::SendNotifications => "send_notifications",
         }
     }
 

@@ -25,6 +25,36 @@ pub struct NotifyConfig {
     pub smtp: SmtpConfig,
     /// `[notify.sms]`: the SMS channel (G.7).
     pub sms: SmsConfig,
+    /// The e-Citizen portal's messages to persons: verification of forwarding addresses (G.5, G.7) and
+    /// notifications forwarded from the inbox (G.3.3).
+    pub portal: PortalConfig,
+}
+
+/// `[notify.portal]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    /// The portal's public address, e.g. `https://e-citizen.am`: verification links are
+    /// `<url>/my/forwarding/verify?token=…`, forwarded notifications link `<url>/my/inbox/{id}`. Empty:
+    /// `notify.public_url`.
+    pub url: String,
+    /// The sender of the portal's e-mails, e.g. `E-Citizen <noreply@e-citizen.am>`; empty: `notify.smtp.from`.
+    pub from: String,
+    /// Hours an e-mail verification link works.
+    pub verification_hours: u32,
+    /// Minutes an SMS verification code works.
+    pub sms_code_minutes: u32,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        PortalConfig {
+            url: String::new(),
+            from: String::new(),
+            verification_hours: 24,
+            sms_code_minutes: 30,
+        }
+    }
 }
 
 impl Default for NotifyConfig {
@@ -36,6 +66,7 @@ impl Default for NotifyConfig {
             public_url: String::new(),
             smtp: SmtpConfig::default(),
             sms: SmsConfig::default(),
+            portal: PortalConfig::default(),
         }
     }
 }
@@ -49,6 +80,21 @@ impl NotifyConfig {
     pub fn reminder_after(&self) -> Option<chrono::Duration> {
         (self.reminder_after_days > 0)
             .then(|| chrono::Duration::days(self.reminder_after_days.into()))
+    }
+
+    /// What the store needs to write verification messages and forwards: the portal's address and how long
+    /// links and codes work.
+    pub fn contact_settings(&self) -> popreg_store::ContactSettings {
+        let url = if self.portal.url.trim().is_empty() {
+            &self.public_url
+        } else {
+            &self.portal.url
+        };
+        popreg_store::ContactSettings {
+            portal_url: url.trim_end_matches('/').to_string(),
+            email_token_ttl: chrono::Duration::hours(self.portal.verification_hours.max(1).into()),
+            sms_token_ttl: chrono::Duration::minutes(self.portal.sms_code_minutes.max(1).into()),
+        }
     }
 
     /// The address of the rejection feed as the e-mails name it.

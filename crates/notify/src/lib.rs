@@ -27,8 +27,8 @@ mod worker;
 use std::fmt;
 
 pub use config::{
-    NotifyConfig, Secret, Security, SmppConfig, SmsConfig, SmsHttpConfig, SmsProviderKind,
-    SmtpConfig,
+    NotifyConfig, PortalConfig, Secret, Security, SmppConfig, SmsConfig, SmsHttpConfig,
+    SmsProviderKind, SmtpConfig,
 };
 pub use mailer::Mailer;
 pub use templates::{Rendered, TemplateError};

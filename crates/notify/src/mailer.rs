@@ -12,7 +12,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use popreg_domain::classifiers::Lang;
-use popreg_store::OutboxMessage;
+use popreg_store::{Failure, OutboxMessage};
 
 use crate::config::{NotifyConfig, Security};
 use crate::templates;
@@ -59,6 +59,8 @@ impl Header for ContentLanguage {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The sender of the portal's e-mails to persons (`notify.portal.from`, else `from`).
+    portal_from: Mailbox,
     /// The right-hand side of Message-IDs: the sender's domain.
     domain: String,
     feed: String,
@@ -84,6 +86,14 @@ impl Mailer {
             NotifyError::Config(format!("notify.smtp.{what}: {e}"))
         };
         let from: Mailbox = smtp.from.parse().map_err(|e| bad("from", &e))?;
+        let portal_from: Mailbox = if cfg.portal.from.trim().is_empty() {
+            from.clone()
+        } else {
+            cfg.portal
+                .from
+                .parse()
+                .map_err(|e| NotifyError::Config(format!("notify.portal.from: {e}")))?
+        };
         let domain = from.email.domain().to_string();
         let tls = || -> Result<TlsParameters, NotifyError> {
             let mut b = TlsParameters::builder(smtp.host.clone());
@@ -124,6 +134,7 @@ impl Mailer {
         Ok(Mailer {
             transport: builder.build(),
             from,
+            portal_from,
             domain,
             feed: cfg.feed_url(),
             relay: format!("{}:{}", smtp.host, smtp.port()),
@@ -144,17 +155,7 @@ impl Mailer {
     /// The `Message-ID` of an outbox row: its dedupe key at the sender's domain, so a duplicate delivery
     /// (after a crash between the relay's answer and the record of it) carries the same id.
     pub fn message_id(&self, dedupe_key: &str) -> String {
-        let local: String = dedupe_key
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '.'
-                }
-            })
-            .collect();
-        format!("<popreg.{local}@{}>", self.domain)
+        message_id_at(dedupe_key, &self.domain)
     }
 
     /// The e-mail for an outbox row: rendered from its template in its language.
@@ -166,11 +167,18 @@ impl Mailer {
             .map_err(|e| SendError::message(format!("recipient: {e}")))?;
         let text = templates::render(&msg.template, lang, &msg.params, &self.feed)
             .map_err(|e| SendError::message(e.to_string()))?;
+        let from = if templates::PORTAL_TEMPLATES.contains(&msg.template.as_str()) {
+            self.portal_from.clone()
+        } else {
+            self.from.clone()
+        };
+        // The id is at the sender's domain (the portal's for the portal's e-mails).
+        let id = message_id_at(&msg.dedupe_key, from.email.domain());
         Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(to)
             .subject(text.subject)
-            .message_id(Some(self.message_id(&msg.dedupe_key)))
+            .message_id(Some(id))
             .header(AutoSubmitted)
             .header(ContentLanguage(lang.as_str()))
             .header(ContentType::TEXT_PLAIN)
@@ -180,16 +188,52 @@ impl Mailer {
 
     /// Deliver one outbox row to the relay.
     pub async fn send(&self, msg: &OutboxMessage) -> Result<(), SendError> {
-        let mail = self.compose(msg)?;
+        self.send_classified(msg).await.map_err(|(e, _)| e)
+    }
+
+    /// [`Mailer::send`], and on failure what kind it was: a message that cannot be composed or a relay that
+    /// cannot be reached is `Technical`, a 5xx answer `Permanent`, a 4xx answer `Temporary`.
+    pub(crate) async fn send_classified(
+        &self,
+        msg: &OutboxMessage,
+    ) -> Result<(), (SendError, Failure)> {
+        let mail = self.compose(msg).map_err(|e| (e, Failure::Technical))?;
         match self.transport.send(mail).await {
             Ok(_) => Ok(()),
-            Err(e) => Err(SendError {
-                // No SMTP reply at all: the relay is unreachable (or TLS failed), not this message.
-                relay_down: !(e.is_permanent() || e.is_transient()),
-                reason: e.to_string(),
-            }),
+            Err(e) => {
+                let kind = if e.is_permanent() {
+                    Failure::Permanent
+                } else if e.is_transient() {
+                    Failure::Temporary
+                } else {
+                    Failure::Technical
+                };
+                Err((
+                    SendError {
+                        // No SMTP reply at all: the relay is unreachable (or TLS failed), not this message.
+                        relay_down: kind == Failure::Technical,
+                        reason: e.to_string(),
+                    },
+                    kind,
+                ))
+            }
         }
     }
+}
+
+/// `<popreg.{dedupe key}@{domain}>`, the key's unusual characters replaced by dots.
+fn message_id_at(dedupe_key: &str, domain: &str) -> String {
+    let local: String = dedupe_key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("<popreg.{local}@{domain}>")
 }
 
 #[cfg(test)]

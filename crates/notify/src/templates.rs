@@ -14,8 +14,15 @@ use popreg_domain::classifiers::{Lang, classifiers};
 use popreg_domain::{Code, elements};
 use serde_json::Value;
 
-/// The templates the worker can render.
+/// The templates of e-mails to bodies about their submissions (rendered from a rejection's parameters).
 pub const TEMPLATES: &[&str] = &["rejection", "reminder"];
+
+/// The e-Citizen portal's e-mails to persons: the verification of a forwarding address (G.5) and a
+/// notification forwarded from the inbox (G.3.2–3). They are sent from the portal's sender.
+pub const PORTAL_TEMPLATES: &[&str] = &["verification", "forwarded"];
+
+/// The texts of the portal's `sms` outbox rows (G.7), for the SMS delivery: [`render_sms`].
+pub const SMS_TEMPLATES: &[&str] = &["phone_verification", "notification_sms"];
 
 /// The Fluent sources, by language.
 pub const SOURCES: &[(Lang, &str)] = &[
@@ -188,6 +195,9 @@ pub fn render(
     params: &Value,
     feed: &str,
 ) -> Result<Rendered, TemplateError> {
+    if PORTAL_TEMPLATES.contains(&template) {
+        return render_portal(template, lang, params);
+    }
     if !TEMPLATES.contains(&template) {
         return Err(TemplateError::UnknownTemplate(template.to_string()));
     }
@@ -237,6 +247,123 @@ pub fn render(
         subject: format(lang, &format!("{template}-subject"), &args)?,
         body: format(lang, &format!("{template}-body"), &args)?,
     })
+}
+
+/// A parameter under `params.secret` (a verification link or code; erased from the row once delivered).
+fn secret<'a>(
+    template: &str,
+    params: &'a Value,
+    name: &'static str,
+) -> Result<&'a str, TemplateError> {
+    params
+        .get("secret")
+        .and_then(|s| s.get(name))
+        .and_then(Value::as_str)
+        .ok_or_else(|| TemplateError::MissingParam {
+            template: template.to_string(),
+            param: name,
+        })
+}
+
+fn instant(
+    template: &str,
+    params: &Value,
+    name: &'static str,
+) -> Result<DateTime<Utc>, TemplateError> {
+    DateTime::parse_from_rfc3339(text(template, params, name)?)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| TemplateError::MissingParam {
+            template: template.to_string(),
+            param: name,
+        })
+}
+
+/// The portal's e-mails: `verification` (subject exactly "E-Citizen email verification", G.5) and
+/// `forwarded`.
+fn render_portal(template: &str, lang: Lang, params: &Value) -> Result<Rendered, TemplateError> {
+    let mut args = FluentArgs::new();
+    args.set(
+        "portal_footer",
+        format(lang, "portal-footer", &FluentArgs::new())?,
+    );
+    args.set(
+        "forwarding_url",
+        text(template, params, "forwarding_url")?.to_string(),
+    );
+    if template == "verification" {
+        args.set("link", secret(template, params, "link")?.to_string());
+        args.set(
+            "expires_at",
+            local_time(lang, instant(template, params, "expires_at")?)?,
+        );
+    } else {
+        let legal = params
+            .get("legal_significance")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let names: Vec<&str> = params
+            .get("attachments")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let attachments = if names.is_empty() {
+            format(lang, "attachments-none", &FluentArgs::new())?
+        } else {
+            let mut a = FluentArgs::new();
+            a.set("names", names.join(", "));
+            format(lang, "attachments-list", &a)?
+        };
+        // A subject is one line (the store refuses control characters; this keeps the header safe).
+        let subject: String = text(template, params, "subject")?
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        args.set("sender", text(template, params, "sender")?.to_string());
+        args.set("subject", subject);
+        args.set("text", text(template, params, "text")?.to_string());
+        args.set(
+            "created_at",
+            local_time(lang, instant(template, params, "created_at")?)?,
+        );
+        args.set(
+            "legal",
+            format(
+                lang,
+                if legal { "legal-yes" } else { "legal-no" },
+                &FluentArgs::new(),
+            )?,
+        );
+        args.set("attachments", attachments);
+        args.set(
+            "inbox_url",
+            text(template, params, "inbox_url")?.to_string(),
+        );
+    }
+    Ok(Rendered {
+        subject: format(lang, &format!("{template}-subject"), &args)?,
+        body: format(lang, &format!("{template}-body"), &args)?,
+    })
+}
+
+/// The text of a portal `sms` outbox row in its language: `phone_verification` (the 6-character code,
+/// G.7) or `notification_sms` (a new notification, with the link to the inbox).
+pub fn render_sms(template: &str, lang: Lang, params: &Value) -> Result<String, TemplateError> {
+    let mut args = FluentArgs::new();
+    match template {
+        "phone_verification" => {
+            args.set("token", secret(template, params, "token")?.to_string());
+            format(lang, "phone-verification-sms", &args)
+        }
+        "notification_sms" => {
+            args.set("sender", text(template, params, "sender")?.to_string());
+            args.set(
+                "inbox_url",
+                text(template, params, "inbox_url")?.to_string(),
+            );
+            format(lang, "notification-sms", &args)
+        }
+        other => Err(TemplateError::UnknownTemplate(other.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -342,6 +469,81 @@ mod tests {
         one["deadline_days"] = json!(1);
         let r = render("reminder", Lang::En, &one, "/api/v1/rejections").unwrap();
         assert!(r.body.contains("within 1 day."), "{}", r.body);
+    }
+
+    fn portal_params(template: &str) -> Value {
+        match template {
+            "verification" => json!({
+                "expires_at": "2026-11-23T09:00:00+00:00",
+                "forwarding_url": "https://e-citizen.example.am/my/forwarding",
+                "secret": {"link": "https://e-citizen.example.am/my/forwarding/verify?token=abc123"}
+            }),
+            _ => json!({
+                "notification_id": "n1",
+                "sender": "Պետական եկամուտների կոմիտե",
+                "subject": "Ծանուցում հարկային պարտավորության մասին",
+                "text": "Հարգելի քաղաքացի,\nխնդրում ենք ներկայանալ։",
+                "legal_significance": true,
+                "attachments": ["notice.pdf"],
+                "created_at": "2026-11-23T09:00:00+00:00",
+                "inbox_url": "https://e-citizen.example.am/my/inbox/n1",
+                "forwarding_url": "https://e-citizen.example.am/my/forwarding"
+            }),
+        }
+    }
+
+    #[test]
+    fn g_5_portal_templates_render_in_every_language() {
+        for t in PORTAL_TEMPLATES {
+            for lang in ALL {
+                let r = render(t, lang, &portal_params(t), "/").unwrap();
+                let all = format!("{}\n{}", r.subject, r.body);
+                assert!(!all.contains('{') && !all.contains('$'), "{all}");
+                assert!(!r.subject.contains('\n'));
+                assert!(
+                    r.body
+                        .contains("https://e-citizen.example.am/my/forwarding"),
+                    "{all}"
+                );
+                assert!(r.body.contains("2026-11-23 13:00"), "Yerevan time\n{all}");
+                if *t == "verification" {
+                    assert_eq!(r.subject, "E-Citizen email verification");
+                    assert!(r.body.contains("verify?token=abc123"));
+                } else {
+                    assert!(r.body.contains("notice.pdf"));
+                    assert!(r.body.contains("ներկայանալ"));
+                    assert!(r.body.contains("https://e-citizen.example.am/my/inbox/n1"));
+                }
+            }
+        }
+        let mut p = portal_params("verification");
+        p.as_object_mut().unwrap().remove("secret");
+        assert!(matches!(
+            render("verification", Lang::Hy, &p, "/"),
+            Err(TemplateError::MissingParam { param: "link", .. })
+        ));
+    }
+
+    #[test]
+    fn g_7_sms_texts() {
+        let p = json!({"secret": {"token": "10128d"}});
+        assert_eq!(
+            render_sms("phone_verification", Lang::En, &p).unwrap(),
+            "To verify this number E-Citizen portal please provide this token: 10128d"
+        );
+        for lang in ALL {
+            assert!(
+                render_sms("phone_verification", lang, &p)
+                    .unwrap()
+                    .ends_with("10128d")
+            );
+            let n = render_sms("notification_sms", lang, &portal_params("forwarded")).unwrap();
+            assert!(
+                n.contains("https://e-citizen.example.am/my/inbox/n1"),
+                "{n}"
+            );
+        }
+        assert!(render_sms("nonesuch", Lang::Hy, &p).is_err());
     }
 
     #[test]

@@ -58,7 +58,7 @@ async fn deliver(
         let Some(msg) = store.outbox_claim("email", 1, lease).await?.pop() else {
             break;
         };
-        match mailer.send(&msg).await {
+        match mailer.send_classified(&msg).await {
             Ok(()) => {
                 store.outbox_sent(msg.id).await?;
                 done.sent += 1;
@@ -72,10 +72,12 @@ async fn deliver(
                     "notification sent"
                 );
             }
-            Err(e) => {
+            Err((e, kind)) => {
                 let wait = backoff(msg.attempts);
                 let retry_at = store.clock().now() + wait;
-                store.outbox_failed(msg.id, &e.reason, retry_at).await?;
+                store
+                    .outbox_failed_as(msg.id, &e.reason, retry_at, kind)
+                    .await?;
                 done.failed += 1;
                 metrics::counter!("popreg_outbox_failed_total", "template" => msg.template.clone())
                     .increment(1);

@@ -177,6 +177,7 @@ const DEMO_BODIES: &[DemoBody] = &[
             Function::Submit,
             Function::ReadPersons,
             Function::ManageAccess,
+            Function::SendNotifications,
         ],
     },
     DemoBody {
@@ -197,7 +198,7 @@ const DEMO_BODIES: &[DemoBody] = &[
         ru: "Комитет государственных доходов",
         xroad: "AM/GOV/00100091/taxpayers",
         email: "data@src.example.am",
-        functions: &[Function::ReadPersons],
+        functions: &[Function::ReadPersons, Function::SendNotifications],
     },
 ];
 

@@ -86,6 +86,7 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
     };
     Ok(WebConfig {
         forwarded_cert,
+        contacts: cfg.notify.contact_settings(),
         auth_failures_per_window: cfg.server.auth_failures_per_window,
         auth_failure_window: Duration::from_secs(cfg.server.auth_failure_window_secs.max(1)),
         card_verifier: card_verifier(cfg)?.map(Arc::new),

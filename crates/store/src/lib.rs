@@ -168,6 +168,29 @@ macro_rules! dispatch {
     };
 }
 
+/// [`dispatch!`] with one more module of dialect-specific helpers: `$mine` names `$sqlite` or `$pg`, beside
+/// `$db` (the dialect's `ops`). The body is compiled once per dialect.
+macro_rules! dispatch_with {
+    ($self:expr, $side:ident, $pool:ident, $db:ident, $mine:ident = ($sqlite:ident, $pg:ident) => $body:expr) => {
+        match &$self.inner {
+            Inner::Sqlite { $side: $pool, .. } => {
+                #[allow(unused_imports)]
+                use sqlite_ops as $db;
+                #[allow(unused_imports)]
+                use $sqlite as $mine;
+                $body
+            }
+            Inner::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use pg_ops as $db;
+                #[allow(unused_imports)]
+                use $pg as $mine;
+                $body
+            }
+        }
+    };
+}
+
 // After `dispatch!`, which it uses.
 mod access;
 pub use access::{
@@ -178,7 +201,7 @@ pub use access::{
 // The submission pipeline's transaction; after `dispatch!`, which it uses.
 mod outbox;
 mod submit;
-pub use outbox::OutboxMessage;
+pub use outbox::{Failure, OutboxMessage};
 pub use submit::{
     BodyCounts, DayCount, HeldSubmission, Outcome, Receipt, Rejection, SubmissionStats, Suspension,
     armenian_date,
@@ -207,6 +230,15 @@ mod session;
 pub use session::{
     LoginContext, LoginMethod, Session, SessionEnd, SessionLimits, SessionLookup, SessionRecord,
 };
+// Notifications to persons: the portal inbox, the sending API's transaction, forwarding addresses.
+mod contacts;
+mod inbox;
+pub use contacts::{
+    ContactKind, ContactPoint, ContactSettings, MAX_CODE_ATTEMPTS, MAX_CONTACTS_PER_KIND,
+    MAX_SENDS_PER_ADDRESS_PER_DAY, MAX_SENDS_PER_PERSON_PER_DAY, RESEND_INTERVAL,
+    VERIFICATION_SUBJECT, normalize_email, normalize_phone,
+};
+pub use inbox::*;
 
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {

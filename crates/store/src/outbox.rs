@@ -73,6 +73,35 @@ const REMINDERS_DUE: &str = "SELECT r.id, r.submission_id, r.body_id, r.kind, r.
          AND (r.subject_psn IS NULL OR s.subject_psn = r.subject_psn)) \
      ORDER BY r.id LIMIT $2";
 
+/// Recording a delivery erases the secret a verification message carried (`params.secret`).
+const SENT_SQLITE: &str = "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL, failure = NULL, \
+     params = CASE WHEN source LIKE 'contact:%' THEN json_remove(params, '$.secret') ELSE params END \
+     WHERE id = $2 AND sent_at IS NULL";
+const SENT_PG: &str = "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL, failure = NULL, \
+     params = CASE WHEN source LIKE 'contact:%' THEN (params::jsonb - 'secret')::text ELSE params END \
+     WHERE id = $2 AND sent_at IS NULL";
+
+/// How an attempt failed, as Notify names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The relay refused for now (4xx), or the message waits for a retry.
+    Temporary,
+    /// The relay refused the message for good (5xx: no such mailbox, refused content).
+    Permanent,
+    /// Our side: the relay unreachable, TLS failed, the message could not be rendered.
+    Technical,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Temporary => "temporary",
+            Failure::Permanent => "permanent",
+            Failure::Technical => "technical",
+        }
+    }
+}
+
 fn message_from_row<R: Row>(r: &R) -> Result<OutboxMessage, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -160,14 +189,16 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Record a delivery. A message already recorded as sent stays as it was.
+    /// Record a delivery. A message already recorded as sent stays as it was. A secret the message carried
+    /// (`params.secret`: a verification link or code) is erased from the row now that it has left.
     pub async fn outbox_sent(&self, id: i64) -> Result<(), StoreError> {
         let now = self.clock.now();
+        let sql = match self.dialect() {
+            Dialect::Postgres => SENT_PG,
+            Dialect::Sqlite => SENT_SQLITE,
+        };
         dispatch!(self, write, pool, ops => {
-            sqlx::query(
-                "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL \
-                 WHERE id = $2 AND sent_at IS NULL",
-            )
+            sqlx::query(sql)
             .bind(now)
             .bind(id)
             .execute(pool)
@@ -176,21 +207,35 @@ impl Store {
         Ok(())
     }
 
-    /// Record a failed attempt and when to try again.
+    /// Record a failed attempt and when to try again (a temporary failure).
     pub async fn outbox_failed(
         &self,
         id: i64,
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.outbox_failed_as(id, error, retry_at, Failure::Temporary)
+            .await
+    }
+
+    /// Record a failed attempt, what kind of failure it was (reported by the notification status API),
+    /// and when to try again. Every kind is retried: a message is never dropped.
+    pub async fn outbox_failed_as(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        failure: Failure,
+    ) -> Result<(), StoreError> {
         let error: String = error.chars().take(500).collect();
         dispatch!(self, write, pool, ops => {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
-                 WHERE id = $3 AND sent_at IS NULL",
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failure = $3 \
+                 WHERE id = $4 AND sent_at IS NULL",
             )
             .bind(error)
             .bind(retry_at)
+            .bind(failure.as_str())
             .bind(id)
             .execute(pool)
             .await?;

@@ -176,7 +176,8 @@ pub struct Hiding {
     pub at: DateTime<Utc>,
 }
 
-fn refused(code: Code, msg: impl Into<String>) -> StoreError {
+/// A coded refusal (a [`DomainError`]) as a store error.
+pub(crate) fn refused(code: Code, msg: impl Into<String>) -> StoreError {
     StoreError::from(DomainError::new(code, msg))
 }
 

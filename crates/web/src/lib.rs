@@ -16,6 +16,7 @@ mod manage;
 mod manage_page;
 mod my_usage;
 mod negotiate;
+mod notifications;
 mod portal;
 mod schemas;
 mod submit;
@@ -60,6 +61,9 @@ pub struct WebConfig {
     pub auth_failure_window: Duration,
     /// The e-Citizen portal: sessions, cookies, the demo's card chooser.
     pub portal: PortalConfig,
+    /// The portal's address and the life of verification links and codes, for the notifications and
+    /// forwarding addresses (`notify.portal`).
+    pub contacts: popreg_store::ContactSettings,
 }
 
 /// The reverse-proxy mode of ID-card login: the proxy terminates TLS, asks for the card, and forwards the
@@ -83,6 +87,7 @@ impl Default for WebConfig {
             auth_failures_per_window: 30,
             auth_failure_window: Duration::from_secs(60),
             portal: PortalConfig::default(),
+            contacts: popreg_store::ContactSettings::default(),
         }
     }
 }
@@ -133,7 +138,8 @@ pub fn router(state: AppState) -> Router {
             api::routes()
                 .merge(submit::routes())
                 .merge(manage::routes())
-                .merge(usage_api::routes()),
+                .merge(usage_api::routes())
+                .merge(notifications::routes()),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
     let throttle = middleware::from_fn_with_state(state.clone(), throttle);

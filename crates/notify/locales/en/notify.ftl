@@ -68,3 +68,54 @@ reminder-body =
     { $feed_hint }
 
     { $footer }
+
+## E-Citizen portal: verification of a forwarding address (G.5)
+
+portal-footer =
+    This message was sent automatically. Please do not reply to it.
+    E-Citizen portal of the Republic of Armenia
+verification-subject = E-Citizen email verification
+verification-body =
+    Hello,
+
+    This address was added for forwarding the notifications of your official e-Citizen inbox.
+    To confirm that the address is yours, open this link:
+
+    { $link }
+
+    The link works once, until { $expires_at }. If you did not add this address, ignore this
+    message: nothing will be forwarded to it.
+
+    Your forwarding settings: { $forwarding_url }
+
+    { $portal_footer }
+
+## E-Citizen portal: a notification forwarded from the inbox (G.3.2–3)
+
+legal-yes = This notification has legal effect: it counts as delivered when you open it in the portal.
+legal-no = This notification is for your information.
+attachments-none = Attachments: none.
+attachments-list = Attachments (open them in the portal): { $names }
+forwarded-subject = { $sender }: { $subject }
+forwarded-body =
+    You have a new notification in your official e-Citizen inbox.
+
+    From: { $sender }
+    Sent: { $created_at }
+    Subject: { $subject }
+    { $legal }
+
+    { $text }
+
+    { $attachments }
+    Read it in the portal: { $inbox_url }
+
+    This copy was forwarded to you because you verified this address in the portal. To stop
+    forwarding, remove the address in your forwarding settings: { $forwarding_url }
+
+    { $portal_footer }
+
+## E-Citizen portal: SMS texts (G.7), rendered by the SMS delivery
+
+phone-verification-sms = To verify this number E-Citizen portal please provide this token: { $token }
+notification-sms = New notification in your e-Citizen inbox from { $sender }: { $inbox_url }

@@ -1,0 +1,259 @@
+//! The sending API of the Notification System (A1.5.6, G.3.2–3) for state bodies:
+//!
+//! - `POST /api/v1/notifications` (JSON in; JSON or XML out): a notification to a person by PSN — subject,
+//!   text, optional attachments (base64), legal significance, an idempotency key (`Idempotency-Key` header
+//!   or `idempotency_key` field). One transaction writes the inbox message and its forwards to the person's
+//!   verified e-mail addresses and phones. With `"paper_delivery": true` the answer also carries the
+//!   address for official notices (A1.21.2.b), read through the access gate: the body then needs
+//!   `read_persons` and a grant of `person.notice_address`, and the read is in the usage log.
+//! - `GET /api/v1/notifications/{id}`: delivery per destination (Notify's statuses), to the sending body
+//!   only.
+//!
+//! Both need the function `send_notifications`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use popreg_domain::access::Function;
+use popreg_domain::{Code, Psn};
+use popreg_store::{
+    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, NewAttachment, NewNotification, Released, View,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::api::Ctx;
+use crate::auth::{caller, require};
+use crate::error::ApiError;
+use crate::manage::json_body;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/notifications", post(send))
+        .route("/notifications/{id}", get(status))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachmentIn {
+    name: String,
+    media_type: String,
+    /// The file, base64 (RFC 4648, with padding).
+    content_base64: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendRequest {
+    recipient_psn: Option<String>,
+    /// A company by its taxpayer number (G.6): not available yet.
+    recipient_tin: Option<String>,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    legal_significance: bool,
+    #[serde(default)]
+    attachments: Vec<AttachmentIn>,
+    #[serde(default)]
+    paper_delivery: bool,
+    idempotency_key: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SendAnswer {
+    id: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    status_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paper_delivery: Option<PaperDelivery>,
+}
+
+#[derive(Serialize)]
+struct PaperDelivery {
+    date: chrono::NaiveDate,
+    /// `null`: the register knows no address for official notices on that day.
+    notice_address: Option<popreg_domain::person::NoticeAddress>,
+    usage_id: i64,
+}
+
+fn malformed(ctx: &Ctx, code: Code, detail: impl Into<String>) -> ApiError {
+    ctx.err(ApiError::new(code, detail))
+}
+
+/// `POST /api/v1/notifications`
+async fn send(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    let who = caller(&state, &headers).await.map_err(|e| ctx.err(e))?;
+    require(&who, Function::SendNotifications).map_err(|e| ctx.err(e))?;
+    let ctype = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ctype.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(malformed(
+            &ctx,
+            Code::UnsupportedMediaType,
+            "send the notification as application/json",
+        ));
+    }
+    let req: SendRequest = json_body(&ctx, &body)?;
+    if req.recipient_tin.is_some() {
+        return Err(malformed(
+            &ctx,
+            Code::RecipientByTinUnsupported,
+            "notifications to companies by taxpayer number (G.6) are not available yet; name a person by recipient_psn",
+        ));
+    }
+    let raw = req
+        .recipient_psn
+        .as_deref()
+        .ok_or_else(|| malformed(&ctx, Code::MissingField, "recipient_psn is required"))?;
+    let psn = Psn::parse(raw).map_err(|e| ctx.err(e))?;
+    if req.attachments.len() > MAX_ATTACHMENTS {
+        return Err(malformed(
+            &ctx,
+            Code::AttachmentTooLarge,
+            format!("at most {MAX_ATTACHMENTS} attachments"),
+        ));
+    }
+    let mut attachments = Vec::with_capacity(req.attachments.len());
+    for (i, a) in req.attachments.into_iter().enumerate() {
+        // Refuse before decoding what cannot fit.
+        if a.content_base64.len() > MAX_ATTACHMENT_BYTES.div_ceil(3) * 4 + 4 {
+            return Err(malformed(
+                &ctx,
+                Code::AttachmentTooLarge,
+                format!("attachments[{i}] is larger than {MAX_ATTACHMENT_BYTES} bytes"),
+            ));
+        }
+        let content = popreg_store::base64_decode(a.content_base64.trim()).ok_or_else(|| {
+            malformed(
+                &ctx,
+                Code::AttachmentInvalid,
+                format!("attachments[{i}].content_base64 is not base64"),
+            )
+        })?;
+        attachments.push(NewAttachment {
+            name: a.name,
+            media_type: a.media_type.trim().to_ascii_lowercase(),
+            content,
+        });
+    }
+    let key = match (&who.external.idempotency_key, req.idempotency_key) {
+        (Some(h), Some(b)) if *h != b => {
+            return Err(malformed(
+                &ctx,
+                Code::Malformed,
+                "the Idempotency-Key header and idempotency_key differ",
+            ));
+        }
+        (Some(h), _) => Some(h.clone()),
+        (None, b) => b,
+    };
+    let n = NewNotification {
+        recipient: psn,
+        subject: req.subject,
+        text: req.body,
+        legal_significance: req.legal_significance,
+        attachments,
+        idempotency_key: key,
+    };
+    n.check().map_err(|e| ctx.err(e))?;
+
+    // Paper delivery: the official-notice address (A1.21.2.b), through the gate, before anything is sent.
+    let paper = if req.paper_delivery {
+        let date = popreg_store::armenian_date(state.0.store.clock().now());
+        let r = state
+            .0
+            .store
+            .read_person(&who, psn, View::NoticeAddress(date))
+            .await
+            .map_err(|e| ctx.err(e))?
+            .ok_or_else(|| {
+                malformed(&ctx, Code::PsnUnknown, format!("no person with PSN {psn}"))
+            })?;
+        let Released::NoticeAddress(notice_address) = r.data else {
+            return Err(malformed(
+                &ctx,
+                Code::Internal,
+                "the gate released no address",
+            ));
+        };
+        Some(PaperDelivery {
+            date,
+            notice_address,
+            usage_id: r.usage_id,
+        })
+    } else {
+        None
+    };
+
+    // In a task of its own: a client that hangs up cannot cancel the transaction half-way.
+    let store = state.0.store.clone();
+    let settings = state.0.config.contacts.clone();
+    let sent = tokio::spawn(async move { store.send_notification(&who, &n, &settings).await })
+        .await
+        .map_err(|e| {
+            ctx.err(ApiError::new(
+                Code::Internal,
+                format!("notification task failed: {e}"),
+            ))
+        })?
+        .map_err(|e| ctx.err(e))?;
+    let mut resp = ctx.render(
+        "notification",
+        &SendAnswer {
+            status_url: format!("/api/v1/notifications/{}", sent.id),
+            id: sent.id,
+            created_at: sent.created_at,
+            paper_delivery: paper,
+        },
+    )?;
+    if sent.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    } else {
+        *resp.status_mut() = StatusCode::CREATED;
+    }
+    Ok(resp)
+}
+
+/// `GET /api/v1/notifications/{id}`
+async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::of(&headers)?;
+    let who = caller(&state, &headers).await.map_err(|e| ctx.err(e))?;
+    require(&who, Function::SendNotifications).map_err(|e| ctx.err(e))?;
+    let found = if id.len() <= 64 {
+        state
+            .0
+            .store
+            .notification_status(&who.body_id, &id)
+            .await
+            .map_err(|e| ctx.err(e))?
+    } else {
+        None
+    };
+    match found {
+        Some(s) => ctx.render("notification_status", &s),
+        None => Err(malformed(
+            &ctx,
+            Code::NotificationUnknown,
+            "no notification with this id from this body",
+        )),
+    }
+}
