@@ -53,7 +53,7 @@ async fn person(store: &Store, n: u64) -> Psn {
     p
 }
 
-async fn sender_body(store: &Store, id: &str) {
+pub(crate) async fn sender_body(store: &Store, id: &str) {
     store
         .create_body(
             "test",
@@ -71,7 +71,7 @@ async fn sender_body(store: &Store, id: &str) {
         .unwrap();
 }
 
-fn caller(body: &str) -> Caller {
+pub(crate) fn caller(body: &str) -> Caller {
     Caller {
         body_id: body.into(),
         body_type: BodyType::Other,
@@ -99,7 +99,7 @@ fn notification(to: Psn, key: Option<&str>) -> NewNotification {
 
 /// The secret (link or code) of the newest verification message to `to`, as the outbox holds it before
 /// delivery.
-async fn secret_for(store: &Store, to: &str) -> String {
+pub(crate) async fn secret_for(store: &Store, to: &str) -> String {
     let row = store
         .outbox_recent(100)
         .await

@@ -15,6 +15,7 @@ crate::conformance!(
     g_2_sessions_open_touch_and_end_by_logout_idle_and_absolute_limit,
     g_2_demo_card_login_desk_data_and_logout,
     a1_30_the_persons_own_reads_are_logged_but_not_in_their_usage_view,
+    g_3_1_the_inbox_and_the_forwarding_settings_in_the_portal,
 );
 
 fn limits() -> SessionLimits {
@@ -498,5 +499,250 @@ async fn g_2_the_demo_card_chooser_does_not_exist_outside_the_demo() {
     assert!(session_cookie(&r).is_none());
     let help = text(&c, format!("{url}/help?lang=en"), "").await;
     assert!(help.contains("certification authority"), "{help}");
+    app.shutdown().await.unwrap();
+}
+
+/// The CSRF token on a page of the session.
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a CSRF field")
+        .to_string()
+}
+
+async fn post_form(
+    c: &reqwest::Client,
+    url: String,
+    cookie: &str,
+    origin: &str,
+    body: String,
+) -> reqwest::Response {
+    c.post(url)
+        .header(COOKIE, cookie)
+        .header("Origin", origin)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn g_3_1_the_inbox_and_the_forwarding_settings_in_the_portal(db: TestDb) {
+    use crate::notifications_api::{caller, secret_for, sender_body};
+    let p = psn(4501);
+    let app = demo_site(&db, p).await;
+    let url = app.url();
+    let s = &db.store;
+    sender_body(s, "SRC-01").await;
+    let sent = s
+        .send_notification(
+            &caller("SRC-01"),
+            &popreg_store::NewNotification {
+                recipient: p,
+                subject: "Ծանուցում հարկային պարտավորության մասին".into(),
+                text: "Հարգելի քաղաքացի,\n<b>not markup</b>".into(),
+                legal_significance: true,
+                attachments: vec![popreg_store::NewAttachment {
+                    name: "որոշում.pdf".into(),
+                    media_type: "application/pdf".into(),
+                    content: b"%PDF-1.7 test".to_vec(),
+                }],
+                idempotency_key: None,
+            },
+            &popreg_store::ContactSettings::default(),
+        )
+        .await
+        .unwrap();
+    let c = client();
+    let cookie = login(&c, &url, p).await;
+    let desk = text(&c, format!("{url}/my?lang=en"), &cookie).await;
+    assert!(desk.contains("Unread messages: 1"), "{desk}");
+    let inbox = text(&c, format!("{url}/my/inbox?lang=en"), &cookie).await;
+    assert!(inbox.contains("In all: 1, unread: 1"), "{inbox}");
+    assert!(inbox.contains("legally significant"));
+    assert!(inbox.contains("1 attachment"), "{inbox}");
+    assert!(inbox.contains(&format!("/my/inbox/{}", sent.id)));
+    // Opening records delivery; the text is shown as text, never as markup.
+    let msg = text(&c, format!("{url}/my/inbox/{}", sent.id), &cookie).await;
+    assert!(msg.contains("Ծանուցում հարկային պարտավորության մասին"));
+    assert!(msg.contains("&lt;b&gt;not markup&lt;/b&gt;"), "{msg}");
+    assert!(msg.contains("որոշում.pdf"));
+    let inbox = text(&c, format!("{url}/my/inbox?lang=en"), &cookie).await;
+    assert!(inbox.contains("unread: 0"), "{inbox}");
+    let a = c
+        .get(format!("{url}/my/inbox/{}/attachments/0", sent.id))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.status(), 200);
+    let disposition = a.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert_eq!(a.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(a.bytes().await.unwrap().as_ref(), b"%PDF-1.7 test");
+    // Another person's session cannot open it: the same answer as no message.
+    let other = psn(4502);
+    let (token, _) = s
+        .open_session(
+            other,
+            LoginMethod::IdCard,
+            limits(),
+            &LoginContext::default(),
+        )
+        .await
+        .unwrap();
+    let theirs = format!("psr_session={token}");
+    let r = c
+        .get(format!("{url}/my/inbox/{}", sent.id))
+        .header(COOKIE, &theirs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = c
+        .get(format!("{url}/my/inbox/{}/attachments/0", sent.id))
+        .header(COOKIE, &theirs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Forwarding: add an e-mail address (G.5); it is "!" until its link is followed.
+    let page = text(&c, format!("{url}/my/forwarding?lang=en"), &cookie).await;
+    let csrf = csrf_of(&page);
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/email"),
+        &cookie,
+        &url,
+        form(&[("csrf", csrf.as_str()), ("address", "Ani@Example.am")]),
+    )
+    .await;
+    assert_eq!(location(&r), "/my/forwarding?done=added-email");
+    let page = text(
+        &c,
+        format!("{url}/my/forwarding?lang=en&done=added-email"),
+        &cookie,
+    )
+    .await;
+    assert!(page.contains("verification e-mail has been sent"), "{page}");
+    assert!(page.contains("ani@example.am"));
+    assert!(page.contains("not verified"));
+    // Without the CSRF token nothing is added.
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/email"),
+        &cookie,
+        &url,
+        form(&[("address", "other@example.am")]),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    // The link of the e-mail lands on the mail section with the confirmation, logged in or not.
+    let token = secret_for(s, "ani@example.am").await;
+    let confirmed = text(
+        &c,
+        format!("{url}/my/forwarding/verify?token={token}&lang=en"),
+        &cookie,
+    )
+    .await;
+    assert!(
+        confirmed.contains("ani@example.am is verified"),
+        "{confirmed}"
+    );
+    assert!(confirmed.contains("✓"));
+    let again = c
+        .get(format!("{url}/my/forwarding/verify?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(again.status().is_client_error(), "a link works once");
+    // A malformed address is refused with its code and nothing is added.
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/email"),
+        &cookie,
+        &url,
+        form(&[("csrf", csrf.as_str()), ("address", "not an address")]),
+    )
+    .await;
+    assert!(r.status().is_client_error());
+    assert!(r.text().await.unwrap().contains("PSR-CNT-0002"));
+    // A phone (G.7): the 6-character code from the SMS verifies it; a wrong one does not.
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/phone"),
+        &cookie,
+        &url,
+        form(&[("csrf", csrf.as_str()), ("address", "091234567")]),
+    )
+    .await;
+    let to = location(&r);
+    assert_eq!(
+        to,
+        "/my/forwarding?done=added-phone",
+        "{}",
+        r.text().await.unwrap()
+    );
+    let phone = s
+        .contact_points(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == popreg_store::ContactKind::Phone)
+        .unwrap();
+    assert_eq!(phone.address, "+37491234567");
+    let code = secret_for(s, "+37491234567").await;
+    assert_eq!(code.len(), 6);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/{}/verify", phone.id),
+        &cookie,
+        &url,
+        form(&[("csrf", csrf.as_str()), ("code", wrong)]),
+    )
+    .await;
+    assert!(r.status().is_client_error());
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/{}/verify", phone.id),
+        &cookie,
+        &url,
+        form(&[("csrf", csrf.as_str()), ("code", code.as_str())]),
+    )
+    .await;
+    assert_eq!(location(&r), "/my/forwarding?done=verified");
+    assert!(
+        s.contact_points(p)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.verified())
+    );
+    // Remove works on the person's own addresses only.
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/{}/remove", phone.id),
+        &theirs,
+        &url,
+        form(&[("csrf", "x")]),
+    )
+    .await;
+    assert_eq!(r.status(), 403, "another session's form is refused");
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/{}/remove", phone.id),
+        &cookie,
+        &url,
+        form(&[("csrf", csrf.as_str())]),
+    )
+    .await;
+    assert_eq!(location(&r), "/my/forwarding?done=removed");
+    assert_eq!(s.contact_points(p).await.unwrap().len(), 1);
     app.shutdown().await.unwrap();
 }

@@ -170,7 +170,8 @@ pub fn normalize_email(raw: &str) -> Result<String, StoreError> {
 }
 
 /// A mobile number in international form (`+` and 8 to 15 digits; spaces, dashes, dots and brackets are
-/// dropped), or `PSR-CNT-0003`.
+/// dropped), or `PSR-CNT-0003`. Armenian numbers may also be written as at home: `0XX XXX XXX` (the trunk
+/// prefix 0 and 8 digits) becomes `+374XXXXXXXX`; `00` before the country code is read as `+`.
 pub fn normalize_phone(raw: &str) -> Result<String, StoreError> {
     let bad = || {
         refused(
@@ -183,6 +184,13 @@ pub fn normalize_phone(raw: &str) -> Result<String, StoreError> {
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
         .collect();
+    let s = if let Some(rest) = s.strip_prefix("00") {
+        format!("+{rest}")
+    } else if s.len() == 9 && s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+374{}", &s[1..])
+    } else {
+        s
+    };
     let digits = s.strip_prefix('+').ok_or_else(bad)?;
     if (8..=15).contains(&digits.len())
         && digits.bytes().all(|b| b.is_ascii_digit())
@@ -693,3 +701,32 @@ macro_rules! contact_tx_fns {
 
 contact_tx_fns!(sqlite_contacts, sqlx::Sqlite);
 contact_tx_fns!(pg_contacts, sqlx::Postgres);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn g_7_numbers_are_kept_in_international_form_whatever_the_writing() {
+        for raw in [
+            "+374 91 234567",
+            "091 234 567",
+            "(091) 23-45-67",
+            "0037491234567",
+            "+37491234567",
+        ] {
+            assert_eq!(normalize_phone(raw).unwrap(), "+37491234567", "{raw}");
+        }
+        assert_eq!(normalize_phone("+7 912 345 67 89").unwrap(), "+79123456789");
+        for bad in [
+            "91234567",
+            "0912345678",
+            "+0123",
+            "abc",
+            "",
+            "+37491234567890123",
+        ] {
+            assert!(normalize_phone(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -144,8 +144,22 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
             esc(&tr(l, "desk-not-in-register"))
         ));
     }
+    // Unread notifications and official mail first (G.3.1–2).
+    let unread = state
+        .0
+        .store
+        .inbox(s.psn, 0, 1)
+        .await
+        .map(|p| p.unread)
+        .unwrap_or(0);
+    main.push_str(&format!(
+        "<p class=\"note\" role=\"status\"><a href=\"/my/inbox\">{}</a></p>",
+        esc(&tr_args(l, "desk-unread", &[("count", unread.into())]))
+    ));
     main.push_str("<ul class=\"cards\">");
     for (href, title, hint) in [
+        ("/my/inbox", "inbox-title", "desk-inbox-hint"),
+        ("/my/forwarding", "forwarding-title", "desk-forwarding-hint"),
         ("/my/data", "desk-my-data", "desk-my-data-hint"),
         ("/my/usage", "desk-usage", "desk-usage-hint"),
         ("/my/sessions", "desk-sessions", "desk-sessions-hint"),

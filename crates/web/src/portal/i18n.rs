@@ -109,6 +109,7 @@ mod tests {
         // e-mail addresses, "Mobile ID", "E-Citizen", "PDF", "CSV", "HTTPS", "PIN").
         let allowed = [
             "support@e-citizen.am",
+            "noreply@e-citizen.am",
             "Mobile ID",
             "E-Citizen",
             "HTTPS",
@@ -138,6 +139,10 @@ mod tests {
                         ("entry", 1.into()),
                         ("reason", "".into()),
                         ("count", 1.into()),
+                        ("unread", 1.into()),
+                        ("page", 1.into()),
+                        ("pages", 1.into()),
+                        ("address", "".into()),
                     ],
                 );
                 for a in allowed {

@@ -14,6 +14,7 @@
 pub(crate) mod data;
 pub(crate) mod i18n;
 pub(crate) mod login;
+pub(crate) mod mail;
 
 use axum::Router;
 use axum::http::header::{
@@ -79,6 +80,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/data/history", get(data::history))
         .route("/my/sessions", get(data::sessions))
         .route("/help", get(data::help))
+        .route("/my/inbox", get(mail::inbox))
+        .route("/my/inbox/{id}", get(mail::message))
+        .route("/my/inbox/{id}/attachments/{n}", get(mail::attachment))
+        .route("/my/forwarding", get(mail::forwarding))
+        .route("/my/forwarding/verify", get(mail::verify_link))
+        .route("/my/forwarding/{action}", post(mail::act))
+        .route("/my/forwarding/{id}/{action}", post(mail::act))
 }
 
 /// The value of cookie `name`, if the request carries it.

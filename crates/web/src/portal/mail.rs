@@ -1,0 +1,599 @@
+//! The official mailbox and the forwarding settings (G.3.1–3, G.5, G.7; issue 6 §6–7).
+//!
+//! - `GET /my/inbox[?page=N]`: notifications and official mail, newest first, unread ones marked;
+//! - `GET /my/inbox/{id}`: one message; the first opening records delivery (and is audited by the store);
+//! - `GET /my/inbox/{id}/attachments/{n}`: an attachment, always as a download;
+//! - `GET /my/forwarding`: up to three e-mail addresses and the mobile numbers, verified ones with a check
+//!   mark and the others with "!" (G.7); forms to add, verify (SMS code), resend, replace and remove;
+//! - `POST /my/forwarding/…`: those actions, each with the session's CSRF token;
+//! - `GET /my/forwarding/verify?token=…`: the link of the verification e-mail (G.5); works without login.
+
+use axum::extract::{Path, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use popreg_domain::classifiers::{Lang, classifiers};
+use popreg_store::{ContactKind, ContactPoint, StoreError};
+
+use super::{Citizen, Page, citizen, csrf_field, lang, param, redirect, tr, tr_args};
+use crate::AppState;
+use crate::workspace::esc;
+
+/// Messages on one page of the inbox.
+const PER_PAGE: i64 = 20;
+
+fn local(t: DateTime<Utc>) -> String {
+    (t + chrono::Duration::hours(4))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// A refusal of the store as a paragraph: the code's title, the code, and what to do.
+pub(crate) fn coded(l: Lang, e: &StoreError) -> String {
+    let code = e.code();
+    let (title, text) = classifiers()
+        .error_code(code)
+        .map(|c| (c.title.get(l).to_string(), c.explanation.get(l).to_string()))
+        .unwrap_or_default();
+    format!(
+        "<p class=\"err\" role=\"alert\">{} (<code>{}</code>)</p><p>{}</p>",
+        esc(&title),
+        esc(code.as_str()),
+        esc(&text)
+    )
+}
+
+fn status_of(e: &StoreError) -> StatusCode {
+    classifiers()
+        .error_code(e.code())
+        .and_then(|c| StatusCode::from_u16(c.http_status).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// `GET /my/inbox`
+pub(crate) async fn inbox(State(state): State<AppState>, req: Request) -> Response {
+    let l = lang(req.uri(), req.headers());
+    let who = match citizen(&state, req.uri(), req.headers()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let page_no = param(req.uri(), "page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    let page = Page::new(l, tr(l, "inbox-title"))
+        .session(&who.session)
+        .here(req.uri());
+    let inbox = match state
+        .0
+        .store
+        .inbox(who.session.psn, (page_no - 1) * PER_PAGE, PER_PAGE)
+        .await
+    {
+        Ok(x) => x,
+        Err(e) => return page.status(status_of(&e)).main(coded(l, &e)).render(),
+    };
+    let mut main = format!(
+        "<p>{}</p><p>{}</p>",
+        esc(&tr(l, "inbox-intro")),
+        esc(&tr_args(
+            l,
+            "inbox-counts",
+            &[
+                ("count", inbox.total.into()),
+                ("unread", inbox.unread.into())
+            ]
+        ))
+    );
+    if inbox.items.is_empty() {
+        main.push_str(&format!("<p>{}</p>", esc(&tr(l, "inbox-empty"))));
+    } else {
+        main.push_str(&format!(
+            "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+             <th scope=\"col\">{}</th></tr></thead><tbody>",
+            esc(&tr(l, "inbox-received")),
+            esc(&tr(l, "inbox-from")),
+            esc(&tr(l, "inbox-subject")),
+            esc(&tr(l, "inbox-status")),
+        ));
+        for m in &inbox.items {
+            let unread = m.opened_at.is_none();
+            let mut marks = vec![];
+            if unread {
+                marks.push(tr(l, "inbox-unread"));
+            }
+            if m.legal_significance {
+                marks.push(tr(l, "inbox-legal"));
+            }
+            if m.attachments > 0 {
+                marks.push(tr_args(
+                    l,
+                    "inbox-attachments",
+                    &[("count", m.attachments.into())],
+                ));
+            }
+            let subject = if unread {
+                format!("<strong>{}</strong>", esc(&m.subject))
+            } else {
+                esc(&m.subject)
+            };
+            main.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td><a href=\"/my/inbox/{}\">{subject}</a></td><td>{}</td></tr>",
+                esc(&local(m.created_at)),
+                esc(m.sender.name(l.as_str())),
+                esc(&super::urlencode(&m.id)),
+                esc(&marks.join(" · ")),
+            ));
+        }
+        main.push_str("</tbody></table>");
+    }
+    let pages = (inbox.total + PER_PAGE - 1) / PER_PAGE;
+    if pages > 1 {
+        main.push_str(&format!(
+            "<nav aria-label=\"{}\"><p>",
+            esc(&tr(l, "inbox-pages"))
+        ));
+        if page_no > 1 {
+            main.push_str(&format!(
+                "<a href=\"/my/inbox?page={}\" rel=\"prev\">{}</a> ",
+                page_no - 1,
+                esc(&tr(l, "inbox-newer"))
+            ));
+        }
+        main.push_str(&esc(&tr_args(
+            l,
+            "inbox-page",
+            &[("page", page_no.into()), ("pages", pages.into())],
+        )));
+        if page_no < pages {
+            main.push_str(&format!(
+                " <a href=\"/my/inbox?page={}\" rel=\"next\">{}</a>",
+                page_no + 1,
+                esc(&tr(l, "inbox-older"))
+            ));
+        }
+        main.push_str("</p></nav>");
+    }
+    main.push_str(&format!(
+        "<p><a href=\"/my/forwarding\">{}</a></p>",
+        esc(&tr(l, "forwarding-title"))
+    ));
+    page.main(main).render()
+}
+
+/// `GET /my/inbox/{id}`
+pub(crate) async fn message(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    let l = lang(req.uri(), req.headers());
+    let who = match citizen(&state, req.uri(), req.headers()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let page = Page::new(l, tr(l, "inbox-title"))
+        .session(&who.session)
+        .here(req.uri());
+    let m = match state.0.store.open_message(who.session.psn, &id).await {
+        Ok(Some(m)) => m,
+        // Another person's message and no message are the same answer.
+        Ok(None) => {
+            return page
+                .status(StatusCode::NOT_FOUND)
+                .main(format!(
+                    "<p class=\"err\" role=\"alert\">{}</p><p><a href=\"/my/inbox\">{}</a></p>",
+                    esc(&tr(l, "inbox-no-message")),
+                    esc(&tr(l, "inbox-title"))
+                ))
+                .render();
+        }
+        Err(e) => return page.status(status_of(&e)).main(coded(l, &e)).render(),
+    };
+    let mut main = format!(
+        "<article><h2>{subject}</h2><dl><dt>{from_l}</dt><dd>{from}</dd><dt>{recv_l}</dt><dd>{recv}</dd></dl>",
+        subject = esc(&m.subject),
+        from_l = esc(&tr(l, "inbox-from")),
+        from = esc(m.sender.name(l.as_str())),
+        recv_l = esc(&tr(l, "inbox-received")),
+        recv = esc(&local(m.created_at)),
+    );
+    if m.legal_significance {
+        main.push_str(&format!(
+            "<p class=\"note\">{}</p>",
+            esc(&tr(l, "inbox-legal-note"))
+        ));
+    }
+    main.push_str(&format!(
+        "<div class=\"message\" style=\"white-space:pre-wrap\">{}</div>",
+        esc(&m.text)
+    ));
+    if !m.attachments.is_empty() {
+        main.push_str(&format!(
+            "<h3>{}</h3><ul>",
+            esc(&tr_args(
+                l,
+                "inbox-attachments",
+                &[("count", (m.attachments.len() as i64).into())]
+            ))
+        ));
+        for a in &m.attachments {
+            main.push_str(&format!(
+                "<li><a href=\"/my/inbox/{}/attachments/{}\" download>{}</a> ({}, {} B)</li>",
+                esc(&super::urlencode(&m.id)),
+                a.n,
+                esc(&a.name),
+                esc(&a.media_type),
+                a.size
+            ));
+        }
+        main.push_str("</ul>");
+    }
+    main.push_str(&format!(
+        "</article><p><a href=\"/my/inbox\">{}</a></p>",
+        esc(&tr(l, "inbox-back"))
+    ));
+    page.main(main).render()
+}
+
+/// `GET /my/inbox/{id}/attachments/{n}`: always a download, never rendered by the browser in the portal's
+/// origin (`Content-Disposition: attachment`, `nosniff`, a sandboxing CSP).
+pub(crate) async fn attachment(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, i64)>,
+    req: Request,
+) -> Response {
+    let l = lang(req.uri(), req.headers());
+    let who = match citizen(&state, req.uri(), req.headers()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match state.0.store.attachment(who.session.psn, &id, n).await {
+        Ok(Some(a)) => {
+            let mut r = a.content.into_response();
+            let h = r.headers_mut();
+            let media = HeaderValue::from_str(&a.media_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            h.insert(CONTENT_TYPE, media);
+            if let Ok(v) = HeaderValue::from_str(&content_disposition(&a.name)) {
+                h.insert(CONTENT_DISPOSITION, v);
+            }
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox; default-src 'none'"),
+            );
+            r
+        }
+        Ok(None) => Page::new(l, tr(l, "inbox-title"))
+            .session(&who.session)
+            .status(StatusCode::NOT_FOUND)
+            .main(format!(
+                "<p class=\"err\" role=\"alert\">{}</p>",
+                esc(&tr(l, "inbox-no-message"))
+            ))
+            .render(),
+        Err(e) => Page::new(l, tr(l, "inbox-title"))
+            .session(&who.session)
+            .status(status_of(&e))
+            .main(coded(l, &e))
+            .render(),
+    }
+}
+
+/// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266), the name cut to safe
+/// characters in the ASCII form.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes().take(400) {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// The forwarding page, with an optional message on top (a confirmation or a coded refusal).
+async fn forwarding_page(
+    state: &AppState,
+    who: &Citizen,
+    l: Lang,
+    uri: &axum::http::Uri,
+    status: StatusCode,
+    top: String,
+) -> Response {
+    let page = Page::new(l, tr(l, "forwarding-title"))
+        .session(&who.session)
+        .here(uri)
+        .status(status);
+    let points = match state.0.store.contact_points(who.session.psn).await {
+        Ok(p) => p,
+        Err(e) => return page.status(status_of(&e)).main(coded(l, &e)).render(),
+    };
+    let csrf = csrf_field(&who.session);
+    let mut main = format!("{top}<p>{}</p>", esc(&tr(l, "forwarding-intro")));
+    for (kind, title, add_label, input_type, hint) in [
+        (
+            ContactKind::Email,
+            "forwarding-emails",
+            "forwarding-add-email",
+            "email",
+            "forwarding-email-hint",
+        ),
+        (
+            ContactKind::Phone,
+            "forwarding-phones",
+            "forwarding-add-phone",
+            "tel",
+            "forwarding-phone-hint",
+        ),
+    ] {
+        let mine: Vec<&ContactPoint> = points.iter().filter(|p| p.kind == kind).collect();
+        main.push_str(&format!(
+            "<section aria-labelledby=\"{k}-h\"><h2 id=\"{k}-h\">{}</h2>",
+            esc(&tr(l, title)),
+            k = kind.as_str()
+        ));
+        if mine.is_empty() {
+            main.push_str(&format!("<p>{}</p>", esc(&tr(l, "forwarding-none"))));
+        } else {
+            main.push_str("<ul class=\"contacts\">");
+            for p in &mine {
+                main.push_str(&contact_item(l, p, &csrf));
+            }
+            main.push_str("</ul>");
+        }
+        if mine.len() < 3 {
+            main.push_str(&format!(
+                "<form method=\"post\" action=\"/my/forwarding/{k}\">{csrf}<label for=\"new-{k}\">{label}</label>\
+                 <p class=\"src\" id=\"new-{k}-hint\">{hint}</p>\
+                 <input id=\"new-{k}\" name=\"address\" type=\"{input_type}\" required maxlength=\"254\" \
+                 aria-describedby=\"new-{k}-hint\" autocomplete=\"{ac}\"> <button type=\"submit\">{save}</button></form>",
+                k = kind.as_str(),
+                label = esc(&tr(l, add_label)),
+                hint = esc(&tr(l, hint)),
+                ac = if kind == ContactKind::Email { "email" } else { "tel" },
+                save = esc(&tr(l, "forwarding-save")),
+            ));
+        }
+        main.push_str("</section>");
+    }
+    page.main(main).render()
+}
+
+/// One address: its state (✓ verified, ! not yet) and what can be done with it.
+fn contact_item(l: Lang, p: &ContactPoint, csrf: &str) -> String {
+    let (mark, state) = if p.verified() {
+        ("✓", tr(l, "forwarding-verified"))
+    } else {
+        ("!", tr(l, "forwarding-unverified"))
+    };
+    let mut s = format!(
+        "<li><span class=\"{cls}\" aria-hidden=\"true\">{mark}</span> <strong>{addr}</strong> — <span class=\"{cls}\">{state}</span>",
+        cls = if p.verified() { "ok" } else { "err" },
+        addr = esc(&p.address),
+        state = esc(&state),
+    );
+    if !p.verified() {
+        if let Some(until) = p.pending_until {
+            s.push_str(&format!(
+                " <span class=\"src\">{}</span>",
+                esc(&tr_args(
+                    l,
+                    "forwarding-pending",
+                    &[("date", local(until).into())]
+                ))
+            ));
+        }
+        if p.kind == ContactKind::Phone {
+            s.push_str(&format!(
+                "<form method=\"post\" action=\"/my/forwarding/{id}/verify\">{csrf}<label for=\"code-{id}\">{label}</label>\
+                 <input id=\"code-{id}\" name=\"code\" required maxlength=\"6\" minlength=\"6\" autocomplete=\"one-time-code\" \
+                 inputmode=\"text\"> <button type=\"submit\">{verify}</button></form>",
+                id = p.id,
+                label = esc(&tr(l, "forwarding-code")),
+                verify = esc(&tr(l, "forwarding-verify")),
+            ));
+        }
+        s.push_str(&format!(
+            "<form method=\"post\" action=\"/my/forwarding/{id}/resend\">{csrf}<button type=\"submit\" class=\"secondary\">{}</button></form>",
+            esc(&tr(l, "forwarding-resend")),
+            id = p.id
+        ));
+    }
+    s.push_str(&format!(
+        "<form method=\"post\" action=\"/my/forwarding/{id}/replace\">{csrf}<label for=\"replace-{id}\">{label}</label>\
+         <input id=\"replace-{id}\" name=\"address\" required maxlength=\"254\" type=\"{t}\"> \
+         <button type=\"submit\" class=\"secondary\">{replace}</button></form>\
+         <form method=\"post\" action=\"/my/forwarding/{id}/remove\">{csrf}<button type=\"submit\" class=\"secondary\">{remove}</button></form></li>",
+        id = p.id,
+        label = esc(&tr(l, "forwarding-replace-with")),
+        t = if p.kind == ContactKind::Email { "email" } else { "tel" },
+        replace = esc(&tr(l, "forwarding-replace")),
+        remove = esc(&tr(l, "forwarding-remove")),
+    ));
+    s
+}
+
+/// `GET /my/forwarding[?done=…]`
+pub(crate) async fn forwarding(State(state): State<AppState>, req: Request) -> Response {
+    let l = lang(req.uri(), req.headers());
+    let who = match citizen(&state, req.uri(), req.headers()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let top = match param(req.uri(), "done").as_deref() {
+        Some(
+            d @ ("added-email" | "added-phone" | "resent" | "replaced" | "removed" | "verified"),
+        ) => {
+            format!(
+                "<p class=\"ok\" role=\"status\">{}</p>",
+                esc(&tr(l, &format!("forwarding-done-{d}")))
+            )
+        }
+        _ => String::new(),
+    };
+    forwarding_page(&state, &who, l, req.uri(), StatusCode::OK, top).await
+}
+
+/// `POST /my/forwarding/{action}` and `POST /my/forwarding/{id}/{action}`: add, verify, resend, replace,
+/// remove. Success goes back to the page with a confirmation; a refusal shows the page with the coded
+/// reason and nothing changed.
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    Path(path): Path<Vec<(String, String)>>,
+    req: Request,
+) -> Response {
+    let l = lang(req.uri(), req.headers());
+    let (parts, body) = req.into_parts();
+    let who = match citizen(&state, &parts.uri, &parts.headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let body = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Some(r) = super::forged(&parts.headers, &who.session, &body, l) {
+        return r;
+    }
+    let field = |name: &str| super::form_field(&body, name).unwrap_or_default();
+    let psn = who.session.psn;
+    let settings = &state.0.config.contacts;
+    let store = &state.0.store;
+    let get = |k: &str| {
+        path.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let id = get("id").parse::<i64>().ok();
+    let result: Result<&str, StoreError> = match (get("action"), id) {
+        ("email", None) if get("id").is_empty() => store
+            .add_email(psn, &field("address"), l.as_str(), settings)
+            .await
+            .map(|_| "added-email"),
+        ("phone", None) if get("id").is_empty() => store
+            .add_phone(psn, &field("address"), l.as_str(), settings)
+            .await
+            .map(|_| "added-phone"),
+        ("verify", Some(id)) => match phone_of(store, psn, id).await {
+            Ok(number) => store
+                .verify_phone(psn, &number, field("code").trim())
+                .await
+                .map(|_| "verified"),
+            Err(e) => Err(e),
+        },
+        ("resend", Some(id)) => store
+            .resend_verification(psn, id, settings)
+            .await
+            .map(|_| "resent"),
+        ("replace", Some(id)) => store
+            .replace_contact(psn, id, &field("address"), l.as_str(), settings)
+            .await
+            .map(|_| "replaced"),
+        ("remove", Some(id)) => match store.remove_contact(psn, id).await {
+            Ok(true) => Ok("removed"),
+            Ok(false) => Err(unknown_contact(id)),
+            Err(e) => Err(e),
+        },
+        _ => return super::redirect("/my/forwarding"),
+    };
+    match result {
+        Ok(done) => redirect(&format!("/my/forwarding?done={done}")),
+        Err(e) => {
+            tracing::info!(code = %e.code(), "forwarding settings: refused");
+            forwarding_page(&state, &who, l, &parts.uri, status_of(&e), coded(l, &e)).await
+        }
+    }
+}
+
+fn unknown_contact(id: i64) -> StoreError {
+    popreg_domain::DomainError::new(
+        popreg_domain::Code::ContactUnknown,
+        format!("no contact point {id}"),
+    )
+    .into()
+}
+
+/// The number of one of the person's phone contact points.
+async fn phone_of(
+    store: &popreg_store::Store,
+    psn: popreg_domain::Psn,
+    id: i64,
+) -> Result<String, StoreError> {
+    store
+        .contact_points(psn)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id && c.kind == ContactKind::Phone)
+        .map(|c| c.address)
+        .ok_or_else(|| unknown_contact(id))
+}
+
+/// `GET /my/forwarding/verify?token=…`: the link of the verification e-mail (G.5). No login needed: the
+/// token is the proof. Lands on the mail section with the confirmation (or the coded reason).
+pub(crate) async fn verify_link(State(state): State<AppState>, req: Request) -> Response {
+    let l = lang(req.uri(), req.headers());
+    let token = param(req.uri(), "token").unwrap_or_default();
+    let result = state.0.store.verify_email(&token).await;
+    let logged_in = citizen(&state, req.uri(), req.headers()).await.ok();
+    let top = match &result {
+        Ok(p) => format!(
+            "<p class=\"ok\" role=\"status\">{}</p>",
+            esc(&tr_args(
+                l,
+                "forwarding-email-confirmed",
+                &[("address", p.address.clone().into())]
+            ))
+        ),
+        Err(e) => coded(l, e),
+    };
+    let status = match &result {
+        Ok(_) => StatusCode::OK,
+        Err(e) => status_of(e),
+    };
+    match logged_in {
+        Some(who) => forwarding_page(&state, &who, l, req.uri(), status, top).await,
+        None => Page::new(l, tr(l, "forwarding-title"))
+            .status(status)
+            .main(format!(
+                "{top}<p><a href=\"/login?next=/my/forwarding\">{}</a></p>",
+                esc(&tr(l, "forwarding-login-to-see"))
+            ))
+            .render(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_names_cannot_break_the_header() {
+        let d = content_disposition("Որոշում \"1\".pdf\r\nX: y");
+        assert!(d.starts_with("attachment; filename=\""));
+        assert!(!d.contains('\r') && !d.contains('\n'));
+        assert!(d.contains("filename*=UTF-8''%D5%88"), "{d}");
+        assert!(HeaderValue::from_str(&d).is_ok());
+    }
+}
