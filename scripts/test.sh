@@ -295,6 +295,12 @@ has_cryptography() {
 }
 has_cryptography || apt_install python3 python3-cryptography
 has_cryptography || die "no Python with cryptography (Ed25519) after installing python3-cryptography"
+# The PDF export of the citizen's usage view (tests/it/my_usage.rs) is read back by independent tools:
+# pdftotext and pdfinfo (poppler-utils) for its text and PDF/A metadata, qpdf --check for its structure.
+command -v pdftotext >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1 || apt_install poppler-utils
+command -v qpdf >/dev/null 2>&1 || apt_install qpdf
+command -v pdftotext >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1 || die "pdftotext/pdfinfo still missing after installing poppler-utils"
+command -v qpdf >/dev/null 2>&1 || die "qpdf is still missing after installing qpdf"
 
 if is_true "${POPREG_TEST_QUICK:-}"; then
     log "POPREG_TEST_QUICK set: skipping cargo fmt and cargo clippy"

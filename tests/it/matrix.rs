@@ -171,6 +171,13 @@ fn matrix(
             NONE,
         ),
         (
+            "/my/usage.pdf",
+            get.clone(),
+            "/my/usage.pdf".into(),
+            "",
+            NONE,
+        ),
+        (
             "/my/usage/{id}/proof",
             get.clone(),
             "/my/usage/1/proof".into(),

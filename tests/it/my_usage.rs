@@ -1,16 +1,19 @@
 //! The citizen's "who used my data" view (G.3.4) over real TLS with an ID-card client certificate (curl), on
 //! SQLite and PostgreSQL: reads of persons through the API write usage records; the card holder sees those
-//! about them and no one else's, in hy/en/ru, filtered by body and by Yerevan days, exported as CSV; a
-//! record hidden from them is nowhere until its day; and the proof of a record is checked by an independent
-//! implementation in Python (SHA-256, the RFC 9162 inclusion path, Ed25519 over the checkpoint).
+//! about them and no one else's, in hy/en/ru, filtered by body and by Yerevan days, exported as CSV and as
+//! PDF/A (read back by independent tools: `pdftotext`, `pdfinfo` and `qpdf --check`); a record hidden from
+//! them is nowhere until its day; and the proof of a record is checked by an independent implementation in
+//! Python (SHA-256, the RFC 9162 inclusion path, Ed25519 over the checkpoint).
 
+use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use chrono::{TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use popreg_domain::access::{BodyType, Caller, Function};
 use popreg_domain::*;
-use popreg_store::NewBody;
+use popreg_store::{NewBody, View};
 use serde_json::Value;
 
 use crate::api::{KEY, KEY_BODY, ensure_test_key};
@@ -25,6 +28,9 @@ crate::conformance!(
     a2_9_the_proof_of_a_usage_record_verifies_independently_and_fails_when_altered,
     g_3_4_another_persons_record_is_the_same_404_as_no_record,
     g_2_without_a_valid_id_card_the_usage_view_is_401,
+    g_3_4_pdf_export_is_pdf_a_with_only_the_visible_records_in_armenian,
+    g_3_4_pdf_export_in_english_and_russian_with_the_filter_in_effect,
+    g_3_4_a_long_pdf_export_has_every_record_and_page_n_of_m_on_every_page,
 );
 
 const TAX_KEY: &str = "tax-key-0123456789abcdef";
@@ -206,6 +212,28 @@ impl Site {
         .await
     }
 
+    /// Hide a usage record from the person until `until` (a lawful covert read), as a supervisor would.
+    async fn hide(&self, usage_id: i64, until: NaiveDate) {
+        let supervisor = Caller {
+            body_id: KEY_BODY.into(),
+            body_type: BodyType::Operator,
+            user_uid: "uid-supervisor".into(),
+            functions: vec![Function::HideUsage],
+            channel: Channel::Api,
+            external: ExternalIds::default(),
+        };
+        self.db
+            .store
+            .hide_usage(
+                &supervisor,
+                usage_id,
+                until,
+                "criminal investigation 17/2026, court decision",
+            )
+            .await
+            .unwrap();
+    }
+
     async fn done(self) {
         self.running.shutdown().await.unwrap();
     }
@@ -303,24 +331,7 @@ async fn g_3_4_a_hidden_record_is_not_shown_counted_or_exported_until_its_day(db
     let site = Site::new(db).await;
     let open = site.read(KEY, site.me, &[]).await;
     let covert = site.tax_read(site.me, "CASE-SECRET-1").await;
-    let supervisor = Caller {
-        body_id: KEY_BODY.into(),
-        body_type: BodyType::Operator,
-        user_uid: "uid-supervisor".into(),
-        functions: vec![Function::HideUsage],
-        channel: Channel::Api,
-        external: ExternalIds::default(),
-    };
-    site.db
-        .store
-        .hide_usage(
-            &supervisor,
-            covert,
-            d(2026, 2, 1),
-            "criminal investigation 17/2026, court decision",
-        )
-        .await
-        .unwrap();
+    site.hide(covert, d(2026, 2, 1)).await;
 
     let check_hidden = |a: &Answer| {
         assert_eq!(a.status, "200", "{}", a.body);
@@ -732,6 +743,16 @@ async fn g_2_without_a_valid_id_card_the_usage_view_is_401(db: TestDb) {
     let a = site.get("/my/usage.csv", None, &[]).await;
     assert_eq!(a.status, "401", "{}", a.body);
     assert!(!a.body.starts_with('\u{feff}'));
+    // The PDF: the same refusal as the CSV, not a document.
+    let pdf = site.get("/my/usage.pdf", None, &[]).await;
+    assert_eq!(pdf.status, "401", "{}", pdf.body);
+    assert_eq!(pdf.body, a.body);
+    assert_eq!(pdf.header("cache-control"), Some("no-store"));
+    let pdf = site
+        .get("/my/usage.pdf?lang=en", Some("revoked"), &[])
+        .await;
+    assert_eq!(pdf.status, "401", "{}", pdf.body);
+    assert!(pdf.body.contains("PSR-AUTH-0004"), "{}", pdf.body);
     let a = site
         .get(&format!("/my/usage/{mine}/proof"), None, &[])
         .await;
@@ -741,5 +762,345 @@ async fn g_2_without_a_valid_id_card_the_usage_view_is_401(db: TestDb) {
     let a = site.get("/my/usage?lang=en", Some("revoked"), &[]).await;
     assert_eq!(a.status, "401", "{}", a.body);
     assert!(a.body.contains("PSR-AUTH-0004"), "{}", a.body);
+    site.done().await;
+}
+
+/// A PDF the card holder downloaded, read back by independent tools (Debian's poppler-utils and qpdf, installed
+/// by `scripts/test.sh`).
+struct Pdf {
+    answer: Answer,
+    file: PathBuf,
+}
+
+impl Site {
+    /// `GET path` as the card holder (or without a card), the answer's body saved to a file.
+    async fn pdf(&self, path: &str, card: Option<&'static str>, extra: &[&str]) -> Pdf {
+        let file = self.pki.dir.path().join(format!(
+            "export-{}.pdf",
+            self.pki.dir.path().read_dir().unwrap().count()
+        ));
+        let mut args = vec!["-o".to_string(), file.display().to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let answer = self.get(path, card, &args).await;
+        Pdf { answer, file }
+    }
+}
+
+/// Run a tool on the file: its standard output, and whether it succeeded.
+fn tool(program: &str, args: &[&str], file: &Path) -> (bool, String) {
+    let out = Command::new(program)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program}: {e} (scripts/test.sh installs poppler-utils and qpdf)")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+impl Pdf {
+    fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.file).unwrap()
+    }
+
+    /// The text as `pdftotext -layout` extracts it (pages separated by form feeds).
+    fn text(&self) -> String {
+        let (ok, text) = tool("pdftotext", &["-layout", "-enc", "UTF-8"], &self.file);
+        assert!(ok, "{text}");
+        let out = self.file.with_extension("txt");
+        std::fs::read_to_string(out).unwrap()
+    }
+
+    /// `pdfinfo`'s fields, and with `-meta` the XMP metadata.
+    fn info(&self, meta: bool) -> String {
+        let args: &[&str] = if meta { &["-meta"] } else { &[] };
+        let (ok, text) = tool("pdfinfo", args, &self.file);
+        assert!(ok, "{text}");
+        text
+    }
+
+    fn pages(&self) -> usize {
+        self.info(false)
+            .lines()
+            .find_map(|l| l.strip_prefix("Pages:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap()
+    }
+
+    /// A well-formed PDF (qpdf's structural check), a PDF/A-2u (its XMP identification) whose metadata carry
+    /// the language `lang` and a title beginning `title`, downloaded as an attachment and not cached.
+    fn check(&self, lang: &str, title: &str) {
+        let a = &self.answer;
+        assert_eq!(
+            a.status,
+            "200",
+            "{}",
+            std::fs::read_to_string(&self.file).unwrap_or_default()
+        );
+        assert_eq!(a.header("content-type"), Some("application/pdf"));
+        assert_eq!(a.header("cache-control"), Some("no-store"));
+        let disposition = a.header("content-disposition").unwrap();
+        assert!(
+            disposition.starts_with("attachment; filename=") && disposition.ends_with(".pdf\""),
+            "{disposition}"
+        );
+        assert!(self.bytes().starts_with(b"%PDF-"));
+        let (ok, out) = tool("qpdf", &["--check"], &self.file);
+        assert!(ok, "qpdf --check: {out}");
+        assert!(out.contains("No syntax or stream encoding errors"), "{out}");
+        let info = self.info(false);
+        let found = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Title:"))
+            .unwrap_or_else(|| panic!("no title: {info}"));
+        assert!(found.trim().starts_with(title), "{info}");
+        let meta = self.info(true);
+        assert!(meta.contains("<pdfaid:part>2</pdfaid:part>"), "{meta}");
+        assert!(
+            meta.contains("<pdfaid:conformance>U</pdfaid:conformance>"),
+            "{meta}"
+        );
+        assert!(
+            meta.contains(&format!("<rdf:li>{lang}</rdf:li>")),
+            "language {lang}: {meta}"
+        );
+    }
+}
+
+/// The record numbers in an extracted text (each record prints "<label> <id>"), in order.
+fn record_ids(text: &str, label: &str) -> Vec<i64> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix(label))
+        .filter_map(|rest| rest.trim().parse().ok())
+        .collect()
+}
+
+/// The number after `label` on its line.
+fn number_after(text: &str, label: &str) -> usize {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {label}: {text}"))
+}
+
+async fn g_3_4_pdf_export_is_pdf_a_with_only_the_visible_records_in_armenian(db: TestDb) {
+    let site = Site::new(db).await;
+    let open = site.read(KEY, site.me, &[]).await;
+    site.db.clock.advance(chrono::Duration::minutes(30));
+    let tax = site.tax_read(site.me, "CASE-2026-0117").await;
+    let covert = site.tax_read(site.me, "CASE-SECRET-1").await;
+    // Another person's records, which must not appear.
+    site.read(KEY, site.other, &[]).await;
+    site.tax_read(site.other, "CASE-2026-0999").await;
+    site.hide(covert, d(2026, 2, 1)).await;
+
+    // The page links to the PDF with the same filters.
+    let page = site.mine("/my/usage?body=TAX-01").await;
+    assert!(
+        page.body.contains(
+            "<a href=\"/my/usage.pdf?body=TAX-01&amp;lang=hy\">Ներբեռնել PDF ձևաչափով</a>"
+        ),
+        "{}",
+        page.body
+    );
+
+    let pdf = site.pdf("/my/usage.pdf", Some("card"), &[]).await;
+    pdf.check("hy", "Ով է օգտագործել իմ տվյալները");
+    let text = pdf.text();
+    for want in [
+        "Ով է օգտագործել իմ տվյալները",
+        "Բնակչության պետական",
+        // The plain-language explanation, with the ligature և (U+0587) as one character.
+        "ինչ նպատակով և ինչ իրավական հիմքով",
+        "Երևանի ժամանակով",
+        &site.me.to_string(),
+        "Պետական եկամուտների կոմիտե (TAX-01)",
+        "Փորձարկման օպերատոր (OPS-TEST)",
+        "Անուն, ազգանուն, հայրանուն",
+        "Բոլոր տվյալները",
+        "Ընթացիկ տվյալների դիտում",
+        "tax assessment, income declarations",
+        "Tax Code, article 5",
+        "Միջգերատեսչական տվյալների փոխանակում (X-Road)",
+        "CASE-2026-0117",
+        // The filter in effect, the time it was made (t0 + 30 min, Yerevan time), the page number.
+        "Բոլոր գրառումները",
+        "2026-01-15 13:30:00 (Երևանի ժամանակով)",
+        "2026-01-15 13:00:00",
+        "Էջ 1-ը 1-ից",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert!(text.contains('\u{0587}'));
+    // Only the visible records of the card holder: not the hidden one, not another person's, and the count
+    // is theirs.
+    assert_eq!(record_ids(&text, "Գրառման համարը"), [tax, open], "{text}");
+    assert_eq!(number_after(&text, "Գրառումների թիվը"), 2, "{text}");
+    for leak in [
+        "CASE-SECRET-1",
+        "CASE-2026-0999",
+        "AM-TAX-OFFICER-7",
+        &site.other.to_string(),
+    ] {
+        assert!(!text.contains(leak), "{leak}: {text}");
+    }
+    // Filtered by the hidden record's body: the one visible record, not a count of two.
+    let by_body = site
+        .pdf("/my/usage.pdf?body=TAX-01", Some("card"), &[])
+        .await;
+    by_body.check("hy", "Ով է օգտագործել իմ տվյալները");
+    let t = by_body.text();
+    assert_eq!(record_ids(&t, "Գրառման համարը"), [tax], "{t}");
+    assert_eq!(number_after(&t, "Գրառումների թիվը"), 1, "{t}");
+    assert!(t.contains("Մարմնի ծածկագիր: TAX-01"), "{t}");
+
+    // On 1 February in Yerevan the hidden record is there, and counted.
+    site.db
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 1, 31, 20, 0, 0).unwrap());
+    let t = site.pdf("/my/usage.pdf", Some("card"), &[]).await.text();
+    assert_eq!(record_ids(&t, "Գրառման համարը"), [covert, tax, open], "{t}");
+    assert_eq!(number_after(&t, "Գրառումների թիվը"), 3, "{t}");
+    assert!(t.contains("CASE-SECRET-1"), "{t}");
+    site.done().await;
+}
+
+async fn g_3_4_pdf_export_in_english_and_russian_with_the_filter_in_effect(db: TestDb) {
+    let site = Site::new(db).await;
+    let first = site.read(KEY, site.me, &[]).await;
+    site.db
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 1, 15, 21, 30, 0).unwrap());
+    let night = site.tax_read(site.me, "CASE-1").await;
+
+    let en = site
+        .pdf(
+            "/my/usage.pdf?from=2026-01-16&to=2026-01-16&lang=en",
+            Some("card"),
+            &[],
+        )
+        .await;
+    en.check("en", "Who used my data");
+    let text = en.text();
+    for want in [
+        "Who used my data",
+        "Population State Register",
+        "Document made",
+        "2026-01-16 01:30:00 (Yerevan time)",
+        "From: 2026-01-16; To (inclusive): 2026-01-16",
+        "State Revenue Committee (TAX-01)",
+        "Names",
+        "Viewing of current data",
+        "Data exchange between agencies (X-Road)",
+        "Page 1 of 1",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert_eq!(record_ids(&text, "Record number"), [night], "{text}");
+    assert_eq!(number_after(&text, "Number of records"), 1, "{text}");
+
+    let ru = site
+        .pdf(
+            "/my/usage.pdf",
+            Some("card"),
+            &["-H", "Accept-Language: ru-RU,ru;q=0.9"],
+        )
+        .await;
+    ru.check("ru", "Кто использовал мои данные");
+    let text = ru.text();
+    for want in [
+        "Кто использовал мои данные",
+        "Государственный регистр населения",
+        "по ереванскому времени",
+        "Все записи",
+        "Комитет государственных доходов (TAX-01)",
+        "Все данные",
+        "Имена",
+        "Страница 1 из 1",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert_eq!(record_ids(&text, "Номер записи"), [night, first], "{text}");
+
+    // A bad filter is the page's coded 400, as for the CSV.
+    let bad = site
+        .pdf("/my/usage.pdf?from=2026-02-30&lang=en", Some("card"), &[])
+        .await;
+    let csv = site.mine("/my/usage.csv?from=2026-02-30&lang=en").await;
+    assert_eq!(bad.answer.status, "400");
+    let body = std::fs::read_to_string(&bad.file).unwrap();
+    assert!(body.contains("PSR-VAL-0001"), "{body}");
+    assert_eq!(body, csv.body);
+    site.done().await;
+}
+
+async fn g_3_4_a_long_pdf_export_has_every_record_and_page_n_of_m_on_every_page(db: TestDb) {
+    const N: usize = 500;
+    let site = Site::new(db).await;
+    // Reads through the gate itself (no HTTP), all at once: the usage writer commits them in batches.
+    let ops = Caller {
+        body_id: KEY_BODY.into(),
+        body_type: BodyType::Operator,
+        user_uid: "uid-bulk".into(),
+        functions: vec![Function::ReadPersons],
+        channel: Channel::Api,
+        external: ExternalIds::default(),
+    };
+    let mut reads = tokio::task::JoinSet::new();
+    for i in 0..N + 20 {
+        let (store, ops) = (site.db.store.clone(), ops.clone());
+        let who = if i < N { site.me } else { site.other };
+        reads.spawn(async move {
+            let view = if i % 3 == 0 {
+                View::History
+            } else {
+                View::Current
+            };
+            let id = store
+                .read_person(&ops, who, view)
+                .await
+                .unwrap()
+                .unwrap()
+                .usage_id;
+            (who, id)
+        });
+    }
+    let mut mine = BTreeSet::new();
+    while let Some(read) = reads.join_next().await {
+        let (who, id) = read.unwrap();
+        if who == site.me {
+            mine.insert(id);
+        }
+    }
+    assert_eq!(mine.len(), N);
+    let pdf = site.pdf("/my/usage.pdf?lang=en", Some("card"), &[]).await;
+    pdf.check("en", "Who used my data");
+    let pages = pdf.pages();
+    assert!(pages > 10, "{pages} pages for {N} records");
+    let text = pdf.text();
+    assert_eq!(number_after(&text, "Number of records"), N, "{text}");
+    let ids = record_ids(&text, "Record number");
+    assert_eq!(ids.len(), N);
+    let shown: BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(shown.len(), N, "each record once");
+    assert_eq!(shown, mine);
+    // Newest first.
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    // "Page n of m" on every page, in order (pdftotext ends each page with a form feed).
+    let texts: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert_eq!(texts.len(), pages);
+    for (n, page) in texts.iter().enumerate() {
+        let want = format!("Page {} of {pages}", n + 1);
+        assert!(page.contains(&want), "{want}: {page}");
+        assert!(page.contains(&format!("PSN: {}", site.me)), "{page}");
+    }
     site.done().await;
 }

@@ -6,11 +6,13 @@
 //! - `GET /my/usage?body=ID&from=YYYY-MM-DD&to=YYYY-MM-DD&lang=hy|en|ru`: the page (newest first; the period
 //!   is whole days, both included, Yerevan time);
 //! - `GET /my/usage.csv?…`: the same records as CSV (RFC 4180, UTF-8 with a byte-order mark);
+//! - `GET /my/usage.pdf?…`: the same records as a PDF/A-2u document ([`pdf`], `usage_pdf.rs`);
 //! - `GET /my/usage/{id}/proof`: the record, its canonical line, the audit leaf's inclusion proof and the
 //!   public key that signs checkpoints, as JSON.
 //!
 //! Every record shown, counted or exported comes from [`popreg_store::Store::usage_for_person`], which leaves
 //! out records hidden from the person today; a record that is not theirs, hidden or absent is the same `404`.
+//! The page and both exports authenticate and select their records in one place, [`select`].
 
 use std::collections::HashMap;
 
@@ -32,10 +34,15 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::workspace::{esc, lang_of, page};
 
+/// The PDF export, a child of this module so that it shares the page's texts and helpers.
+#[path = "usage_pdf.rs"]
+mod pdf;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/my/usage", get(view))
         .route("/my/usage.csv", get(csv))
+        .route("/my/usage.pdf", get(pdf))
         .route("/my/usage/{id}/proof", get(proof))
 }
 
@@ -57,6 +64,7 @@ struct T {
     show: &'static str,
     all: &'static str,
     csv: &'static str,
+    pdf: &'static str,
     count: &'static str,
     truncated: &'static str,
     none: &'static str,
@@ -73,6 +81,7 @@ struct T {
     no_card: &'static str,
     bad_filter: &'static str,
     file_name: &'static str,
+    pdf_file_name: &'static str,
 }
 
 fn t(lang: Lang) -> &'static T {
@@ -94,6 +103,7 @@ fn t(lang: Lang) -> &'static T {
             show: "Ցույց տալ",
             all: "Բոլոր գրառումները",
             csv: "Ներբեռնել CSV ձևաչափով",
+            pdf: "Ներբեռնել PDF ձևաչափով",
             count: "Գրառումների թիվը",
             truncated: "Ցուցադրված են միայն ամենավերջին 10 000 գրառումները. նեղացրեք ժամանակահատվածը",
             none: "Գրառումներ չկան",
@@ -110,6 +120,7 @@ fn t(lang: Lang) -> &'static T {
             no_card: "Ձեր տվյալների օգտագործումը տեսնելու համար մուտք գործեք նույնականացման քարտով",
             bad_filter: "Ընտրության պայմանը սխալ է",
             file_name: "im-tvyalneri-ogtagortsum.csv",
+            pdf_file_name: "im-tvyalneri-ogtagortsum.pdf",
         },
         Lang::En => &T {
             title: "Who used my data",
@@ -128,6 +139,7 @@ fn t(lang: Lang) -> &'static T {
             show: "Show",
             all: "All records",
             csv: "Download as CSV",
+            pdf: "Download as PDF",
             count: "Number of records",
             truncated: "Only the newest 10,000 records are shown: choose a shorter period",
             none: "No records",
@@ -144,6 +156,7 @@ fn t(lang: Lang) -> &'static T {
             no_card: "Log in with your ID card to see how your data were used",
             bad_filter: "A selection value is wrong",
             file_name: "my-data-usage.csv",
+            pdf_file_name: "my-data-usage.pdf",
         },
         Lang::Ru => &T {
             title: "Кто использовал мои данные",
@@ -162,6 +175,7 @@ fn t(lang: Lang) -> &'static T {
             show: "Показать",
             all: "Все записи",
             csv: "Скачать в формате CSV",
+            pdf: "Скачать в формате PDF",
             count: "Число записей",
             truncated: "Показаны только последние 10 000 записей: выберите более короткий период",
             none: "Записей нет",
@@ -178,6 +192,7 @@ fn t(lang: Lang) -> &'static T {
             no_card: "Войдите с идентификационной картой, чтобы увидеть, как использовались ваши данные",
             bad_filter: "Неверное условие отбора",
             file_name: "ispolzovanie-moikh-dannykh.csv",
+            pdf_file_name: "ispolzovanie-moikh-dannykh.pdf",
         },
     }
 }
@@ -491,14 +506,16 @@ fn no_card(lang: Lang, code: Code) -> Response {
 
 fn storage_error(lang: Lang, e: &popreg_store::StoreError) -> Response {
     tracing::error!(error = %e, "usage view: storage");
-    let tx = t(lang);
-    page(
+    coded_page(
         lang,
         StatusCode::SERVICE_UNAVAILABLE,
-        tx.title,
-        &coded(lang, Code::StorageUnavailable),
-        None,
+        Code::StorageUnavailable,
     )
+}
+
+/// The page that only says what went wrong (a coded error).
+fn coded_page(lang: Lang, status: StatusCode, code: Code) -> Response {
+    page(lang, status, t(lang).title, &coded(lang, code), None)
 }
 
 /// The filter form, with the values as typed.
@@ -554,17 +571,46 @@ async fn body_names(
     Ok(names)
 }
 
-/// The card holder, the filters and their records (at most [`LIMIT`], and whether there were more); or the
-/// page that says why not.
+/// What the page and the exports show.
+struct Selection {
+    /// The card holder.
+    psn: Psn,
+    filter: Filter,
+    /// Their records that they may see today, newest first, at most [`LIMIT`].
+    rows: Vec<UsageRecord>,
+    /// Whether there were more than [`LIMIT`].
+    more: bool,
+    /// The bodies' names in the page language (see [`body_names`]).
+    names: HashMap<String, Option<String>>,
+}
+
+/// The one place where the page and the exports (CSV, PDF) authenticate the caller and select what they show:
+/// the card holder, the filters of the query, their records and the bodies' names; or the answer that says
+/// why not (`401` without a valid card, `400` for a bad filter, `503`). The request is read before the
+/// returned future runs (a request is not `Sync`, so it cannot be held across the store's awaits).
+fn select<'a>(
+    state: &'a AppState,
+    req: &Request,
+    lang: Lang,
+) -> impl Future<Output = Result<Selection, Response>> + Send + 'a {
+    let headers = req.headers().clone();
+    let peer = req.extensions().get::<TlsPeer>().cloned();
+    let query = req.uri().query().map(str::to_string);
+    async move {
+        let who = citizen(state, &headers, peer.as_ref()).await;
+        records(state, who, query, lang).await
+    }
+}
+
 async fn records(
     state: &AppState,
     who: Result<Psn, Code>,
-    query: Option<&str>,
+    query: Option<String>,
     lang: Lang,
-) -> Result<(Psn, Filter, Vec<UsageRecord>, bool), Response> {
+) -> Result<Selection, Response> {
     let psn = who.map_err(|code| no_card(lang, code))?;
     let tx = t(lang);
-    let filter = Filter::parse(query).map_err(|(f, code)| {
+    let filter = Filter::parse(query.as_deref()).map_err(|(f, code)| {
         let main = format!(
             "<p class=\"err\">{}</p>\n{}\n{}",
             esc(tx.bad_filter),
@@ -582,24 +628,31 @@ async fn records(
         .map_err(|e| storage_error(lang, &e))?;
     let more = rows.len() > LIMIT;
     rows.truncate(LIMIT);
-    Ok((psn, filter, rows, more))
+    let names = body_names(state, lang, &rows)
+        .await
+        .map_err(|e| storage_error(lang, &e))?;
+    Ok(Selection {
+        psn,
+        filter,
+        rows,
+        more,
+        names,
+    })
 }
 
 /// `GET /my/usage`
 async fn view(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
     let tx = t(lang);
-    let (who, query) = (
-        citizen(&state, req.headers(), req.extensions().get()).await,
-        req.uri().query().map(str::to_string),
-    );
-    let (psn, filter, rows, more) = match records(&state, who, query.as_deref(), lang).await {
+    let Selection {
+        psn,
+        filter,
+        rows,
+        more,
+        names,
+    } = match select(&state, &req, lang).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let names = match body_names(&state, lang, &rows).await {
-        Ok(n) => n,
-        Err(e) => return storage_error(lang, &e),
     };
     let l = lang.as_str();
     let mut main = format!(
@@ -608,12 +661,14 @@ async fn view(State(state): State<AppState>, req: Request) -> Response {
         esc(tx.psn),
         form(lang, &filter)
     );
+    let q = esc(&filter.query(lang)).to_string();
     main.push_str(&format!(
-        "<p class=\"count\">{}: <span id=\"n\">{}</span> · <a href=\"/my/usage.csv?{}\">{}</a></p>\n",
+        "<p class=\"count\">{}: <span id=\"n\">{}</span> · <a href=\"/my/usage.csv?{q}\">{}</a> · \
+         <a href=\"/my/usage.pdf?{q}\">{}</a></p>\n",
         esc(tx.count),
         rows.len(),
-        esc(&filter.query(lang)),
-        esc(tx.csv)
+        esc(tx.csv),
+        esc(tx.pdf)
     ));
     if more {
         main.push_str(&format!("<p class=\"err\">{}</p>\n", esc(tx.truncated)));
@@ -686,17 +741,9 @@ fn csv_field(s: &str, free_text: bool) -> String {
 async fn csv(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
     let tx = t(lang);
-    let (who, query) = (
-        citizen(&state, req.headers(), req.extensions().get()).await,
-        req.uri().query().map(str::to_string),
-    );
-    let (_, _, rows, _) = match records(&state, who, query.as_deref(), lang).await {
+    let Selection { rows, names, .. } = match select(&state, &req, lang).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let names = match body_names(&state, lang, &rows).await {
-        Ok(n) => n,
-        Err(e) => return storage_error(lang, &e),
     };
     let mut out = String::from("\u{feff}");
     let header = [
@@ -732,17 +779,40 @@ async fn csv(State(state): State<AppState>, req: Request) -> Response {
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
-    let mut resp = out.into_response();
+    attachment(out, "text/csv; charset=utf-8; header=present", tx.file_name)
+}
+
+/// An export: its type, `no-store`, and `Content-Disposition: attachment` with the file name.
+fn attachment(body: impl IntoResponse, content_type: &'static str, file_name: &str) -> Response {
+    let mut resp = body.into_response();
     let h = resp.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8; header=present"),
-    );
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", tx.file_name)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         h.insert(CONTENT_DISPOSITION, v);
     }
     resp
+}
+
+/// `GET /my/usage.pdf`: the records of [`select`] as a PDF/A document, written off the async runtime.
+async fn pdf(State(state): State<AppState>, req: Request) -> Response {
+    let lang = lang_of(req.uri(), req.headers());
+    let sel = match select(&state, &req, lang).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let now = state.0.store.clock().now();
+    match tokio::task::spawn_blocking(move || pdf::write(lang, &sel, now)).await {
+        Ok(Ok(bytes)) => attachment(bytes, "application/pdf", t(lang).pdf_file_name),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "usage view: writing the PDF");
+            coded_page(lang, StatusCode::INTERNAL_SERVER_ERROR, Code::Internal)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "usage view: the PDF writer failed");
+            coded_page(lang, StatusCode::INTERNAL_SERVER_ERROR, Code::Internal)
+        }
+    }
 }
 
 #[derive(Serialize)]
