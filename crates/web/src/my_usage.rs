@@ -30,7 +30,8 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::workspace::{esc, lang_of, page};
+use crate::portal::lang as lang_of;
+use crate::workspace::{esc, page};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
