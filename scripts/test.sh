@@ -41,8 +41,8 @@ is_true() { case "${1:-}" in 1 | true | yes | on) return 0 ;; *) return 1 ;; esa
 # -----------------------------------------------------------------------------
 # ensure_tools: test tooling needed by the test suite. Idempotent and quick:
 # every tool is checked first and only installed when missing.
-# LATER ISSUES: extend this function (chromium, ...). xmllint and python3-jsonschema are installed
-# next to curl, below.
+# LATER ISSUES: extend this function. xmllint, python3-jsonschema, chromium and chromium-driver are
+# installed next to curl, below.
 # -----------------------------------------------------------------------------
 ensure_tools() {
     if ! cargo nextest --version >/dev/null 2>&1; then
@@ -256,6 +256,11 @@ command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
 has_jsonschema || apt_install python3 python3-jsonschema
 command -v xmllint >/dev/null 2>&1 || die "xmllint is still missing after installing libxml2-utils"
 has_jsonschema || die "no Python with jsonschema (Draft 2020-12) after installing python3-jsonschema"
+# The browser test (tests/it/browser.rs) drives Debian's headless Chromium through Debian's chromedriver
+# (never a downloaded browser). It fails, never skips, without them.
+has_browser() { [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; }
+has_browser || apt_install chromium chromium-driver
+has_browser || die "chromium or chromedriver is still missing after installing chromium chromium-driver"
 # The notification tests (tests/it/notify.rs) deliver e-mail to a real SMTP server, aiosmtpd, run as a child
 # process. They fail, never skip, without it.
 has_aiosmtpd() {

@@ -4,6 +4,7 @@
 mod access;
 mod api;
 mod audit;
+mod browser;
 mod cli;
 mod common;
 mod identity;

@@ -155,7 +155,7 @@ async fn g_2_sessions_open_touch_and_end_by_logout_idle_and_absolute_limit(db: T
 }
 
 /// A demo server with one demo card: the person `p`, registered with a conviction.
-async fn demo_site(db: &TestDb, p: Psn) -> popreg::app::Running {
+pub(crate) async fn demo_site(db: &TestDb, p: Psn) -> popreg::app::Running {
     let s = &db.store;
     s.append(
         &prov("CIV-01"),

@@ -32,7 +32,8 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::workspace::{esc, lang_of, page};
+use crate::portal::lang as lang_of;
+use crate::workspace::{esc, page};
 
 /// The PDF export, a child of this module so that it shares the page's texts and helpers.
 #[path = "usage_pdf.rs"]
