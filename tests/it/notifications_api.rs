@@ -27,7 +27,7 @@ crate::conformance!(
 const PORTAL: &str = "https://e-citizen.example.am";
 const SENDER: &str = "TAX-0001";
 
-fn settings() -> ContactSettings {
+pub(crate) fn settings() -> ContactSettings {
     ContactSettings {
         portal_url: PORTAL.into(),
         ..ContactSettings::default()
@@ -38,7 +38,7 @@ fn code(e: popreg_store::StoreError) -> Code {
     e.code()
 }
 
-async fn person(store: &Store, n: u64) -> Psn {
+pub(crate) async fn person(store: &Store, n: u64) -> Psn {
     let p = psn(n);
     store
         .append(
@@ -53,7 +53,7 @@ async fn person(store: &Store, n: u64) -> Psn {
     p
 }
 
-async fn sender_body(store: &Store, id: &str) {
+pub(crate) async fn sender_body(store: &Store, id: &str) {
     store
         .create_body(
             "test",
@@ -71,7 +71,7 @@ async fn sender_body(store: &Store, id: &str) {
         .unwrap();
 }
 
-fn caller(body: &str) -> Caller {
+pub(crate) fn caller(body: &str) -> Caller {
     Caller {
         body_id: body.into(),
         body_type: BodyType::Other,
@@ -82,7 +82,7 @@ fn caller(body: &str) -> Caller {
     }
 }
 
-fn notification(to: Psn, key: Option<&str>) -> NewNotification {
+pub(crate) fn notification(to: Psn, key: Option<&str>) -> NewNotification {
     NewNotification {
         recipient: to,
         subject: "Ծանուցում հարկային պարտավորության մասին".into(),
@@ -99,7 +99,7 @@ fn notification(to: Psn, key: Option<&str>) -> NewNotification {
 
 /// The secret (link or code) of the newest verification message to `to`, as the outbox holds it before
 /// delivery.
-async fn secret_for(store: &Store, to: &str) -> String {
+pub(crate) async fn secret_for(store: &Store, to: &str) -> String {
     let row = store
         .outbox_recent(100)
         .await
