@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::common::*;
 use crate::notifications_api::{caller, notification, person, secret_for, sender_body, settings};
-use crate::notify::free_port;
+use crate::notify::{free_port, python_with};
 
 crate::conformance!(
     g_7_the_verification_code_arrives_by_sms_verifies_the_phone_and_a_forward_is_delivered,
@@ -39,25 +39,12 @@ const G7_EN: &str = "To verify this number E-Citizen portal please provide this 
 
 /// The Python that has smpp34: `POPREG_PYTHON`, Debian's, or the one on the PATH.
 fn python() -> String {
-    let mut candidates: Vec<String> = std::env::var("POPREG_PYTHON").into_iter().collect();
-    candidates.extend(["/usr/bin/python3".to_string(), "python3".to_string()]);
-    candidates
-        .into_iter()
-        .find(|p| {
-            Command::new(p)
-                .args(["-c", "import smpp34; smpp34.Server"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no python3 with the smpp34 package: the SMS tests need a real SMSC and are never skipped. \
-                 Install it with `python3 -m pip install --break-system-packages smpp34==1.5.0` \
-                 (./scripts/test.sh does), or point POPREG_PYTHON at a python3 that has it"
-            )
-        })
+    python_with(
+        "import smpp34; smpp34.Server",
+        "no python3 with the smpp34 package: the SMS tests need a real SMSC and are never skipped. \
+         Install it with `python3 -m pip install --break-system-packages smpp34==1.5.0` \
+         (./scripts/test.sh does), or point POPREG_PYTHON at a python3 that has it",
+    )
 }
 
 /// The test SMSC, a child process that prints one JSON line per event; killed on drop.
