@@ -14,6 +14,7 @@ mod notifications_api;
 mod notify;
 mod portal;
 mod schemas;
+mod sms;
 mod store;
 mod submit;
 mod workspace;

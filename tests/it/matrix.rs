@@ -409,6 +409,14 @@ fn matrix(
             "",
             &["notifier", "operator"],
         ),
+        // The SMS gateway's receipts: its shared secret, never an API key.
+        (
+            "/sms/receipts",
+            post.clone(),
+            "/api/v1/sms/receipts".into(),
+            "{}",
+            NONE,
+        ),
         (
             "/audit/leaves/{seq}/proof",
             get.clone(),

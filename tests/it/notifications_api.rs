@@ -27,7 +27,7 @@ crate::conformance!(
 const PORTAL: &str = "https://e-citizen.example.am";
 const SENDER: &str = "TAX-0001";
 
-fn settings() -> ContactSettings {
+pub(crate) fn settings() -> ContactSettings {
     ContactSettings {
         portal_url: PORTAL.into(),
         ..ContactSettings::default()
@@ -38,7 +38,7 @@ fn code(e: popreg_store::StoreError) -> Code {
     e.code()
 }
 
-async fn person(store: &Store, n: u64) -> Psn {
+pub(crate) async fn person(store: &Store, n: u64) -> Psn {
     let p = psn(n);
     store
         .append(
@@ -82,7 +82,7 @@ pub(crate) fn caller(body: &str) -> Caller {
     }
 }
 
-fn notification(to: Psn, key: Option<&str>) -> NewNotification {
+pub(crate) fn notification(to: Psn, key: Option<&str>) -> NewNotification {
     NewNotification {
         recipient: to,
         subject: "Ծանուցում հարկային պարտավորության մասին".into(),

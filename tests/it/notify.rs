@@ -67,25 +67,30 @@ threading.Event().wait()
 
 /// The Python that has aiosmtpd: `POPREG_PYTHON`, Debian's, or the one on the PATH.
 fn python() -> String {
+    python_with(
+        "import aiosmtpd",
+        "no python3 with aiosmtpd: the notification tests need a real SMTP server and are never \
+         skipped. Install it with `apt-get install -y python3-aiosmtpd` (./scripts/test.sh does), or \
+         point POPREG_PYTHON at a python3 that has it",
+    )
+}
+
+/// The first of `POPREG_PYTHON`, Debian's python3 and the one on the PATH that runs `check`; without one
+/// the test fails with `missing` (test servers are never skipped).
+pub(crate) fn python_with(check: &str, missing: &str) -> String {
     let mut candidates: Vec<String> = std::env::var("POPREG_PYTHON").into_iter().collect();
     candidates.extend(["/usr/bin/python3".to_string(), "python3".to_string()]);
     candidates
         .into_iter()
         .find(|p| {
             Command::new(p)
-                .args(["-c", "import aiosmtpd"])
+                .args(["-c", check])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success())
         })
-        .unwrap_or_else(|| {
-            panic!(
-                "no python3 with aiosmtpd: the notification tests need a real SMTP server and are never \
-                 skipped. Install it with `apt-get install -y python3-aiosmtpd` (./scripts/test.sh does), or \
-                 point POPREG_PYTHON at a python3 that has it"
-            )
-        })
+        .unwrap_or_else(|| panic!("{missing}"))
 }
 
 pub(crate) fn free_port() -> u16 {

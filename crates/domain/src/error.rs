@@ -103,6 +103,9 @@ codes! {
     RecipientByTinUnsupported = "PSR-NTF-0002", 422;
     AttachmentTooLarge = "PSR-NTF-0003", 413;
     AttachmentInvalid = "PSR-NTF-0004", 400;
+    SmsReceiptUnauthorized = "PSR-NTF-0005", 401;
+    SmsReceiptInvalid = "PSR-NTF-0006", 400;
+    SmsReceiptUnknown = "PSR-NTF-0007", 503;
     ContactLimit = "PSR-CNT-0001", 422;
     EmailMalformed = "PSR-CNT-0002", 400;
     PhoneMalformed = "PSR-CNT-0003", 400;

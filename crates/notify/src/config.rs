@@ -196,6 +196,9 @@ pub struct SmsConfig {
     pub max_parts: usize,
     /// Seconds for connecting, binding and each answer of the provider.
     pub timeout_seconds: u64,
+    /// SMS to one number in 24 hours at most (verification codes and forwarded notifications together);
+    /// one more fails for good (`permanent-failure`), so a bug cannot flood a person's phone. 0: no cap.
+    pub daily_cap_per_number: u32,
     pub smpp: SmppConfig,
     pub http: SmsHttpConfig,
 }
@@ -208,6 +211,7 @@ impl Default for SmsConfig {
             max_per_second: 10,
             max_parts: 6,
             timeout_seconds: 10,
+            daily_cap_per_number: 10,
             smpp: SmppConfig::default(),
             http: SmsHttpConfig::default(),
         }
@@ -217,6 +221,15 @@ impl Default for SmsConfig {
 impl SmsConfig {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_seconds.max(1))
+    }
+
+    /// Whether a provider is configured: an SMPP account (`smpp.system_id`) or a gateway (`http.url`).
+    /// Without one the worker leaves the `sms` rows in the outbox.
+    pub fn is_configured(&self) -> bool {
+        match self.provider {
+            SmsProviderKind::Smpp => !self.smpp.system_id.trim().is_empty(),
+            SmsProviderKind::Http => !self.http.url.trim().is_empty(),
+        }
     }
 }
 
@@ -268,6 +281,9 @@ pub struct SmsHttpConfig {
     pub token: Option<Secret>,
     /// Where the gateway posts status changes; empty: the register polls instead.
     pub callback_url: String,
+    /// The shared secret the gateway sends with each status callback (`Authorization: Bearer …`) to
+    /// `POST /api/v1/sms/receipts`; without it that route refuses every call. Never logged.
+    pub callback_secret: Option<Secret>,
 }
 
 /// A secret setting: read from the configuration, never shown. `Debug` and serialization (which
@@ -340,7 +356,8 @@ mod tests {
             "[sms]\nprovider = \"smpp\"\nsource_addr = \"e-Citizen\"\nmax_per_second = 5\n\
              [sms.smpp]\nhost = \"smsc.example.am\"\nport = 3550\ntls = true\nsystem_id = \"popreg\"\n\
              password = \"s3cr3t!\"\nenquire_link_seconds = 15\n\
-             [sms.http]\nurl = \"http://127.0.0.1:8088\"\ntoken = \"t0ken-xyz\"\n",
+             [sms.http]\nurl = \"http://127.0.0.1:8088\"\ntoken = \"t0ken-xyz\"\n\
+             callback_secret = \"cb-s3cret\"\n",
         )
         .unwrap();
         assert_eq!(c.sms.smpp.password.as_ref().unwrap().expose(), "s3cr3t!");
@@ -350,7 +367,9 @@ mod tests {
         assert_eq!(c.sms.http.token.as_ref().unwrap().expose(), "t0ken-xyz");
         let shown = format!("{c:?}{}", toml::to_string(&c).unwrap());
         assert!(
-            !shown.contains("s3cr3t!") && !shown.contains("t0ken-xyz"),
+            !shown.contains("s3cr3t!")
+                && !shown.contains("t0ken-xyz")
+                && !shown.contains("cb-s3cret"),
             "{shown}"
         );
         assert_eq!(NotifyConfig::default().sms, SmsConfig::default());
@@ -358,5 +377,8 @@ mod tests {
         assert!(toml::from_str::<SmsConfig>("[smpp]\npasword = \"x\"").is_err());
         let http: SmsConfig = toml::from_str("provider = \"http\"").unwrap();
         assert_eq!(http.provider, SmsProviderKind::Http);
+        assert!(!http.is_configured() && !SmsConfig::default().is_configured());
+        assert!(c.sms.is_configured());
+        assert_eq!(SmsConfig::default().daily_cap_per_number, 10);
     }
 }

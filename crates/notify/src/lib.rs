@@ -6,8 +6,10 @@
 //! crate only reads and delivers them. A message is never dropped: a failed attempt is retried with
 //! exponential backoff (30 s doubling, at most an hour apart), for as long as it takes.
 //!
-//! SMS (G.7) is a channel of its own, ready for the worker: [`sms`] (encoding, parts, Armenian numbers, the
-//! [`sms::SmsSender`] interface), [`smpp`] (an SMPP 3.4 client) and [`sms_http`] (an HTTP gateway client).
+//! SMS (G.7) is a channel of its own: [`sms`] (encoding, parts, Armenian numbers, the [`sms::SmsSender`]
+//! interface), [`smpp`] (an SMPP 3.4 client) and [`sms_http`] (an HTTP gateway client). The worker delivers
+//! the outbox's `sms` rows through it when `[notify.sms]` names a provider ([`deliver_sms_due`]) and records
+//! the delivery receipts ([`record_receipts`]).
 //!
 //! For the binary: [`NotifyConfig`] is the `[notify]` section, and [`spawn`] starts the worker (or nothing
 //! when `notify.enabled` is false).
@@ -21,6 +23,7 @@ mod mailer;
 pub mod smpp;
 pub mod sms;
 pub mod sms_http;
+mod sms_worker;
 pub mod templates;
 mod worker;
 
@@ -31,6 +34,7 @@ pub use config::{
     SmsProviderKind, SmtpConfig,
 };
 pub use mailer::Mailer;
+pub use sms_worker::{apply_report, deliver_sms_due, record_receipts};
 pub use templates::{Rendered, TemplateError};
 pub use worker::{
     Delivered, RETRY_BASE, RETRY_CAP, backoff, deliver_due, enqueue_reminders, run,

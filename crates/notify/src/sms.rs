@@ -250,6 +250,20 @@ impl DeliveryStatus {
         })
     }
 
+    /// The status word (as in JSON): `delivered`, `undeliverable`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Enroute => "enroute",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Expired => "expired",
+            DeliveryStatus::Deleted => "deleted",
+            DeliveryStatus::Undeliverable => "undeliverable",
+            DeliveryStatus::Accepted => "accepted",
+            DeliveryStatus::Unknown => "unknown",
+            DeliveryStatus::Rejected => "rejected",
+        }
+    }
+
     /// Whether nothing more will happen to the message.
     pub fn is_final(self) -> bool {
         !matches!(
@@ -503,6 +517,10 @@ mod tests {
             Some(DeliveryStatus::Delivered)
         );
         assert!(DeliveryStatus::Rejected.is_final());
+        for v in 1..=8 {
+            let s = DeliveryStatus::from_message_state(v).unwrap();
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
         assert!(!DeliveryStatus::Enroute.is_final());
     }
 

@@ -278,6 +278,7 @@ mod tests {
                 url: url.into(),
                 token: Some(Secret::new("t0ken-xyz")),
                 callback_url: String::new(),
+                callback_secret: None,
             },
             ..SmsConfig::default()
         }

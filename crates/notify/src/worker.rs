@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 use chrono::Duration as Span;
 use popreg_store::Store;
 use serde_json::json;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::NotifyError;
 use crate::config::NotifyConfig;
 use crate::mailer::Mailer;
+use crate::sms::SmsChannel;
+use crate::sms_worker::run_sms;
 
 /// The wait after the first failed attempt; it doubles with each further one.
 pub const RETRY_BASE: Span = Span::seconds(30);
@@ -20,7 +23,7 @@ pub const RETRY_BASE: Span = Span::seconds(30);
 pub const RETRY_CAP: Span = Span::hours(1);
 
 /// Messages one pass delivers at most before it yields to the next (the rest wait a poll interval).
-const MAX_PER_PASS: usize = 1000;
+pub(crate) const MAX_PER_PASS: usize = 1000;
 /// Rejections examined for reminders per scan.
 const REMINDER_SCAN: i64 = 500;
 /// The least time between two reminder scans.
@@ -156,6 +159,19 @@ pub async fn run_with_reminders(
     reminder_after: Option<Span>,
     shutdown: impl Future<Output = ()>,
 ) {
+    run_email(store, mailer, every, reminder_after, false, shutdown).await
+}
+
+/// The e-mail worker; `sms_waiting`: no SMS provider is configured, so say once (not every pass) that the
+/// `sms` rows found in the outbox wait there.
+async fn run_email(
+    store: Store,
+    mailer: Mailer,
+    every: Duration,
+    reminder_after: Option<Span>,
+    mut sms_waiting: bool,
+    shutdown: impl Future<Output = ()>,
+) {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     tracing::info!(
@@ -180,6 +196,17 @@ pub async fn run_with_reminders(
             if let Err(e) = enqueue_reminders(&store, deadline).await {
                 tracing::error!(error = %e, "reminder scan failed");
             }
+        }
+        if sms_waiting
+            && let Ok(backlog) = store.outbox_backlog().await
+            && let Some((_, _, n @ 1..)) = backlog.iter().find(|b| b.0 == "sms")
+        {
+            sms_waiting = false;
+            tracing::warn!(
+                undelivered = n,
+                "SMS messages wait in the outbox: no SMS provider is configured \
+                 (notify.sms.smpp.system_id or notify.sms.http.url)"
+            );
         }
         let stop = || stopping.load(Ordering::Relaxed);
         let pass = deliver(&store, &mailer, &stop);
@@ -216,13 +243,38 @@ pub fn spawn(
         return Ok(None);
     }
     let mailer = Mailer::new(cfg)?;
-    Ok(Some(tokio::spawn(run_with_reminders(
-        store,
+    let sms = if cfg.sms.is_configured() {
+        Some(SmsChannel::start(&cfg.sms)?)
+    } else {
+        None
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let email = run_email(
+        store.clone(),
         mailer,
         cfg.every(),
         cfg.reminder_after(),
-        shutdown,
-    ))))
+        sms.is_none(),
+        {
+            let mut stop = stop_rx.clone();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        },
+    );
+    let (sms_cfg, every) = (cfg.sms.clone(), cfg.every());
+    Ok(Some(tokio::spawn(async move {
+        let sms = async move {
+            if let Some((channel, reports)) = sms {
+                run_sms(store, channel, reports, sms_cfg, every, stop_rx).await;
+            }
+        };
+        let trigger = async move {
+            shutdown.await;
+            stop_tx.send_replace(true);
+        };
+        tokio::join!(email, sms, trigger);
+    })))
 }
 
 #[cfg(test)]

@@ -92,6 +92,7 @@ fn config(url: &str, token: &str) -> SmsConfig {
             url: url.into(),
             token: Some(Secret::new(token)),
             callback_url: String::new(),
+            callback_secret: None,
         },
         ..SmsConfig::default()
     }

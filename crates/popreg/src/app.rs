@@ -87,6 +87,14 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
     Ok(WebConfig {
         forwarded_cert,
         contacts: cfg.notify.contact_settings(),
+        sms_callback_secret: cfg
+            .notify
+            .sms
+            .http
+            .callback_secret
+            .as_ref()
+            .filter(|s| !s.expose().is_empty())
+            .map(|s| popreg_web::CallbackSecret::new(s.expose())),
         auth_failures_per_window: cfg.server.auth_failures_per_window,
         auth_failure_window: Duration::from_secs(cfg.server.auth_failure_window_secs.max(1)),
         card_verifier: card_verifier(cfg)?.map(Arc::new),

@@ -316,16 +316,18 @@ pub fn mask_address(channel: &str, to: &str) -> String {
     }
 }
 
-/// Notify's status of an outbox row.
+/// Notify's status of an outbox row that was not given up. `sent_at`: handed over, and whether that was
+/// its delivery (an e-mail accepted by the relay) or a receipt said so (an SMS).
 fn outbox_status(
-    sent_at: Option<DateTime<Utc>>,
+    sent_at: Option<Option<DateTime<Utc>>>,
     attempts: i64,
     next_attempt_at: DateTime<Utc>,
     failure: Option<&str>,
     now: DateTime<Utc>,
 ) -> &'static str {
     match (sent_at, attempts, failure) {
-        (Some(_), _, _) => "delivered",
+        (Some(Some(_)), _, _) => "delivered",
+        (Some(None), _, _) => "sending",
         (None, 0, _) if next_attempt_at > now => "sending",
         (None, 0, _) => "created",
         (None, _, Some("permanent")) => "permanent-failure",
@@ -656,14 +658,16 @@ impl Store {
             i64,
             DateTime<Utc>,
             Option<String>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
         );
         let cast = match self.dialect() {
             Dialect::Postgres => "CAST(attempts AS BIGINT)",
             Dialect::Sqlite => "attempts",
         };
         let out_sql = format!(
-            "SELECT channel, recipient, sent_at, {cast}, next_attempt_at, failure FROM outbox \
-             WHERE source = $1 ORDER BY id"
+            "SELECT channel, recipient, sent_at, {cast}, next_attempt_at, failure, delivered_at, \
+             given_up_at FROM outbox WHERE source = $1 ORDER BY id"
         );
         type HeadRow = (String, String, bool, DateTime<Utc>, Option<DateTime<Utc>>);
         let (head, rows): (Option<HeadRow>, Vec<OutRow>) = dispatch!(self, read, pool, ops => {
@@ -700,13 +704,24 @@ impl Store {
             attempts: 0,
             delivered_at: opened_at,
         }];
-        for (channel, to, sent_at, attempts, next, failure) in rows {
+        for (channel, to, sent_at, attempts, next, failure, delivered_at, given_up_at) in rows {
+            // An SMS is delivered by its receipt; until then, handed to the provider, it is on its way.
+            let (sent_at, delivered_at) = if channel == "sms" {
+                (sent_at.map(|_| delivered_at), delivered_at)
+            } else {
+                (sent_at.map(Some), sent_at)
+            };
+            let status = if given_up_at.is_some() {
+                "permanent-failure"
+            } else {
+                outbox_status(sent_at, attempts, next, failure.as_deref(), now)
+            };
             destinations.push(DeliveryStatus {
-                status: outbox_status(sent_at, attempts, next, failure.as_deref(), now).into(),
+                status: status.into(),
                 to: mask_address(&channel, &to),
                 channel,
                 attempts,
-                delivered_at: sent_at,
+                delivered_at,
             });
         }
         Ok(Some(NotificationStatus {
@@ -799,7 +814,8 @@ mod tests {
     fn outbox_rows_get_notify_statuses() {
         let t = chrono::Utc::now();
         let later = t + chrono::Duration::minutes(5);
-        assert_eq!(outbox_status(Some(t), 1, t, None, t), "delivered");
+        assert_eq!(outbox_status(Some(Some(t)), 1, t, None, t), "delivered");
+        assert_eq!(outbox_status(Some(None), 1, t, None, t), "sending");
         assert_eq!(outbox_status(None, 0, t, None, t), "created");
         assert_eq!(outbox_status(None, 0, later, None, t), "sending");
         assert_eq!(

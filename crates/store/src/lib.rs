@@ -201,7 +201,7 @@ pub use access::{
 // The submission pipeline's transaction; after `dispatch!`, which it uses.
 mod outbox;
 mod submit;
-pub use outbox::{Failure, OutboxMessage};
+pub use outbox::{Failure, OutboxMessage, ReceiptEffect, SmsReceipt};
 pub use submit::{
     BodyCounts, DayCount, HeldSubmission, Outcome, Receipt, Rejection, SubmissionStats, Suspension,
     armenian_date,

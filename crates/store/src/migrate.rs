@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(4, "audit", "0004_audit.sql"),
     migration!(5, "sessions", "0005_sessions.sql"),
     migration!(6, "notifications", "0006_notifications.sql"),
+    migration!(7, "sms", "0007_sms.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

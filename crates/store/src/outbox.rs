@@ -49,14 +49,15 @@ macro_rules! outbox_columns {
 
 const CLAIM_PG: &str = concat!(
     "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox \
-     WHERE channel = $2 AND sent_at IS NULL AND next_attempt_at <= $3 ORDER BY id LIMIT $4 \
-     FOR UPDATE SKIP LOCKED) RETURNING ",
+     WHERE channel = $2 AND sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $3 \
+     ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING ",
     outbox_columns!()
 );
 
 const CLAIM_SQLITE: &str = concat!(
     "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox \
-     WHERE channel = $2 AND sent_at IS NULL AND next_attempt_at <= $3 ORDER BY id LIMIT $4) RETURNING ",
+     WHERE channel = $2 AND sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $3 \
+     ORDER BY id LIMIT $4) RETURNING ",
     outbox_columns!()
 );
 
@@ -90,6 +91,35 @@ pub enum Failure {
     Permanent,
     /// Our side: the relay unreachable, TLS failed, the message could not be rendered.
     Technical,
+}
+
+/// What a delivery receipt did to its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptEffect {
+    /// The part reached the phone (the message is `delivered` once every part has).
+    Delivered,
+    /// Undeliverable, expired, rejected or deleted: the message failed for good.
+    Failed,
+    /// Not final (`enroute`, `accepted`, `unknown`, or a word nobody knows): noted on the part only.
+    Pending,
+}
+
+impl ReceiptEffect {
+    /// The effect of a receipt's status word.
+    pub fn of(status: &str) -> ReceiptEffect {
+        match status {
+            "delivered" => ReceiptEffect::Delivered,
+            "undeliverable" | "expired" | "rejected" | "deleted" => ReceiptEffect::Failed,
+            _ => ReceiptEffect::Pending,
+        }
+    }
+}
+
+/// A receipt matched to its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmsReceipt {
+    pub outbox_id: i64,
+    pub effect: ReceiptEffect,
 }
 
 impl Failure {
@@ -136,7 +166,8 @@ impl Store {
             let rows = sqlx::query(concat!(
                 "SELECT ",
                 outbox_columns!(),
-                " FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
+                " FROM outbox WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $1 \
+                 ORDER BY id LIMIT $2"
             ))
             .bind(now)
             .bind(limit)
@@ -205,6 +236,176 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// Record a message's delivery to an SMS provider together with the provider's ids of its parts (the
+    /// receipts name them), in one transaction: after a crash either both are recorded or neither (and the
+    /// message is sent again when its claim lapses). The secret a verification code carried is erased.
+    pub async fn outbox_sms_sent(
+        &self,
+        id: i64,
+        provider_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let sql = match self.dialect() {
+            Dialect::Postgres => SENT_PG,
+            Dialect::Sqlite => SENT_SQLITE,
+        };
+        dispatch!(self, write, pool, ops => {
+            let mut tx = ops::begin(pool).await?;
+            let r = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
+            if r.rows_affected() == 1 {
+                for (n, pid) in provider_ids.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO sms_parts (outbox_id, part, provider_id) VALUES ($1, $2, $3) \
+                         ON CONFLICT (outbox_id, part) DO UPDATE SET provider_id = excluded.provider_id, \
+                         status = NULL, error = NULL, reported_at = NULL",
+                    )
+                    .bind(id)
+                    .bind(i32::try_from(n + 1).unwrap_or(i32::MAX))
+                    .bind(pid)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Record a permanent failure that ends the attempts (`given_up_at`): the provider refused this message
+    /// to this number for good, or the number's daily cap is reached. The row stays, with the reason.
+    pub async fn outbox_gave_up(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let error: String = error.chars().take(500).collect();
+        dispatch!(self, write, pool, ops => {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, failure = 'permanent', \
+                 given_up_at = $2 WHERE id = $3 AND sent_at IS NULL AND given_up_at IS NULL",
+            )
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// SMS handed to a provider for `recipient` since `since` (the per-number daily cap counts them).
+    pub async fn sms_sent_since(
+        &self,
+        recipient: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE channel = 'sms' AND recipient = $1 AND sent_at >= $2",
+            )
+            .bind(recipient)
+            .bind(since)
+            .fetch_one(pool)
+            .await?;
+            Ok(n)
+        })
+    }
+
+    /// A delivery receipt for the part the provider calls `provider_id`; `status` is the receipt's word
+    /// (`delivered`, `undeliverable`, `expired`, `rejected`, `deleted`; `enroute`, `accepted`, `unknown` are
+    /// not final). A failed part fails the message for good (`permanent-failure`); the message is delivered
+    /// when every part is. `None` when no part has that id (yet: a receipt can overtake the record of the
+    /// send).
+    pub async fn sms_receipt(
+        &self,
+        provider_id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<Option<SmsReceipt>, StoreError> {
+        let now = self.clock.now();
+        let status: String = status
+            .chars()
+            .take(32)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let error: Option<String> = error.map(|e| e.chars().take(100).collect());
+        let effect = ReceiptEffect::of(&status);
+        dispatch!(self, write, pool, ops => {
+            let mut tx = ops::begin(pool).await?;
+            // The latest message with that id: SMSCs reuse ids after a while.
+            let found: Option<(i64,)> = sqlx::query_as(
+                "SELECT outbox_id FROM sms_parts WHERE provider_id = $1 ORDER BY outbox_id DESC LIMIT 1",
+            )
+            .bind(provider_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((outbox_id,)) = found else {
+                return Ok(None);
+            };
+            sqlx::query(
+                "UPDATE sms_parts SET status = $1, error = $2, reported_at = $3 \
+                 WHERE outbox_id = $4 AND provider_id = $5",
+            )
+            .bind(&status)
+            .bind(&error)
+            .bind(now)
+            .bind(outbox_id)
+            .bind(provider_id)
+            .execute(&mut *tx)
+            .await?;
+            match effect {
+                ReceiptEffect::Failed => {
+                    let why = format!(
+                        "delivery receipt: {status}{}",
+                        error.as_deref().map(|e| format!(" (error {e})")).unwrap_or_default()
+                    );
+                    sqlx::query(
+                        "UPDATE outbox SET failure = 'permanent', last_error = $1, given_up_at = $2 \
+                         WHERE id = $3 AND given_up_at IS NULL AND delivered_at IS NULL",
+                    )
+                    .bind(why)
+                    .bind(now)
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ReceiptEffect::Delivered => {
+                    sqlx::query(
+                        "UPDATE outbox SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL \
+                         AND given_up_at IS NULL AND NOT EXISTS (SELECT 1 FROM sms_parts p \
+                         WHERE p.outbox_id = $2 AND (p.status IS NULL OR p.status <> 'delivered'))",
+                    )
+                    .bind(now)
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ReceiptEffect::Pending => {}
+            }
+            tx.commit().await?;
+            Ok(Some(SmsReceipt { outbox_id, effect }))
+        })
+    }
+
+    /// The backlog per channel: (channel, due now, undelivered), for the `/metrics` gauges. Messages given
+    /// up are not part of it. `email` and `sms` are always listed.
+    pub async fn outbox_backlog(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let now = self.clock.now();
+        let mut rows: Vec<(String, i64, i64)> = dispatch!(self, read, pool, ops => {
+            sqlx::query_as(
+                "SELECT channel, SUM(CASE WHEN next_attempt_at <= $1 THEN 1 ELSE 0 END), COUNT(*) \
+                 FROM outbox WHERE sent_at IS NULL AND given_up_at IS NULL GROUP BY channel",
+            )
+            .bind(now)
+            .fetch_all(pool)
+            .await?
+        });
+        for channel in ["email", "sms"] {
+            if !rows.iter().any(|r| r.0 == channel) {
+                rows.push((channel.to_string(), 0, 0));
+            }
+        }
+        rows.sort();
+        Ok(rows)
     }
 
     /// Record a failed attempt and when to try again (a temporary failure).

@@ -19,6 +19,7 @@ mod negotiate;
 mod notifications;
 mod portal;
 mod schemas;
+mod sms_receipts;
 mod submit;
 mod usage_api;
 mod whoami;
@@ -41,6 +42,7 @@ use popreg_store::Store;
 pub use error::ApiError;
 pub use negotiate::Format;
 pub use portal::{DemoCard, PortalConfig};
+pub use sms_receipts::{CallbackSecret, MAX_RECEIPT_BYTES};
 
 /// What the web layer needs to know from the configuration.
 #[derive(Clone, Debug)]
@@ -64,6 +66,9 @@ pub struct WebConfig {
     /// The portal's address and the life of verification links and codes, for the notifications and
     /// forwarding addresses (`notify.portal`).
     pub contacts: popreg_store::ContactSettings,
+    /// The HTTP SMS gateway's callback secret (`notify.sms.http.callback_secret`) for
+    /// `POST /api/v1/sms/receipts`; `None`: that route refuses every call.
+    pub sms_callback_secret: Option<CallbackSecret>,
 }
 
 /// The reverse-proxy mode of ID-card login: the proxy terminates TLS, asks for the card, and forwards the
@@ -88,6 +93,7 @@ impl Default for WebConfig {
             auth_failure_window: Duration::from_secs(60),
             portal: PortalConfig::default(),
             contacts: popreg_store::ContactSettings::default(),
+            sms_callback_secret: None,
         }
     }
 }
@@ -139,7 +145,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(submit::routes())
                 .merge(manage::routes())
                 .merge(usage_api::routes())
-                .merge(notifications::routes()),
+                .merge(notifications::routes())
+                .merge(sms_receipts::routes()),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
     let throttle = middleware::from_fn_with_state(state.clone(), throttle);
@@ -376,17 +383,37 @@ async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match &state.0.metrics {
-        Some(h) => (
-            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-            h.render(),
-        )
-            .into_response(),
+        Some(h) => {
+            outbox_backlog(&state.0.store).await;
+            (
+                [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                h.render(),
+            )
+                .into_response()
+        }
         None => ApiError::new(
             popreg_domain::Code::RouteNotFound,
             "metrics are not enabled",
         )
         .for_request(&headers)
         .into_response(),
+    }
+}
+
+/// The outbox backlog per channel (issue 7), read at each scrape: `popreg_outbox_backlog{channel, state}`
+/// with `state` `due` (waiting for a worker now) or `undelivered` (not handed over yet, retries included;
+/// messages given up are not counted).
+async fn outbox_backlog(store: &Store) {
+    match store.outbox_backlog().await {
+        Ok(rows) => {
+            for (channel, due, undelivered) in rows {
+                metrics::gauge!("popreg_outbox_backlog", "channel" => channel.clone(), "state" => "due")
+                    .set(due as f64);
+                metrics::gauge!("popreg_outbox_backlog", "channel" => channel, "state" => "undelivered")
+                    .set(undelivered as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "outbox backlog not read for /metrics"),
     }
 }
 
