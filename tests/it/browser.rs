@@ -474,25 +474,24 @@ async fn g_2_portal_in_a_real_browser_login_data_language_keyboard_phone_contras
     b.window(375, 800).await;
     let width = b.js("return innerWidth", json!([])).await;
     assert!(width.as_f64().unwrap() <= 400.0, "narrow window: {width}");
-    for path in ["/my/data", "/my", "/login", "/help", "/my/usage"] {
+    // Wide data tables scroll inside their own region (WCAG 1.4.10), never the page.
+    for path in [
+        "/my/data",
+        "/my",
+        "/login",
+        "/help",
+        "/my/usage",
+        "/my/data/history",
+        "/my/sessions",
+        "/my/inbox",
+        "/my/forwarding",
+    ] {
         b.goto(&format!("{url}{path}")).await;
         let wide = b.js(WIDER_THAN_THE_WINDOW, json!([])).await;
         assert!(
             wide["scroll"].as_f64().unwrap() <= wide["inner"].as_f64().unwrap(),
             "{path} scrolls sideways at 375 px: {wide}"
         );
-    }
-    // The tables of the history and the logins have more columns than a phone is wide; a data table may
-    // need two dimensions (WCAG 1.4.10), but nothing else of the page may stick out.
-    for path in ["/my/data/history", "/my/sessions"] {
-        b.goto(&format!("{url}{path}")).await;
-        let wide = b.js(WIDER_THAN_THE_WINDOW, json!([])).await;
-        for e in wide["out"].as_array().unwrap() {
-            assert!(
-                e.as_str().unwrap().contains(" in a table: "),
-                "{path} at 375 px: {wide}"
-            );
-        }
     }
     b.window(1280, 900).await;
 
@@ -504,7 +503,7 @@ async fn g_2_portal_in_a_real_browser_login_data_language_keyboard_phone_contras
     assert!(b.text().await.contains("My data"));
     // Who used my data (G.3.4) keeps the remembered language too.
     b.goto(&format!("{url}/my/usage")).await;
-    assert_named(&b, "en").await;
+    assert_page_basics(&b, "en").await;
     assert_text_contrast(&b).await;
     b.goto(&format!("{url}/my")).await;
     assert_page_basics(&b, "en").await;

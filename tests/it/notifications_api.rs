@@ -385,7 +385,7 @@ async fn g_5_the_fourth_address_is_refused_and_malformed_ones_too(db: TestDb) {
     }
     assert_eq!(
         code(
-            s.add_phone(p, "091234567", "hy", &settings())
+            s.add_phone(p, "91234567", "hy", &settings())
                 .await
                 .unwrap_err()
         ),

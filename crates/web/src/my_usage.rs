@@ -33,7 +33,26 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::portal::lang as lang_of;
-use crate::workspace::{esc, page};
+use crate::workspace::esc;
+use popreg_store::Session;
+
+/// A page of the view in the portal's shell (top bar with the desk and logout when a session is known).
+fn page(
+    lang: Lang,
+    status: StatusCode,
+    title: &str,
+    main: &str,
+    session: Option<&Session>,
+) -> Response {
+    let mut p = crate::portal::Page::new(lang, title)
+        .status(status)
+        .main(main.to_string())
+        .here_path("/my/usage");
+    if let Some(s) = session {
+        p = p.session(s);
+    }
+    p.render()
+}
 
 /// The PDF export, a child of this module so that it shares the page's texts and helpers.
 #[path = "usage_pdf.rs"]
@@ -461,7 +480,7 @@ async fn citizen(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     peer: Option<&TlsPeer>,
-) -> Result<Psn, Code> {
+) -> Result<(Psn, Option<Session>), Code> {
     if let Some(token) = crate::portal::cookie(headers, crate::portal::SESSION_COOKIE)
         && let Ok(popreg_store::SessionLookup::Active(s)) = state
             .0
@@ -469,10 +488,10 @@ async fn citizen(
             .session(token, state.0.config.portal.sessions)
             .await
     {
-        return Ok(s.psn);
+        return Ok((s.psn, Some(s)));
     }
     match crate::whoami::identify_peer(state, peer) {
-        Ok(identity) => Ok(identity.psn),
+        Ok(identity) => Ok((identity.psn, None)),
         Err(e) => {
             tracing::info!(target: "security", code = %e.code(), reason = %e, "usage view: no valid ID card");
             Err(e.code())
@@ -583,6 +602,8 @@ struct Selection {
     more: bool,
     /// The bodies' names in the page language (see [`body_names`]).
     names: HashMap<String, Option<String>>,
+    /// The portal session, when the person came with one (for the top bar and its logout form).
+    session: Option<Session>,
 }
 
 /// The one place where the page and the exports (CSV, PDF) authenticate the caller and select what they show:
@@ -605,11 +626,11 @@ fn select<'a>(
 
 async fn records(
     state: &AppState,
-    who: Result<Psn, Code>,
+    who: Result<(Psn, Option<Session>), Code>,
     query: Option<String>,
     lang: Lang,
 ) -> Result<Selection, Response> {
-    let psn = who.map_err(|code| no_card(lang, code))?;
+    let (psn, session) = who.map_err(|code| no_card(lang, code))?;
     let tx = t(lang);
     let filter = Filter::parse(query.as_deref()).map_err(|(f, code)| {
         let main = format!(
@@ -638,6 +659,7 @@ async fn records(
         rows,
         more,
         names,
+        session,
     })
 }
 
@@ -651,6 +673,7 @@ async fn view(State(state): State<AppState>, req: Request) -> Response {
         rows,
         more,
         names,
+        session,
     } = match select(&state, &req, lang).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -676,7 +699,7 @@ async fn view(State(state): State<AppState>, req: Request) -> Response {
     }
     if rows.is_empty() {
         main.push_str(&format!("<p>{}</p>\n", esc(tx.none)));
-        return page(lang, StatusCode::OK, tx.title, &main, None);
+        return page(lang, StatusCode::OK, tx.title, &main, session.as_ref());
     }
     main.push_str(&format!(
         "<div style=\"overflow-x:auto\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
@@ -720,7 +743,7 @@ async fn view(State(state): State<AppState>, req: Request) -> Response {
         ));
     }
     main.push_str("</tbody></table></div>");
-    page(lang, StatusCode::OK, tx.title, &main, None)
+    page(lang, StatusCode::OK, tx.title, &main, session.as_ref())
 }
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. Free text that a
@@ -836,7 +859,9 @@ struct Proof<'a> {
 /// is hidden from them today, or does not exist.
 async fn proof(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let who = citizen(&state, req.headers(), req.extensions().get()).await;
+    let who = citizen(&state, req.headers(), req.extensions().get())
+        .await
+        .map(|(psn, _)| psn);
     let mut resp = proof_json(&state, &id, who)
         .await
         .unwrap_or_else(|e| e.in_lang(lang).into_response());

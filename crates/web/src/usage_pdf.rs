@@ -646,6 +646,7 @@ mod tests {
             rows: (0..600).map(|i| record(600 - i, &odd)).collect(),
             more: true,
             names,
+            session: None,
         };
         let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, 15, 9, 0, 0).unwrap();
         let started = std::time::Instant::now();
@@ -660,6 +661,7 @@ mod tests {
             names: Default::default(),
             filter: Default::default(),
             psn,
+            session: None,
         };
         assert!(write(Lang::Hy, &empty, now).unwrap().starts_with(b"%PDF-"));
     }

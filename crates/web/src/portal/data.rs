@@ -517,7 +517,7 @@ pub(crate) async fn history(State(state): State<AppState>, req: Request) -> Resp
         esc(&tr(l, "data-title"))
     );
     main.push_str(&format!(
-        "<table><caption>{caption}</caption><thead><tr><th scope=\"col\">{recorded}</th><th scope=\"col\">{kind}</th>\
+        "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"{caption}\"><table><caption>{caption}</caption><thead><tr><th scope=\"col\">{recorded}</th><th scope=\"col\">{kind}</th>\
          <th scope=\"col\">{valid}</th><th scope=\"col\">{body}</th><th scope=\"col\">{no}</th></tr></thead><tbody>",
         caption = esc(&tr_args(l, "history-count", &[("count", entries.len().into())])),
         recorded = esc(&tr(l, "history-recorded")),
@@ -562,7 +562,7 @@ pub(crate) async fn history(State(state): State<AppState>, req: Request) -> Resp
             e.id
         ));
     }
-    main.push_str("</tbody></table>");
+    main.push_str("</tbody></table></div>");
     Page::new(l, tr(l, "data-history"))
         .session(&who.session)
         .here(req.uri())
@@ -582,9 +582,11 @@ pub(crate) async fn sessions(State(state): State<AppState>, req: Request) -> Res
         Err(e) => return failed(l, e),
     };
     let mut main = format!(
-        "<p>{}</p><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+        "<p>{}</p><div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"{}\"><table><thead><tr>\
+         <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
         esc(&tr(l, "sessions-intro")),
+        esc(&tr(l, "desk-sessions")),
         esc(&tr(l, "sessions-began")),
         esc(&tr(l, "sessions-method")),
         esc(&tr(l, "sessions-last")),
@@ -607,7 +609,7 @@ pub(crate) async fn sessions(State(state): State<AppState>, req: Request) -> Res
             esc(s.client_ip.as_deref().unwrap_or("")),
         ));
     }
-    main.push_str("</tbody></table>");
+    main.push_str("</tbody></table></div>");
     Page::new(l, tr(l, "desk-sessions"))
         .session(&who.session)
         .here(req.uri())

@@ -92,8 +92,10 @@ pub(crate) async fn inbox(State(state): State<AppState>, req: Request) -> Respon
         main.push_str(&format!("<p>{}</p>", esc(&tr(l, "inbox-empty"))));
     } else {
         main.push_str(&format!(
-            "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+            "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"{}\"><table><thead><tr>\
+             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
              <th scope=\"col\">{}</th></tr></thead><tbody>",
+            esc(&tr(l, "inbox-title")),
             esc(&tr(l, "inbox-received")),
             esc(&tr(l, "inbox-from")),
             esc(&tr(l, "inbox-subject")),
@@ -128,7 +130,7 @@ pub(crate) async fn inbox(State(state): State<AppState>, req: Request) -> Respon
                 esc(&marks.join(" · ")),
             ));
         }
-        main.push_str("</tbody></table>");
+        main.push_str("</tbody></table></div>");
     }
     let pages = (inbox.total + PER_PAGE - 1) / PER_PAGE;
     if pages > 1 {

@@ -331,6 +331,10 @@ impl<'a> Page<'a> {
         self.here = strip_lang(uri);
         self
     }
+    pub(crate) fn here_path(mut self, path: &str) -> Self {
+        self.here = path.to_string();
+        self
+    }
 
     pub(crate) fn render(self) -> Response {
         let l = self.lang;
@@ -430,7 +434,8 @@ header a,header button.link{color:#fff}header ul{list-style:none;display:flex;ga
 header .langs{margin-left:auto}.brand{font-weight:700;font-size:1.15rem;text-decoration:none}\
 a[aria-current]{font-weight:700;text-decoration:none}\
 main{max-width:60rem;margin:0 auto;padding:1rem}footer{max-width:60rem;margin:2rem auto;padding:1rem;border-top:1px solid #ccc;color:#444}\
-:focus-visible{outline:3px solid #f2a900;outline-offset:2px}\
+:focus-visible{outline:3px solid #0b3d6e;outline-offset:2px}header :focus-visible,.skip:focus-visible{outline-color:#f2a900}\
+.table-wrap{overflow-x:auto}\
 button{font:inherit;padding:.5rem 1.1rem;border:1px solid #0b3d6e;background:#0b3d6e;color:#fff;border-radius:4px;cursor:pointer}\
 button.link{background:none;border:none;padding:0;text-decoration:underline;color:#0b3d6e}\
 button.secondary{background:#fff;color:#0b3d6e}\
