@@ -121,6 +121,20 @@ fn matrix(
         ("/my/sessions", get.clone(), "/my/sessions".into(), "", NONE),
         ("/my/inbox", get.clone(), "/my/inbox".into(), "", NONE),
         (
+            "/my/addresses",
+            get.clone(),
+            "/my/addresses".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/addresses/{kind}",
+            post.clone(),
+            "/my/addresses/additional_address".into(),
+            "",
+            NONE,
+        ),
+        (
             "/my/inbox/{id}",
             get.clone(),
             "/my/inbox/x".into(),

@@ -16,6 +16,7 @@ crate::conformance!(
     g_2_demo_card_login_desk_data_and_logout,
     a1_30_the_persons_own_reads_are_logged_but_not_in_their_usage_view,
     g_3_1_the_inbox_and_the_forwarding_settings_in_the_portal,
+    a1_21_a_person_declares_the_address_for_notices_in_the_portal,
 );
 
 fn limits() -> SessionLimits {
@@ -744,5 +745,108 @@ async fn g_3_1_the_inbox_and_the_forwarding_settings_in_the_portal(db: TestDb) {
     .await;
     assert_eq!(location(&r), "/my/forwarding?done=removed");
     assert_eq!(s.contact_points(p).await.unwrap().len(), 1);
+    app.shutdown().await.unwrap();
+}
+
+async fn a1_21_a_person_declares_the_address_for_notices_in_the_portal(db: TestDb) {
+    let p = psn(4601);
+    let app = demo_site(&db, p).await;
+    let url = app.url();
+    let s = &db.store;
+    // A main address that ends within the warning period.
+    s.append(
+        &prov("MIGR-01"),
+        vec![NewEntry::new(
+            p,
+            Fact::MainAddress {
+                address: address("Աբովյան փողոց"),
+                valid_from: d(2020, 1, 1),
+                valid_to: Some(t0().date_naive() + chrono::Days::new(20)),
+            },
+        )],
+    )
+    .await
+    .unwrap();
+    let c = client();
+    let cookie = login(&c, &url, p).await;
+    let page = text(&c, format!("{url}/my/addresses?lang=en"), &cookie).await;
+    assert!(page.contains("Your main address is valid until"), "{page}");
+    assert!(page.contains("(registered address)"), "{page}");
+    assert!(page.contains("Additional address for notices"));
+    let csrf = csrf_of(&page);
+    let today = t0().date_naive();
+    // A period that ends before it starts is refused next to the field, with what was typed kept.
+    let bad = form(&[
+        ("csrf", csrf.clone()),
+        ("address.country", "AM".into()),
+        ("address.marz", "AM-ER".into()),
+        ("address.community", "AM-ER-001".into()),
+        ("address.street", "Tumanyan".into()),
+        ("valid_from", today.to_string()),
+        ("valid_to", (today - chrono::Days::new(1)).to_string()),
+    ]);
+    let r = post_form(
+        &c,
+        format!("{url}/my/addresses/additional_address?lang=en"),
+        &cookie,
+        &url,
+        bad,
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let refused = r.text().await.unwrap();
+    assert!(refused.contains("was not accepted"), "{refused}");
+    assert!(refused.contains("value=\"Tumanyan\""), "{refused}");
+    // A good declaration goes through the register's pipeline as the person's own.
+    let good = form(&[
+        ("csrf", csrf.clone()),
+        ("address.country", "AM".into()),
+        ("address.marz", "AM-ER".into()),
+        ("address.community", "AM-ER-001".into()),
+        ("address.street", "Tumanyan".into()),
+        ("valid_from", today.to_string()),
+        // The form cannot declare for someone else.
+        ("psn", psn(4602).to_string()),
+    ]);
+    let r = post_form(
+        &c,
+        format!("{url}/my/addresses/additional_address"),
+        &cookie,
+        &url,
+        good,
+    )
+    .await;
+    assert_eq!(
+        location(&r),
+        "/my/addresses?done=declared",
+        "{}",
+        r.text().await.unwrap()
+    );
+    let page = text(
+        &c,
+        format!("{url}/my/addresses?lang=en&done=declared"),
+        &cookie,
+    )
+    .await;
+    assert!(page.contains("(additional address)"), "{page}");
+    assert!(page.contains("Tumanyan"));
+    let entries = s.unaudited().entries(p).await.unwrap();
+    let declared = entries
+        .iter()
+        .find(|e| e.kind == "additional_address")
+        .unwrap();
+    assert_eq!(declared.provider, popreg_store::SELF_BODY);
+    assert_eq!(declared.user_uid, p.to_string());
+    assert!(s.unaudited().entries(psn(4602)).await.unwrap().is_empty());
+    // Without the CSRF token nothing is declared.
+    let r = post_form(
+        &c,
+        format!("{url}/my/addresses/main_address"),
+        &cookie,
+        &url,
+        form(&[("address.country", "AM"), ("valid_from", "2026-01-01")]),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
     app.shutdown().await.unwrap();
 }

@@ -252,7 +252,7 @@ async fn home(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// One input (or a fieldset for a composite), with its value and its errors.
-fn field_html(
+pub(crate) fn field_html(
     lang: Lang,
     path: &str,
     f: &FieldDef,
@@ -442,7 +442,7 @@ async fn form(State(state): State<AppState>, Path(kind): Path<String>, req: Requ
 
 /// The flat form (`mother.psn=…`) as the JSON value of the wire form: empty fields left out, booleans and
 /// integers typed by the registry.
-fn to_value(def: &KindDef, pairs: &[(String, String)]) -> Result<Value, Violation> {
+pub(crate) fn to_value(def: &KindDef, pairs: &[(String, String)]) -> Result<Value, Violation> {
     let mut root = Map::new();
     for (k, v) in pairs {
         let v = v.trim();

@@ -20,14 +20,14 @@ use crate::AppState;
 use crate::workspace::esc;
 
 /// Yerevan's wall clock (UTC+4, no summer time).
-fn local(t: DateTime<Utc>) -> String {
+pub(crate) fn local(t: DateTime<Utc>) -> String {
     (t + Duration::hours(4))
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
 
 /// A store failure as a page in the person's language.
-fn failed(l: Lang, e: popreg_store::StoreError) -> Response {
+pub(crate) fn failed(l: Lang, e: popreg_store::StoreError) -> Response {
     tracing::error!(error = %e, "portal: read failed");
     let code = e.code();
     let item = classifiers().error_code(code);
@@ -49,7 +49,7 @@ fn failed(l: Lang, e: popreg_store::StoreError) -> Response {
 }
 
 /// The person's own record and entries, through the citizen's gate.
-async fn own(
+pub(crate) async fn own(
     state: &AppState,
     who: &Citizen,
     with_history: bool,
@@ -82,7 +82,7 @@ async fn own(
 }
 
 /// Body names by id, in `l`.
-async fn body_names(state: &AppState, l: Lang) -> HashMap<String, String> {
+pub(crate) async fn body_names(state: &AppState, l: Lang) -> HashMap<String, String> {
     state
         .0
         .store
@@ -161,6 +161,7 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ("/my/inbox", "inbox-title", "desk-inbox-hint"),
         ("/my/forwarding", "forwarding-title", "desk-forwarding-hint"),
         ("/my/data", "desk-my-data", "desk-my-data-hint"),
+        ("/my/addresses", "addresses-title", "desk-addresses-hint"),
         ("/my/usage", "desk-usage", "desk-usage-hint"),
         ("/my/sessions", "desk-sessions", "desk-sessions-hint"),
     ] {
@@ -231,10 +232,10 @@ const GROUPS: &[(&str, &[&str])] = &[
 ];
 
 /// What the renderer needs to name a fact's source.
-struct Ctx<'a> {
-    lang: Lang,
-    bodies: &'a HashMap<String, String>,
-    recorded: &'a HashMap<i64, DateTime<Utc>>,
+pub(crate) struct Ctx<'a> {
+    pub lang: Lang,
+    pub bodies: &'a HashMap<String, String>,
+    pub recorded: &'a HashMap<i64, DateTime<Utc>>,
 }
 
 /// `GET /my/data[?reveal=convictions]`: everything the register holds about me.
@@ -338,7 +339,7 @@ pub(crate) async fn my_data(State(state): State<AppState>, req: Request) -> Resp
 }
 
 /// Which address receives official notices today, and until when (A1.21.2.b).
-fn notice_address(ctx: &Ctx<'_>, p: &PersonState, today: chrono::NaiveDate) -> String {
+pub(crate) fn notice_address(ctx: &Ctx<'_>, p: &PersonState, today: chrono::NaiveDate) -> String {
     let l = ctx.lang;
     match p.official_notice_address(today) {
         Some(n) => {
@@ -415,7 +416,7 @@ fn code_name(l: Lang, field: &str, code: &str) -> Option<String> {
 }
 
 /// One value of the record as HTML (escaped).
-fn render(ctx: &Ctx<'_>, field: &str, v: &Value) -> String {
+pub(crate) fn render(ctx: &Ctx<'_>, field: &str, v: &Value) -> String {
     let l = ctx.lang;
     match v {
         Value::Null => String::new(),

@@ -11,6 +11,7 @@
 //! `csrf`, compared in constant time, and must come from this origin (`Origin`, else `Sec-Fetch-Site`). The
 //! login forms, which have no session yet, must come from this origin.
 
+pub(crate) mod addresses;
 pub(crate) mod data;
 pub(crate) mod i18n;
 pub(crate) mod login;
@@ -80,6 +81,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/data/history", get(data::history))
         .route("/my/sessions", get(data::sessions))
         .route("/help", get(data::help))
+        .route("/my/addresses", get(addresses::view))
+        .route("/my/addresses/{kind}", post(addresses::declare))
         .route("/my/inbox", get(mail::inbox))
         .route("/my/inbox/{id}", get(mail::message))
         .route("/my/inbox/{id}/attachments/{n}", get(mail::attachment))
