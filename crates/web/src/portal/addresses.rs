@@ -198,18 +198,15 @@ pub(crate) async fn declare(
     Path(kind): Path<String>,
     req: Request,
 ) -> Response {
-    let l = lang(req.uri(), req.headers());
-    let (parts, body) = req.into_parts();
-    let who = match citizen(&state, &parts.uri, &parts.headers).await {
-        Ok(c) => c,
+    let super::Posted {
+        lang: l,
+        uri,
+        who,
+        body,
+    } = match super::posted(&state, req).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let body = axum::body::to_bytes(body, 16 * 1024)
-        .await
-        .unwrap_or_default();
-    if let Some(r) = super::forged(&parts.headers, &who.session, &body, l) {
-        return r;
-    }
     let Some(def) = kind_def(&kind) else {
         return redirect("/my/addresses");
     };
@@ -255,7 +252,7 @@ pub(crate) async fn declare(
                 &state,
                 &who,
                 l,
-                &parts.uri,
+                &uri,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 top,
                 Some((def.name, &values, &errors)),

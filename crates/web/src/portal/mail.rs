@@ -466,18 +466,15 @@ pub(crate) async fn act(
     Path(path): Path<Vec<(String, String)>>,
     req: Request,
 ) -> Response {
-    let l = lang(req.uri(), req.headers());
-    let (parts, body) = req.into_parts();
-    let who = match citizen(&state, &parts.uri, &parts.headers).await {
-        Ok(c) => c,
+    let super::Posted {
+        lang: l,
+        uri,
+        who,
+        body,
+    } = match super::posted(&state, req).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let body = axum::body::to_bytes(body, 16 * 1024)
-        .await
-        .unwrap_or_default();
-    if let Some(r) = super::forged(&parts.headers, &who.session, &body, l) {
-        return r;
-    }
     let field = |name: &str| super::form_field(&body, name).unwrap_or_default();
     let psn = who.session.psn;
     let settings = &state.0.config.contacts;
@@ -524,7 +521,7 @@ pub(crate) async fn act(
         Ok(done) => redirect(&format!("/my/forwarding?done={done}")),
         Err(e) => {
             tracing::info!(code = %e.code(), "forwarding settings: refused");
-            forwarding_page(&state, &who, l, &parts.uri, status_of(&e), coded(l, &e)).await
+            forwarding_page(&state, &who, l, &uri, status_of(&e), coded(l, &e)).await
         }
     }
 }

@@ -287,6 +287,36 @@ pub(crate) fn forged(
     )
 }
 
+/// A state-changing form of a logged-in person, checked: the session (else the way to the login page), the
+/// body (at most 16 KiB), the CSRF token and origin (else `403`).
+pub(crate) struct Posted {
+    pub lang: Lang,
+    pub uri: Uri,
+    pub who: Citizen,
+    pub body: axum::body::Bytes,
+}
+
+pub(crate) async fn posted(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<Posted, Response> {
+    let lang = lang(req.uri(), req.headers());
+    let (parts, body) = req.into_parts();
+    let who = citizen(state, &parts.uri, &parts.headers).await?;
+    let body = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Some(r) = forged(&parts.headers, &who.session, &body, lang) {
+        return Err(r);
+    }
+    Ok(Posted {
+        lang,
+        uri: parts.uri,
+        who,
+        body,
+    })
+}
+
 /// A hidden CSRF field for a form of `session`.
 pub(crate) fn csrf_field(session: &Session) -> String {
     format!(
