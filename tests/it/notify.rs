@@ -30,6 +30,13 @@ from email import policy
 from aiosmtpd.controller import Controller
 
 host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# With a certificate and key: STARTTLS offered and required before MAIL (the relay of a real deployment).
+tls = {}
+if len(sys.argv) > 5:
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    tls = {"tls_context": ctx, "require_starttls": True}
 
 class Handler:
     def __init__(self):
@@ -52,6 +59,7 @@ class Handler:
             "charset": msg.get_content_charset(),
             "body": body.get_content() if body is not None else None,
             "raw": raw.decode("ascii", "replace"),
+            "tls": session.ssl is not None,
         }
         tmp = os.path.join(out, ".%04d.tmp" % self.n)
         with open(tmp, "w", encoding="utf-8") as f:
@@ -59,7 +67,7 @@ class Handler:
         os.rename(tmp, os.path.join(out, "%04d.json" % self.n))
         return "250 Message accepted for delivery"
 
-controller = Controller(Handler(), hostname=host, port=port)
+controller = Controller(Handler(), hostname=host, port=port, **tls)
 controller.start()
 print("ready", flush=True)
 threading.Event().wait()
@@ -109,13 +117,22 @@ pub(crate) struct SmtpServer {
 
 impl SmtpServer {
     pub(crate) fn start(port: u16) -> SmtpServer {
+        SmtpServer::start_with(port, None)
+    }
+
+    /// A server that requires STARTTLS with this certificate and key (PEM files).
+    pub(crate) fn start_with(
+        port: u16,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(python())
-            .args(["-c", SMTP_SERVER_PY, "127.0.0.1", &port.to_string()])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut cmd = Command::new(python());
+        cmd.args(["-c", SMTP_SERVER_PY, "127.0.0.1", &port.to_string()])
+            .arg(dir.path());
+        if let Some((cert, key)) = tls {
+            cmd.arg(cert).arg(key);
+        }
+        let child = cmd.stdout(Stdio::null()).spawn().unwrap();
         let mut server = SmtpServer { child, dir };
         let until = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -235,7 +252,54 @@ crate::conformance!(
     a1_54_the_reminder_comes_after_the_deadline_once_and_not_after_a_correction,
     the_spawned_worker_delivers_and_reminds_until_shut_down,
     a1_53_popreg_serve_e_mails_a_rejected_http_submission_to_the_provider,
+    a1_53_starttls_to_the_relay_is_required_and_its_certificate_checked,
 );
+
+/// STARTTLS (issue 7 §3): against a relay that requires it, the e-mail goes over TLS when the relay's
+/// certificate chains to the configured CA; with an unknown CA nothing is sent in clear instead, and the
+/// message stays queued with the reason.
+async fn a1_53_starttls_to_the_relay_is_required_and_its_certificate_checked(db: TestDb) {
+    body(&db.store, "MED-0001", "births@hospital.example.am").await;
+    rejected_birth(&db.store, "MED-0001").await;
+    let pki = tempfile::tempdir().unwrap();
+    popreg_identity::dev_ca::write_dir(pki.path(), chrono::Utc::now(), &[], &[]).unwrap();
+    let port = free_port();
+    let server = SmtpServer::start_with(
+        port,
+        Some((
+            &pki.path().join("server.pem"),
+            &pki.path().join("server.key.pem"),
+        )),
+    );
+    let starttls = |ca: Option<PathBuf>| {
+        let mut cfg = config(port);
+        cfg.smtp.host = "localhost".into();
+        cfg.smtp.security = Security::Starttls;
+        cfg.smtp.ca_file = ca;
+        Mailer::new(&cfg).unwrap()
+    };
+    // A relay certificate from an unknown CA: refused, nothing delivered, the reason kept for the retry.
+    let untrusted = starttls(None);
+    assert_eq!(
+        deliver(&db.store, &untrusted).await,
+        Delivered { sent: 0, failed: 1 }
+    );
+    assert!(server.messages().is_empty());
+    let row = &db.store.outbox_recent(10).await.unwrap()[0];
+    assert!(row.sent_at.is_none());
+    assert!(row.last_error.as_deref().is_some_and(|e| !e.is_empty()));
+    // With the relay's CA: delivered over TLS.
+    db.clock.advance(Span::hours(2));
+    let trusted = starttls(Some(pki.path().join("ca.pem")));
+    assert_eq!(
+        deliver(&db.store, &trusted).await,
+        Delivered { sent: 1, failed: 0 }
+    );
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["tls"], json!(true), "the message travelled over TLS");
+    assert_eq!(got[0]["rcpt_tos"], json!(["births@hospital.example.am"]));
+}
 
 async fn a1_53_a_rejection_e_mail_arrives_in_armenian_with_code_and_field(db: TestDb) {
     body(&db.store, "MED-0001", "births@hospital.example.am").await;
