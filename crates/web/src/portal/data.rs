@@ -20,14 +20,14 @@ use crate::AppState;
 use crate::workspace::esc;
 
 /// Yerevan's wall clock (UTC+4, no summer time).
-fn local(t: DateTime<Utc>) -> String {
+pub(crate) fn local(t: DateTime<Utc>) -> String {
     (t + Duration::hours(4))
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
 
 /// A store failure as a page in the person's language.
-fn failed(l: Lang, e: popreg_store::StoreError) -> Response {
+pub(crate) fn failed(l: Lang, e: popreg_store::StoreError) -> Response {
     tracing::error!(error = %e, "portal: read failed");
     let code = e.code();
     let item = classifiers().error_code(code);
@@ -163,6 +163,7 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ("/my/data", "desk-my-data", "desk-my-data-hint"),
         ("/my/usage", "desk-usage", "desk-usage-hint"),
         ("/my/sessions", "desk-sessions", "desk-sessions-hint"),
+        ("/my/mobile-id", "mobile-title", "desk-mobile-hint"),
     ] {
         main.push_str(&format!(
             "<li><h2><a href=\"{href}\">{}</a></h2><p>{}</p></li>",
