@@ -486,6 +486,7 @@ async fn g_2_portal_in_a_real_browser_login_data_language_keyboard_phone_contras
         "/my/inbox",
         "/my/forwarding",
         "/my/addresses",
+        "/my/mobile-id",
     ] {
         b.goto(&format!("{url}{path}")).await;
         let wide = b.js(WIDER_THAN_THE_WINDOW, json!([])).await;

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod identity;
 mod matrix;
+mod mobile_id;
 mod my_usage;
 mod notifications_api;
 mod notify;

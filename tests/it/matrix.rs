@@ -108,6 +108,43 @@ fn matrix(
         ("/lang", get.clone(), "/lang?to=en&back=/".into(), "", ALL),
         ("/login/card", post.clone(), "/login/card".into(), "", NONE),
         ("/login/demo", post.clone(), "/login/demo".into(), "", NONE),
+        // Mobile ID: starting a login without a PSN goes back to the login page; waiting without the
+        // browser's cookie answers "ended" (410) to anyone; the devices pages need a session.
+        (
+            "/login/mobile",
+            post.clone(),
+            "/login/mobile".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/login/mobile/wait",
+            get.clone(),
+            "/login/mobile/wait".into(),
+            "",
+            ALL,
+        ),
+        (
+            "/my/mobile-id",
+            get.clone(),
+            "/my/mobile-id".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/mobile-id/code",
+            post.clone(),
+            "/my/mobile-id/code".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/mobile-id/{id}/revoke",
+            post.clone(),
+            "/my/mobile-id/x/revoke".into(),
+            "",
+            NONE,
+        ),
         ("/logout", post.clone(), "/logout".into(), "", NONE),
         ("/my", get.clone(), "/my".into(), "", NONE),
         ("/my/data", get.clone(), "/my/data".into(), "", NONE),
@@ -422,6 +459,28 @@ fn matrix(
             "/api/v1/notifications/00".into(),
             "",
             &["notifier", "operator"],
+        ),
+        // The Mobile ID app: no API key; an empty request is refused for its content (400), not the caller.
+        (
+            "/mobile-id/enrol",
+            post.clone(),
+            "/api/v1/mobile-id/enrol".into(),
+            "{}",
+            ALL,
+        ),
+        (
+            "/mobile-id/challenge",
+            post.clone(),
+            "/api/v1/mobile-id/challenge".into(),
+            "{}",
+            ALL,
+        ),
+        (
+            "/mobile-id/sign",
+            post.clone(),
+            "/api/v1/mobile-id/sign".into(),
+            "{}",
+            ALL,
         ),
         // The SMS gateway's receipts: its shared secret, never an API key.
         (

@@ -27,7 +27,7 @@ fn limits() -> SessionLimits {
 }
 
 /// How many leaves of the audit trail record an act `action` (login, logout, session_end).
-async fn acts(db: &TestDb, action: &str) -> i64 {
+pub(crate) async fn acts(db: &TestDb, action: &str) -> i64 {
     let like = format!("%\"action\":\"{action}\"%");
     count(
         db,
@@ -197,7 +197,7 @@ pub(crate) async fn demo_site(db: &TestDb, p: Psn) -> popreg::app::Running {
 }
 
 /// A form body of simple values (digits, paths, hex tokens: nothing to escape but the separators).
-fn form<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+pub(crate) fn form<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
@@ -214,14 +214,14 @@ async fn text(c: &reqwest::Client, url: String, cookie: &str) -> String {
     rq.send().await.unwrap().text().await.unwrap()
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()
         .get(LOCATION)
         .map(|l| l.to_str().unwrap().to_string())
@@ -229,7 +229,7 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 /// The session cookie set by an answer (`name=value`), if any.
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
+pub(crate) fn session_cookie(r: &reqwest::Response) -> Option<String> {
     r.headers()
         .get_all(SET_COOKIE)
         .iter()

@@ -116,6 +116,16 @@ codes! {
     TooManyAttempts = "PSR-CNT-0008", 429;
     ResendTooSoon = "PSR-CNT-0009", 429;
     AlreadyVerified = "PSR-CNT-0010", 409;
+    MobileIdCodeInvalid = "PSR-MID-0001", 401;
+    MobileIdCodeExpired = "PSR-MID-0002", 410;
+    MobileIdCodeUsed = "PSR-MID-0003", 409;
+    MobileIdKeyInvalid = "PSR-MID-0004", 400;
+    MobileIdDeviceUnknown = "PSR-MID-0005", 404;
+    MobileIdDeviceRevoked = "PSR-MID-0006", 403;
+    MobileIdNoPendingLogin = "PSR-MID-0007", 404;
+    MobileIdChallengeInvalid = "PSR-MID-0008", 410;
+    MobileIdSignatureInvalid = "PSR-MID-0009", 401;
+    MobileIdTooManyTries = "PSR-MID-0010", 429;
     Internal = "PSR-SYS-0001", 500;
     StorageUnavailable = "PSR-SYS-0002", 503;
     StorageCorrupt = "PSR-SYS-0003", 500;

@@ -230,6 +230,13 @@ mod session;
 pub use session::{
     LoginContext, LoginMethod, Session, SessionEnd, SessionLimits, SessionLookup, SessionRecord,
 };
+// Mobile ID: enrolment codes, devices, logins approved by a device's signature.
+mod mobile_id;
+pub use mobile_id::{
+    CHALLENGE_LIFE, CODE_ALPHABET, CODE_LEN, CODE_LIFE, Challenge, Device, EnrolmentCode,
+    LOGIN_LIFE, MAX_LOGINS, MAX_WRONG_CODES, MobileLogin, MobileLoginState, WRONG_CODE_WINDOW,
+    normalize_code, signed_message,
+};
 // Notifications to persons: the portal inbox, the sending API's transaction, forwarding addresses.
 mod contacts;
 mod inbox;

@@ -14,6 +14,7 @@ pub mod input;
 mod landing;
 mod manage;
 mod manage_page;
+mod mobile_id;
 mod my_usage;
 mod negotiate;
 mod notifications;
@@ -146,7 +147,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(manage::routes())
                 .merge(usage_api::routes())
                 .merge(notifications::routes())
-                .merge(sms_receipts::routes()),
+                .merge(sms_receipts::routes())
+                .merge(mobile_id::routes()),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
     let throttle = middleware::from_fn_with_state(state.clone(), throttle);

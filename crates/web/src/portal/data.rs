@@ -164,6 +164,7 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ("/my/addresses", "addresses-title", "desk-addresses-hint"),
         ("/my/usage", "desk-usage", "desk-usage-hint"),
         ("/my/sessions", "desk-sessions", "desk-sessions-hint"),
+        ("/my/mobile-id", "mobile-title", "desk-mobile-hint"),
     ] {
         main.push_str(&format!(
             "<li><h2><a href=\"{href}\">{}</a></h2><p>{}</p></li>",

@@ -47,6 +47,7 @@ pub(crate) async fn page(State(state): State<AppState>, req: Request) -> Respons
     if let Some(reason) = query_param(req.uri(), "error") {
         let text = match reason.as_str() {
             "demo" => tr(l, "login-demo-refused"),
+            "mobile" => tr(l, "login-mobile-psn"),
             "origin" => tr(l, "csrf-text"),
             _ => tr(l, "login-card-failed"),
         };
@@ -80,8 +81,14 @@ pub(crate) async fn page(State(state): State<AppState>, req: Request) -> Respons
         esc(&tr(l, "login-help"))
     ));
     main.push_str(&format!(
-        "<section aria-labelledby=\"mobile\"><h2 id=\"mobile\">Mobile ID</h2><p>{}</p></section>",
-        esc(&tr(l, "login-mobile-intro"))
+        "<section aria-labelledby=\"mobile\"><h2 id=\"mobile\">Mobile ID</h2><p>{}</p>\
+         <form method=\"post\" action=\"/login/mobile\"><input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <label for=\"mobile-psn\">{}</label> <input id=\"mobile-psn\" name=\"psn\" inputmode=\"numeric\" \
+         autocomplete=\"off\" maxlength=\"10\" required> <button type=\"submit\">{}</button></form></section>",
+        esc(&tr(l, "login-mobile-intro")),
+        esc(&next),
+        esc(&tr(l, "login-mobile-psn-label")),
+        esc(&tr(l, "login-mobile-start")),
     ));
     if !cfg.demo_cards.is_empty() {
         main.push_str(&format!(
@@ -111,7 +118,7 @@ fn note(text: &str) -> String {
     format!("<p class=\"note\" role=\"status\">{}</p>", esc(text))
 }
 
-fn context(headers: &HeaderMap, req_peer: Option<std::net::IpAddr>) -> LoginContext {
+pub(crate) fn context(headers: &HeaderMap, req_peer: Option<std::net::IpAddr>) -> LoginContext {
     LoginContext {
         client_ip: req_peer.map(|ip| ip.to_string()),
         user_agent: headers
@@ -128,7 +135,7 @@ fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
 }
 
 /// Open the session and send the person on to `next` with its cookie.
-async fn open(
+pub(crate) async fn open(
     state: &AppState,
     psn: Psn,
     method: LoginMethod,

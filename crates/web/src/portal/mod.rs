@@ -16,6 +16,7 @@ pub(crate) mod data;
 pub(crate) mod i18n;
 pub(crate) mod login;
 pub(crate) mod mail;
+pub(crate) mod mobile;
 
 use axum::Router;
 use axum::http::header::{
@@ -90,6 +91,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/forwarding/verify", get(mail::verify_link))
         .route("/my/forwarding/{action}", post(mail::act))
         .route("/my/forwarding/{id}/{action}", post(mail::act))
+        .route("/login/mobile", post(mobile::start))
+        .route("/login/mobile/wait", get(mobile::wait))
+        .route("/my/mobile-id", get(mobile::devices))
+        .route("/my/mobile-id/code", post(mobile::generate))
+        .route("/my/mobile-id/{id}/revoke", post(mobile::revoke))
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -335,6 +341,8 @@ pub(crate) struct Page<'a> {
     session: Option<&'a Session>,
     /// The path (with query) of this page, for the language switch to come back to.
     here: String,
+    /// Reload the page after this many seconds (a page waiting for something, without JavaScript).
+    refresh: Option<u32>,
 }
 
 impl<'a> Page<'a> {
@@ -346,6 +354,7 @@ impl<'a> Page<'a> {
             main: String::new(),
             session: None,
             here: "/".into(),
+            refresh: None,
         }
     }
     pub(crate) fn status(mut self, s: StatusCode) -> Self {
@@ -362,6 +371,10 @@ impl<'a> Page<'a> {
     }
     pub(crate) fn here(mut self, uri: &Uri) -> Self {
         self.here = strip_lang(uri);
+        self
+    }
+    pub(crate) fn refresh(mut self, secs: u32) -> Self {
+        self.refresh = Some(secs);
         self
     }
     pub(crate) fn here_path(mut self, path: &str) -> Self {
@@ -396,7 +409,7 @@ impl<'a> Page<'a> {
         };
         let html = format!(
             "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{refresh}\
              <title>{title} — {portal}</title><style>{CSS}</style></head>\n<body>\n\
              <a class=\"skip\" href=\"#main\">{skip}</a>\n\
              <header><nav aria-label=\"{nav_label}\"><a class=\"brand\" href=\"/\">{portal}</a><ul>{account}</ul>\
@@ -410,6 +423,10 @@ impl<'a> Page<'a> {
             nav_label = esc(&tr(l, "nav-label")),
             lang_label = esc(&tr(l, "lang-switch")),
             main = self.main,
+            refresh = self
+                .refresh
+                .map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">"))
+                .unwrap_or_default(),
             footer = esc(&tr(l, "footer-text")),
         );
         html_response(self.status, l, html)
