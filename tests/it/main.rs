@@ -10,6 +10,7 @@ mod common;
 mod identity;
 mod matrix;
 mod my_usage;
+mod notices;
 mod notifications_api;
 mod notify;
 mod portal;

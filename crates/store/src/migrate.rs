@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(5, "sessions", "0005_sessions.sql"),
     migration!(6, "notifications", "0006_notifications.sql"),
     migration!(7, "sms", "0007_sms.sql"),
+    migration!(9, "notices", "0009_notices.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

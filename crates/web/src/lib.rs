@@ -16,6 +16,7 @@ mod manage;
 mod manage_page;
 mod my_usage;
 mod negotiate;
+mod notices_api;
 mod notifications;
 mod portal;
 mod schemas;
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(manage::routes())
                 .merge(usage_api::routes())
                 .merge(notifications::routes())
+                .merge(notices_api::routes())
                 .merge(sms_receipts::routes()),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);

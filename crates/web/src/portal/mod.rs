@@ -15,6 +15,7 @@ pub(crate) mod data;
 pub(crate) mod i18n;
 pub(crate) mod login;
 pub(crate) mod mail;
+pub(crate) mod notices;
 
 use axum::Router;
 use axum::http::header::{
@@ -87,6 +88,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/forwarding/verify", get(mail::verify_link))
         .route("/my/forwarding/{action}", post(mail::act))
         .route("/my/forwarding/{id}/{action}", post(mail::act))
+        .route("/notices", get(notices::list))
+        .route("/notices.atom", get(notices::feed))
+        .route("/notices/{id}", get(notices::notice))
 }
 
 /// The value of cookie `name`, if the request carries it.
