@@ -9,11 +9,9 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
-use popreg_domain::Code;
 use popreg_domain::access::Function;
 use popreg_store::{NewNotice, Notice, NoticeText};
 use serde::{Deserialize, Serialize};
@@ -22,7 +20,7 @@ use crate::AppState;
 use crate::api::Ctx;
 use crate::auth::{caller, require};
 use crate::error::ApiError;
-use crate::manage::json_body;
+use crate::manage::{detached, json_body, require_json};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -69,21 +67,6 @@ fn answer(n: Notice) -> NoticeAnswer {
     }
 }
 
-fn json_only(ctx: &Ctx, headers: &HeaderMap) -> Result<(), ApiError> {
-    let ctype = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if ctype.split(';').next().map(str::trim) != Some("application/json") {
-        return Err(ctx.err(ApiError::new(
-            Code::UnsupportedMediaType,
-            "send the notice as application/json",
-        )));
-    }
-    Ok(())
-}
-
 fn text(t: Option<TextIn>) -> Option<NoticeText> {
     t.map(|t| NoticeText {
         title: t.title.trim().to_string(),
@@ -100,7 +83,7 @@ async fn publish(
     let ctx = Ctx::of(&headers)?;
     let who = caller(&state, &headers).await.map_err(|e| ctx.err(e))?;
     require(&who, Function::PublishNotices).map_err(|e| ctx.err(e))?;
-    json_only(&ctx, &headers)?;
+    require_json(&ctx, &headers, "the notice")?;
     let req: PublishRequest = json_body(&ctx, &body)?;
     let n = NewNotice {
         hy: text(req.hy).unwrap_or(NoticeText {
@@ -112,17 +95,11 @@ async fn publish(
         valid_until: req.valid_until,
     };
     n.check().map_err(|e| ctx.err(e))?;
-    // In a task of its own: a client that hangs up cannot cancel the transaction half-way.
     let store = state.0.store.clone();
-    let published = tokio::spawn(async move { store.publish_notice(&who, &n).await })
-        .await
-        .map_err(|e| {
-            ctx.err(ApiError::new(
-                Code::Internal,
-                format!("notice task failed: {e}"),
-            ))
-        })?
-        .map_err(|e| ctx.err(e))?;
+    let published = detached(&ctx, "notice", async move {
+        store.publish_notice(&who, &n).await
+    })
+    .await?;
     let mut resp = ctx.render("notice", &answer(published))?;
     *resp.status_mut() = StatusCode::CREATED;
     Ok(resp)
@@ -141,22 +118,15 @@ async fn withdraw(
     let req: WithdrawRequest = if body.iter().all(u8::is_ascii_whitespace) {
         WithdrawRequest::default()
     } else {
-        json_only(&ctx, &headers)?;
+        require_json(&ctx, &headers, "the notice")?;
         json_body(&ctx, &body)?
     };
     let store = state.0.store.clone();
-    let done = tokio::spawn(async move {
+    let done = detached(&ctx, "notice", async move {
         store
             .withdraw_notice(&who, &id, req.reason.as_deref())
             .await
     })
-    .await
-    .map_err(|e| {
-        ctx.err(ApiError::new(
-            Code::Internal,
-            format!("notice task failed: {e}"),
-        ))
-    })?
-    .map_err(|e| ctx.err(e))?;
+    .await?;
     ctx.render("notice", &answer(done))
 }
