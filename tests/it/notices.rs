@@ -8,7 +8,6 @@ use std::process::Command;
 use chrono::Duration as Span;
 use popreg_domain::Code;
 use popreg_domain::access::{BodyType, Caller, Function};
-use popreg_domain::*;
 use popreg_store::{NewBody, NewNotice, NoticeQuery, NoticeText, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -42,12 +41,8 @@ async fn body(store: &Store, id: &str, en: &str) {
 
 fn publisher(body: &str) -> Caller {
     Caller {
-        body_id: body.into(),
-        body_type: BodyType::Other,
-        user_uid: format!("{body}-clerk"),
         functions: vec![Function::PublishNotices],
-        channel: Channel::Api,
-        external: ExternalIds::default(),
+        ..crate::notifications_api::caller(body)
     }
 }
 
