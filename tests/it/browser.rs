@@ -485,6 +485,7 @@ async fn g_2_portal_in_a_real_browser_login_data_language_keyboard_phone_contras
         "/my/sessions",
         "/my/inbox",
         "/my/forwarding",
+        "/notices",
     ] {
         b.goto(&format!("{url}{path}")).await;
         let wide = b.js(WIDER_THAN_THE_WINDOW, json!([])).await;

@@ -378,6 +378,11 @@ async fn g_3_5_bodies_publish_through_the_api_and_everyone_reads_the_portal(db: 
             (r.status(), r.text().await.unwrap())
         }
     };
+    let (_, html) = page("/".into()).await;
+    assert!(
+        html.contains("<a href=\"/notices\">"),
+        "the landing page links the notices"
+    );
     let (st, html) = page("/notices?lang=en".into()).await;
     assert_eq!(st, StatusCode::OK);
     assert!(html.contains("<label for=\"q\">"), "{html}");

@@ -449,6 +449,7 @@ button.secondary{background:#fff;color:#0b3d6e}\
 section{margin:1.5rem 0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.5rem 0}dt{font-weight:600}dd{margin:0}\
 .record{border-left:3px solid #0b3d6e;padding:.2rem .8rem;margin:.6rem 0}.src{color:#444;font-size:.9rem}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}\
+h1,h2{overflow-wrap:break-word}\
 @media (max-width:40rem){dl{grid-template-columns:1fr}header .langs{margin-left:0}}";
 
 #[cfg(test)]
