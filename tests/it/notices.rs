@@ -449,6 +449,21 @@ async fn g_3_5_bodies_publish_through_the_api_and_everyone_reads_the_portal(db: 
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert!(v["withdrawn_at"].is_string(), "{v}");
+    // The answer in XML on request, like every API answer.
+    let r = c
+        .post(&url)
+        .header("X-API-Key", &yes)
+        .header("Accept", "application/xml")
+        .json(&json!({"hy": {"title": "Ա & Բ", "text": "Գ"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let x = r.text().await.unwrap();
+    assert!(
+        x.contains("<title>Ա &amp; Բ</title>") && x.contains("<url>/notices/"),
+        "{x}"
+    );
     let r = w(&yes, &id).await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "PSR-PUB-0002");
