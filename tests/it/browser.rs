@@ -487,6 +487,7 @@ async fn g_2_portal_in_a_real_browser_login_data_language_keyboard_phone_contras
         "/my/forwarding",
         "/my/addresses",
         "/my/mobile-id",
+        "/notices",
     ] {
         b.goto(&format!("{url}{path}")).await;
         let wide = b.js(WIDER_THAN_THE_WINDOW, json!([])).await;

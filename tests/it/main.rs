@@ -11,6 +11,7 @@ mod identity;
 mod matrix;
 mod mobile_id;
 mod my_usage;
+mod notices;
 mod notifications_api;
 mod notify;
 mod portal;

@@ -482,6 +482,30 @@ fn matrix(
             "{}",
             ALL,
         ),
+        (
+            "/notices",
+            post.clone(),
+            "/api/v1/notices".into(),
+            "{}",
+            &["operator"],
+        ),
+        (
+            "/notices/{id}/withdraw",
+            post.clone(),
+            "/api/v1/notices/00/withdraw".into(),
+            "",
+            &["operator"],
+        ),
+        // Public notices (G.3.5): everyone, without a key or a session.
+        ("/notices", get.clone(), "/notices".into(), "", ALL),
+        (
+            "/notices.atom",
+            get.clone(),
+            "/notices.atom".into(),
+            "",
+            ALL,
+        ),
+        ("/notices/{id}", get.clone(), "/notices/00".into(), "", ALL),
         // The SMS gateway's receipts: its shared secret, never an API key.
         (
             "/sms/receipts",

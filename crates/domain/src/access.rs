@@ -84,6 +84,8 @@ pub enum Function {
     /// Send notifications to persons' portal inboxes, forwarded to their verified e-mail addresses and
     /// phones (A1.5.6, G.3.2–3).
     SendNotifications,
+    /// Publish public notices in the portal, visible to everyone, and withdraw them (G.3.5).
+    PublishNotices,
 }
 
 impl Function {
@@ -98,6 +100,7 @@ impl Function {
         Function::AuditUsage,
         Function::HideUsage,
         Function::SendNotifications,
+        Function::PublishNotices,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +115,7 @@ impl Function {
             Function::AuditUsage => "audit_usage",
             Function::HideUsage => "hide_usage",
             Function::SendNotifications => "send_notifications",
+            Function::PublishNotices => "publish_notices",
         }
     }
 

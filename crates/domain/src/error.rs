@@ -106,6 +106,9 @@ codes! {
     SmsReceiptUnauthorized = "PSR-NTF-0005", 401;
     SmsReceiptInvalid = "PSR-NTF-0006", 400;
     SmsReceiptUnknown = "PSR-NTF-0007", 503;
+    NoticeUnknown = "PSR-PUB-0001", 404;
+    NoticeWithdrawn = "PSR-PUB-0002", 409;
+    NoticeArmenianRequired = "PSR-PUB-0003", 422;
     ContactLimit = "PSR-CNT-0001", 422;
     EmailMalformed = "PSR-CNT-0002", 400;
     PhoneMalformed = "PSR-CNT-0003", 400;

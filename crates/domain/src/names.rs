@@ -215,9 +215,28 @@ pub fn fold_for_search(s: &str) -> String {
     out
 }
 
+/// Case-fold running text for full-text search ([`fold_for_search`], then more): the ligature `և` and
+/// its upper-case spellings `ԵՎ` (reformed) and `ԵՒ` (classical) all fold to `եվ`, so "Երևան", "ԵՐԵՎԱՆ" and
+/// "երեվան" match; `ё` folds to `е`. A `ւ` after `ե` cannot be the second letter of `ու`, so nothing else
+/// changes. Not for stored name columns, which keep [`fold_for_search`].
+pub fn fold_for_text_search(s: &str) -> String {
+    fold_for_search(s).replace("եւ", "եվ").replace('ё', "е")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn g_3_5_running_text_folds_the_ligature_both_ways() {
+        let want = fold_for_text_search("Երևան");
+        assert_eq!(want, "երեվան");
+        for s in ["ԵՐԵՎԱՆ", "երեվան", "ԵՐԵՒԱՆ", "Երեւան"] {
+            assert_eq!(fold_for_text_search(s), want, "{s}");
+        }
+        assert_eq!(fold_for_text_search("Ёлка ELKA"), "елка elka");
+        assert_eq!(fold_for_text_search("Ուսում"), "ուսում");
+    }
 
     #[test]
     fn passport_table_examples() {

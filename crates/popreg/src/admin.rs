@@ -178,6 +178,7 @@ const DEMO_BODIES: &[DemoBody] = &[
             Function::ReadPersons,
             Function::ManageAccess,
             Function::SendNotifications,
+            Function::PublishNotices,
         ],
     },
     DemoBody {

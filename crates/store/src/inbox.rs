@@ -353,7 +353,7 @@ const ITEM_SELECT: &str = "SELECT m.id, m.body_id, b.name_hy, b.name_en, b.name_
      m.created_at, m.opened_at, (SELECT COUNT(*) FROM inbox_attachments a WHERE a.message_id = m.id) \
      FROM inbox_messages m LEFT JOIN bodies b ON b.id = m.body_id";
 
-fn sender_of(
+pub(crate) fn sender_of(
     body_id: String,
     hy: Option<String>,
     en: Option<String>,

@@ -246,6 +246,8 @@ pub use contacts::{
     VERIFICATION_SUBJECT, normalize_email, normalize_phone,
 };
 pub use inbox::*;
+mod notices;
+pub use notices::*;
 
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {

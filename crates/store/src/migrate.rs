@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(6, "notifications", "0006_notifications.sql"),
     migration!(7, "sms", "0007_sms.sql"),
     migration!(8, "mobile_id", "0008_mobile_id.sql"),
+    migration!(9, "notices", "0009_notices.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -173,6 +173,7 @@ pub(crate) fn html(lang: Lang, host: &str) -> String {
 <p>{about}</p>
 <p>{no_personal_data}</p>
 <p>{version_label} <code>popreg {version}</code></p>
+<p><a href="/notices">{notices}</a></p>
 <h2>{operations}</h2>
 <ul>
 {endpoints}</ul>
@@ -193,6 +194,7 @@ pub(crate) fn html(lang: Lang, host: &str) -> String {
         no_personal_data = e(t.no_personal_data),
         version_label = e(t.version),
         version = e(VERSION),
+        notices = e(&crate::portal::tr(lang, "notices-landing-link")),
         operations = e(t.operations),
         api = e(t.api),
         api_key = e(t.api_key),

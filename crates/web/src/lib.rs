@@ -17,6 +17,7 @@ mod manage_page;
 mod mobile_id;
 mod my_usage;
 mod negotiate;
+mod notices_api;
 mod notifications;
 mod portal;
 mod schemas;
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(manage::routes())
                 .merge(usage_api::routes())
                 .merge(notifications::routes())
+                .merge(notices_api::routes())
                 .merge(sms_receipts::routes())
                 .merge(mobile_id::routes()),
         );

@@ -213,6 +213,44 @@ pub(crate) fn json_body<T: for<'de> Deserialize<'de>>(
     serde_json::from_value(v).map_err(|e| ctx.err(ApiError::new(Code::Malformed, e.to_string())))
 }
 
+/// Refuse a body that is not `application/json` (`PSR-API-0003`); `what` names it in the answer.
+pub(crate) fn require_json(ctx: &Ctx, headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
+    let ctype = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ctype.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(ctx.err(ApiError::new(
+            Code::UnsupportedMediaType,
+            format!("send {what} as application/json"),
+        )));
+    }
+    Ok(())
+}
+
+/// Run a store change in a task of its own, so that a client that hangs up cannot cancel its transaction
+/// half-way; `what` names it if the task fails.
+pub(crate) async fn detached<T, E>(
+    ctx: &Ctx,
+    what: &str,
+    change: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    tokio::spawn(change)
+        .await
+        .map_err(|e| {
+            ctx.err(ApiError::new(
+                Code::Internal,
+                format!("{what} task failed: {e}"),
+            ))
+        })?
+        .map_err(|e| ctx.err(e))
+}
+
 /// `POST /api/v1/manage/entries/{id}/reject` `{"reason_code": "PSR-CON-0002", "note": "…"}` (A1.50.2).
 async fn reject_entry(
     State(state): State<AppState>,

@@ -14,7 +14,6 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -29,7 +28,7 @@ use crate::AppState;
 use crate::api::Ctx;
 use crate::auth::{caller, require};
 use crate::error::ApiError;
-use crate::manage::json_body;
+use crate::manage::{detached, json_body, require_json};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -95,18 +94,7 @@ async fn send(
     let ctx = Ctx::of(&headers)?;
     let who = caller(&state, &headers).await.map_err(|e| ctx.err(e))?;
     require(&who, Function::SendNotifications).map_err(|e| ctx.err(e))?;
-    let ctype = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if ctype.split(';').next().map(str::trim) != Some("application/json") {
-        return Err(malformed(
-            &ctx,
-            Code::UnsupportedMediaType,
-            "send the notification as application/json",
-        ));
-    }
+    require_json(&ctx, &headers, "the notification")?;
     let req: SendRequest = json_body(&ctx, &body)?;
     if req.recipient_tin.is_some() {
         return Err(malformed(
@@ -199,18 +187,12 @@ async fn send(
         None
     };
 
-    // In a task of its own: a client that hangs up cannot cancel the transaction half-way.
     let store = state.0.store.clone();
     let settings = state.0.config.contacts.clone();
-    let sent = tokio::spawn(async move { store.send_notification(&who, &n, &settings).await })
-        .await
-        .map_err(|e| {
-            ctx.err(ApiError::new(
-                Code::Internal,
-                format!("notification task failed: {e}"),
-            ))
-        })?
-        .map_err(|e| ctx.err(e))?;
+    let sent = detached(&ctx, "notification", async move {
+        store.send_notification(&who, &n, &settings).await
+    })
+    .await?;
     let mut resp = ctx.render(
         "notification",
         &SendAnswer {

@@ -17,6 +17,7 @@ pub(crate) mod i18n;
 pub(crate) mod login;
 pub(crate) mod mail;
 pub(crate) mod mobile;
+pub(crate) mod notices;
 
 use axum::Router;
 use axum::http::header::{
@@ -96,6 +97,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/mobile-id", get(mobile::devices))
         .route("/my/mobile-id/code", post(mobile::generate))
         .route("/my/mobile-id/{id}/revoke", post(mobile::revoke))
+        .route("/notices", get(notices::list))
+        .route("/notices.atom", get(notices::feed))
+        .route("/notices/{id}", get(notices::notice))
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -495,6 +499,7 @@ button.secondary{background:#fff;color:#0b3d6e}\
 section{margin:1.5rem 0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.5rem 0}dt{font-weight:600}dd{margin:0}\
 .record{border-left:3px solid #0b3d6e;padding:.2rem .8rem;margin:.6rem 0}.src{color:#444;font-size:.9rem}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}\
+h1,h2{overflow-wrap:break-word}\
 @media (max-width:40rem){dl{grid-template-columns:1fr}header .langs{margin-left:0}}";
 
 #[cfg(test)]
