@@ -23,7 +23,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use popreg_domain::classifiers::{Lang, classifiers};
+use popreg_domain::classifiers::Lang;
 use popreg_domain::{Code, Psn, merkle};
 use popreg_identity::TlsPeer;
 use popreg_store::{InclusionProof, UsageRecord};
@@ -499,19 +499,7 @@ async fn citizen(
     }
 }
 
-/// A coded error in the page's language: the code's title, the code and what to do.
-fn coded(lang: Lang, code: Code) -> String {
-    let (name, explanation) = classifiers()
-        .error_code(code)
-        .map(|i| (i.title.get(lang), i.explanation.get(lang)))
-        .unwrap_or((code.as_str(), ""));
-    format!(
-        "<p class=\"err\" role=\"alert\">{} (<code>{}</code>)</p><p>{}</p>",
-        esc(name),
-        code.as_str(),
-        esc(explanation)
-    )
-}
+use crate::portal::coded_html as coded;
 
 /// The 401 page: log in with the ID card, and why the card (if any) was not accepted.
 fn no_card(lang: Lang, code: Code) -> Response {

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use popreg_domain::classifiers::{Lang, classifiers};
@@ -29,22 +28,9 @@ pub(crate) fn local(t: DateTime<Utc>) -> String {
 /// A store failure as a page in the person's language.
 pub(crate) fn failed(l: Lang, e: popreg_store::StoreError) -> Response {
     tracing::error!(error = %e, "portal: read failed");
-    let code = e.code();
-    let item = classifiers().error_code(code);
-    let (title, text) = item
-        .map(|c| (c.title.get(l).to_string(), c.explanation.get(l).to_string()))
-        .unwrap_or_default();
-    let status = item
-        .and_then(|c| StatusCode::from_u16(c.http_status).ok())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Page::new(l, tr(l, "error-title"))
-        .status(status)
-        .main(format!(
-            "<p class=\"err\" role=\"alert\">{} ({})</p><p>{}</p>",
-            esc(&title),
-            esc(code.as_str()),
-            esc(&text)
-        ))
+        .status(super::code_status(e.code()))
+        .main(super::coded_html(l, e.code()))
         .render()
 }
 

@@ -14,10 +14,10 @@ use axum::http::header::{
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use popreg_domain::classifiers::{Lang, classifiers};
+use popreg_domain::classifiers::Lang;
 use popreg_store::{ContactKind, ContactPoint, StoreError};
 
+use super::data::local;
 use super::{Citizen, Page, citizen, csrf_field, lang, param, redirect, tr, tr_args};
 use crate::AppState;
 use crate::workspace::esc;
@@ -25,32 +25,13 @@ use crate::workspace::esc;
 /// Messages on one page of the inbox.
 const PER_PAGE: i64 = 20;
 
-fn local(t: DateTime<Utc>) -> String {
-    (t + chrono::Duration::hours(4))
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
-/// A refusal of the store as a paragraph: the code's title, the code, and what to do.
+/// A refusal of the store as HTML: the code's title, the code, and what to do.
 pub(crate) fn coded(l: Lang, e: &StoreError) -> String {
-    let code = e.code();
-    let (title, text) = classifiers()
-        .error_code(code)
-        .map(|c| (c.title.get(l).to_string(), c.explanation.get(l).to_string()))
-        .unwrap_or_default();
-    format!(
-        "<p class=\"err\" role=\"alert\">{} (<code>{}</code>)</p><p>{}</p>",
-        esc(&title),
-        esc(code.as_str()),
-        esc(&text)
-    )
+    super::coded_html(l, e.code())
 }
 
 fn status_of(e: &StoreError) -> StatusCode {
-    classifiers()
-        .error_code(e.code())
-        .and_then(|c| StatusCode::from_u16(c.http_status).ok())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    super::code_status(e.code())
 }
 
 /// `GET /my/inbox`

@@ -327,6 +327,28 @@ pub(crate) async fn posted(
     })
 }
 
+/// A coded error in the page's language, as HTML: the code's title and the code, then what to do.
+pub(crate) fn coded_html(l: Lang, code: popreg_domain::Code) -> String {
+    let (name, explanation) = popreg_domain::classifiers::classifiers()
+        .error_code(code)
+        .map(|i| (i.title.get(l), i.explanation.get(l)))
+        .unwrap_or((code.as_str(), ""));
+    format!(
+        "<p class=\"err\" role=\"alert\">{} (<code>{}</code>)</p><p>{}</p>",
+        esc(name),
+        code.as_str(),
+        esc(explanation)
+    )
+}
+
+/// The HTTP status the error-code classifier gives a code (500 for a code it does not list).
+pub(crate) fn code_status(code: popreg_domain::Code) -> StatusCode {
+    popreg_domain::classifiers::classifiers()
+        .error_code(code)
+        .and_then(|c| StatusCode::from_u16(c.http_status).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 /// A hidden CSRF field for a form of `session`.
 pub(crate) fn csrf_field(session: &Session) -> String {
     format!(
