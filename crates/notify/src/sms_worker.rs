@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::SmsConfig;
 use crate::sms::{DeliveryReport, Msisdn, ProviderIds, SmsChannel, SmsError, SmsSender};
-use crate::worker::{Delivered, MAX_PER_PASS, backoff};
+use crate::worker::{Delivered, MAX_PER_PASS, schedule_retry};
 use crate::{NotifyError, templates};
 
 /// Receipts that matched no message yet (they can overtake the record of the send) wait and are tried
@@ -105,13 +105,7 @@ pub(crate) async fn deliver_sms<S: SmsSender + Sync>(
                 kind,
                 provider,
             } => {
-                let retry_at = store.clock().now() + backoff(msg.attempts);
-                store
-                    .outbox_failed_as(msg.id, &reason, retry_at, kind)
-                    .await?;
-                done.failed += 1;
-                metrics::counter!("popreg_outbox_failed_total", "template" => msg.template.clone())
-                    .increment(1);
+                let retry_at = schedule_retry(store, &msg, &reason, kind, &mut done).await?;
                 tracing::warn!(
                     outbox_id = msg.id,
                     template = %msg.template,

@@ -44,6 +44,25 @@ pub fn backoff(attempts: i64) -> Span {
     Span::seconds(secs.min(RETRY_CAP.num_seconds()))
 }
 
+/// A failed attempt of any channel: the row waits [`backoff`] for its next attempt with the reason and
+/// the kind of failure, and counts as failed in this pass. Answers when it will be tried again.
+pub(crate) async fn schedule_retry(
+    store: &Store,
+    msg: &popreg_store::OutboxMessage,
+    reason: &str,
+    kind: popreg_store::Failure,
+    done: &mut Delivered,
+) -> Result<chrono::DateTime<chrono::Utc>, NotifyError> {
+    let retry_at = store.clock().now() + backoff(msg.attempts);
+    store
+        .outbox_failed_as(msg.id, reason, retry_at, kind)
+        .await?;
+    done.failed += 1;
+    metrics::counter!("popreg_outbox_failed_total", "template" => msg.template.clone())
+        .increment(1);
+    Ok(retry_at)
+}
+
 /// One pass: deliver every e-mail due now, one claimed at a time. Stops early when the relay is
 /// unreachable (the message that found it so waits for its retry; the others are tried next pass).
 pub async fn deliver_due(store: &Store, mailer: &Mailer) -> Result<Delivered, NotifyError> {
@@ -76,14 +95,7 @@ async fn deliver(
                 );
             }
             Err((e, kind)) => {
-                let wait = backoff(msg.attempts);
-                let retry_at = store.clock().now() + wait;
-                store
-                    .outbox_failed_as(msg.id, &e.reason, retry_at, kind)
-                    .await?;
-                done.failed += 1;
-                metrics::counter!("popreg_outbox_failed_total", "template" => msg.template.clone())
-                    .increment(1);
+                let retry_at = schedule_retry(store, &msg, &e.reason, kind, &mut done).await?;
                 tracing::warn!(
                     outbox_id = msg.id,
                     template = %msg.template,
