@@ -13,6 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::hot;
 use crate::{Dialect, Inner, Store, StoreError, corrupt, pg_ops, sqlite_ops};
 
 /// The prefix of every key the register issues: greppable in leaked text (secret scanners), and tells a
@@ -653,6 +654,48 @@ impl Store {
                    b.id, b.body_type, b.name_hy, b.name_en, b.name_ru, b.xroad_member, b.contact_email, \
                    b.created_at FROM api_keys k JOIN bodies b ON b.id = k.body_id \
                    WHERE k.key_sha256 = $1 AND k.revoked_at IS NULL";
+        if let Some(hot) = self.hot() {
+            return hot
+                .run(move |c| {
+                    use rusqlite::OptionalExtension;
+                    let row = c
+                        .prepare_cached(sql)?
+                        .query_row([sha], |r| {
+                            Ok((
+                                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                                (r.get::<_, String>(5)?, r.get::<_, Option<String>>(6)?),
+                                (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?),
+                                (r.get(12)?, r.get(13)?, r.get::<_, String>(14)?),
+                            ))
+                        })
+                        .optional()?;
+                    row.map(|(k, kt, b, bt)| {
+                        Ok(KeyCaller {
+                            key: key_of((
+                                k.0,
+                                k.1,
+                                k.2,
+                                k.3,
+                                k.4,
+                                hot::instant(&kt.0)?,
+                                hot::opt_instant(kt.1)?,
+                            ))?,
+                            body: body_of((
+                                b.0,
+                                b.1,
+                                b.2,
+                                b.3,
+                                b.4,
+                                bt.0,
+                                bt.1,
+                                hot::instant(&bt.2)?,
+                            ))?,
+                        })
+                    })
+                    .transpose()
+                })
+                .await;
+        }
         dispatch!(self, read, pool, ops => {
             let row: Option<CallerRow> =
                 sqlx::query_as(sql).bind(&sha).fetch_optional(pool).await?;
@@ -863,6 +906,39 @@ impl Store {
             "SELECT {GRANT_COLUMNS} FROM read_grants WHERE body_id = $1 AND revoked_at IS NULL \
              AND (ends_on IS NULL OR ends_on >= $2) ORDER BY granted_at, id"
         );
+        if let Some(hot) = self.hot() {
+            let (body_id, today) = (body_id.to_string(), today.format("%Y-%m-%d").to_string());
+            return hot
+                .run(move |c| {
+                    let mut st = c.prepare_cached(&sql)?;
+                    let rows = st.query_map([body_id, today], |r| {
+                        Ok((
+                            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                            (
+                                r.get::<_, String>(5)?,
+                                r.get::<_, Option<String>>(6)?,
+                                r.get::<_, Option<String>>(7)?,
+                            ),
+                        ))
+                    })?;
+                    let mut out = vec![];
+                    for row in rows {
+                        let (g, t): ((String, String, String, String, String), _) = row?;
+                        out.push(grant_of((
+                            g.0,
+                            g.1,
+                            g.2,
+                            g.3,
+                            g.4,
+                            hot::instant(&t.0)?,
+                            hot::opt_date(t.1)?,
+                            hot::opt_instant(t.2)?,
+                        )));
+                    }
+                    Ok(out)
+                })
+                .await;
+        }
         dispatch!(self, read, pool, ops => {
             let rows: Vec<GrantRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(body_id)
