@@ -84,7 +84,7 @@ pub(crate) fn caller(body: &str) -> Caller {
 
 pub(crate) fn notification(to: Psn, key: Option<&str>) -> NewNotification {
     NewNotification {
-        recipient: to,
+        recipient: to.into(),
         subject: "Ծանուցում հարկային պարտավորության մասին".into(),
         text: "Հարգելի քաղաքացի,\nխնդրում ենք ներկայանալ։".into(),
         legal_significance: true,

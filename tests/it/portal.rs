@@ -540,7 +540,7 @@ async fn g_3_1_the_inbox_and_the_forwarding_settings_in_the_portal(db: TestDb) {
         .send_notification(
             &caller("SRC-01"),
             &popreg_store::NewNotification {
-                recipient: p,
+                recipient: p.into(),
                 subject: "Ծանուցում հարկային պարտավորության մասին".into(),
                 text: "Հարգելի քաղաքացի,\n<b>not markup</b>".into(),
                 legal_significance: true,

@@ -150,7 +150,7 @@ async fn send(
         (None, b) => b,
     };
     let n = NewNotification {
-        recipient: psn,
+        recipient: psn.into(),
         subject: req.subject,
         text: req.body,
         legal_significance: req.legal_significance,
