@@ -356,7 +356,10 @@ fn verification(
 
 impl Store {
     /// A person's forwarding addresses, e-mail first, in the order they were added.
-    pub async fn contact_points(&self, owner: impl Into<Owner>) -> Result<Vec<ContactPoint>, StoreError> {
+    pub async fn contact_points(
+        &self,
+        owner: impl Into<Owner>,
+    ) -> Result<Vec<ContactPoint>, StoreError> {
         let owner: Owner = owner.into();
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contact_points WHERE psn = $1 ORDER BY kind, id"
@@ -560,7 +563,9 @@ impl Store {
     /// this person.
     pub async fn remove_contact(
         &self,
-        owner: impl Into<Owner>, id: i64) -> Result<bool, StoreError> {
+        owner: impl Into<Owner>,
+        id: i64,
+    ) -> Result<bool, StoreError> {
         let owner: Owner = owner.into();
         dispatch!(self, write, pool, ops => {
             let r = sqlx::query("DELETE FROM contact_points WHERE id = $1 AND psn = $2")

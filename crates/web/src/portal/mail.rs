@@ -254,7 +254,11 @@ pub(crate) async fn attachment(
         Err(r) => return r,
     };
     let found = state.0.store.attachment(who.session.psn, &id, n).await;
-    attachment_answer(Page::new(l, tr(l, "inbox-title")).session(&who.session), l, found)
+    attachment_answer(
+        Page::new(l, tr(l, "inbox-title")).session(&who.session),
+        l,
+        found,
+    )
 }
 
 /// An attachment as a download, or the page that says there is none (or the coded refusal).
@@ -291,10 +295,7 @@ pub(crate) fn attachment_answer(
                 esc(&tr(l, "inbox-no-message"))
             ))
             .render(),
-        Err(e) => page
-            .status(status_of(&e))
-            .main(coded(l, &e))
-            .render(),
+        Err(e) => page.status(status_of(&e)).main(coded(l, &e)).render(),
     }
 }
 

@@ -12,12 +12,14 @@
 //! login forms, which have no session yet, must come from this origin.
 
 pub(crate) mod addresses;
+pub(crate) mod companies;
 pub(crate) mod data;
 pub(crate) mod i18n;
 pub(crate) mod login;
 pub(crate) mod mail;
 pub(crate) mod mobile;
 pub(crate) mod notices;
+pub(crate) mod registries;
 
 use axum::Router;
 use axum::http::header::{
@@ -97,6 +99,22 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/mobile-id", get(mobile::devices))
         .route("/my/mobile-id/code", post(mobile::generate))
         .route("/my/mobile-id/{id}/revoke", post(mobile::revoke))
+        .route("/my/registries", get(registries::page))
+        .route("/my/companies", get(companies::list))
+        .route("/my/companies/{tin}", get(companies::one))
+        .route("/my/companies/{tin}/inbox/{id}", get(companies::message))
+        .route(
+            "/my/companies/{tin}/inbox/{id}/attachments/{n}",
+            get(companies::attachment),
+        )
+        .route(
+            "/my/companies/{tin}/forwarding/{action}",
+            post(companies::act),
+        )
+        .route(
+            "/my/companies/{tin}/forwarding/{id}/{action}",
+            post(companies::act),
+        )
         .route("/notices", get(notices::list))
         .route("/notices.atom", get(notices::feed))
         .route("/notices/{id}", get(notices::notice))
@@ -422,9 +440,12 @@ impl<'a> Page<'a> {
         }
         let account = match self.session {
             Some(s) => format!(
-                "<li><a href=\"/my\">{desk}</a></li><li><form method=\"post\" action=\"/logout\">{csrf}\
+                "<li><a href=\"/my\">{desk}</a></li><li><a href=\"/my/registries\">{registries}</a></li>\
+                 <li><a href=\"/my/companies\">{companies}</a></li><li><form method=\"post\" action=\"/logout\">{csrf}\
                  <button type=\"submit\" class=\"link\">{logout}</button></form></li>",
                 desk = esc(&tr(l, "nav-desk")),
+                registries = esc(&tr(l, "nav-registries")),
+                companies = esc(&tr(l, "nav-companies")),
                 csrf = csrf_field(s),
                 logout = esc(&tr(l, "nav-logout")),
             ),
