@@ -527,7 +527,7 @@ const CSS: &str = "\
 body{font-family:system-ui,'Noto Sans Armenian','DejaVu Sans',sans-serif;margin:0;color:#1b1b1b;background:#fff;line-height:1.5}\
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5rem}.skip:focus{left:.5rem}\
 header{background:#0b3d6e;color:#fff}header nav{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.5rem;max-width:60rem;margin:0 auto;padding:.6rem 1rem}\
-header a,header button.link{color:#fff}header ul{list-style:none;display:flex;gap:1rem;margin:0;padding:0;align-items:center}\
+header a,header button.link{color:#fff}header ul{list-style:none;display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin:0;padding:0;align-items:center}\
 header .langs{margin-left:auto}.brand{font-weight:700;font-size:1.15rem;text-decoration:none}\
 a[aria-current]{font-weight:700;text-decoration:none}\
 main{max-width:60rem;margin:0 auto;padding:1rem}footer{max-width:60rem;margin:2rem auto;padding:1rem;border-top:1px solid #ccc;color:#444}\
