@@ -243,7 +243,7 @@ fn roles(state: &FakeState, psn: &str) -> Vec<CompanyRole> {
     for (tin, r) in state.roles.get(psn).into_iter().flatten() {
         out.extend(role(tin, r, date(2015 + (h % 8) as i32, h >> 4, h >> 8)));
     }
-    if h % 3 == 0 && psn.len() == 10 {
+    if h.is_multiple_of(3) && psn.len() == 10 {
         let tin = format!("9{}", &psn[3..]);
         let r = if company_of(&tin).is_some_and(|c| c.legal_form == "IE") {
             "founder"
@@ -300,7 +300,7 @@ fn vehicles(psn: &str) -> Vec<Vehicle> {
 
 fn licences(psn: &str) -> Vec<Licence> {
     let h = stable_hash(psn);
-    if (h >> 40) % 5 == 0 {
+    if (h >> 40).is_multiple_of(5) {
         return vec![];
     }
     let x = stable_hash(&format!("{psn}/licence"));
@@ -323,15 +323,18 @@ fn licences(psn: &str) -> Vec<Licence> {
     }]
 }
 
-/// A PSN of the path, or the answer to give: the contract names persons by PSN only.
-fn person(psn: &str) -> Result<String, Response> {
-    Psn::parse(psn).map(|p| p.to_string()).map_err(|_| {
-        (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": "bad_psn"})),
-        )
-            .into_response()
-    })
+/// A PSN of the path in its canonical form: the contract names persons by PSN only.
+fn person(psn: &str) -> Option<String> {
+    Psn::parse(psn).ok().map(|p| p.to_string())
+}
+
+/// The answer to a path whose PSN is not one.
+fn bad_psn() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": "bad_psn"})),
+    )
+        .into_response()
 }
 
 async fn roles_of(
@@ -343,12 +346,12 @@ async fn roles_of(
         return r;
     }
     match person(&psn) {
-        Ok(p) => axum::Json(RolesAnswer {
+        Some(p) => axum::Json(RolesAnswer {
             roles: roles(&s, &p),
             psn: p,
         })
         .into_response(),
-        Err(r) => r,
+        None => bad_psn(),
     }
 }
 
@@ -379,12 +382,12 @@ async fn vehicles_of(
         return r;
     }
     match person(&psn) {
-        Ok(p) => axum::Json(VehiclesAnswer {
+        Some(p) => axum::Json(VehiclesAnswer {
             vehicles: vehicles(&p),
             psn: p,
         })
         .into_response(),
-        Err(r) => r,
+        None => bad_psn(),
     }
 }
 
@@ -397,12 +400,12 @@ async fn licences_of(
         return r;
     }
     match person(&psn) {
-        Ok(p) => axum::Json(LicencesAnswer {
+        Some(p) => axum::Json(LicencesAnswer {
             licences: licences(&p),
             psn: p,
         })
         .into_response(),
-        Err(r) => r,
+        None => bad_psn(),
     }
 }
 
