@@ -114,7 +114,11 @@ pub(crate) async fn secret_for(store: &Store, to: &str) -> String {
     }
 }
 
-async fn verified_email(store: &Store, p: Psn, address: &str) {
+pub(crate) async fn verified_email(
+    store: &Store,
+    p: impl Into<popreg_store::Owner>,
+    address: &str,
+) {
     let c = store
         .add_email(p, address, "en", &settings())
         .await
@@ -648,6 +652,27 @@ pub(crate) async fn keyed_body(store: &Store, id: &str, functions: &[Function]) 
         .1
 }
 
+/// Post `body` to the sending API at `url` with the key `k`, and expect the refusal `(status, code)`.
+pub(crate) async fn refused_send(
+    c: reqwest::Client,
+    url: String,
+    k: String,
+    body: Value,
+    (want, code): (u16, &str),
+) {
+    let r = c
+        .post(&url)
+        .header("X-API-Key", k)
+        .header("Accept-Language", "en")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let j: Value = r.json().await.unwrap();
+    assert_eq!((status, j["code"].as_str()), (want, Some(code)), "{j}");
+}
+
 async fn a1_5_6_a_body_sends_through_the_api_and_follows_delivery(db: TestDb) {
     let s = &db.store;
     let p = psn(9);
@@ -753,21 +778,7 @@ async fn a1_5_6_a_body_sends_through_the_api_and_follows_delivery(db: TestDb) {
 
     // Refusals, each coded.
     let refusal = |k: String, body: Value, want: u16, code: &'static str| {
-        let c = c.clone();
-        let url = url.clone();
-        async move {
-            let r = c
-                .post(&url)
-                .header("X-API-Key", k)
-                .header("Accept-Language", "en")
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let j: Value = r.json().await.unwrap();
-            assert_eq!((status, j["code"].as_str()), (want, Some(code)), "{j}");
-        }
+        refused_send(c.clone(), url.clone(), k, body, (want, code))
     };
     refusal(reader.clone(), req.clone(), 403, "PSR-API-0007").await;
     let mut paper = req.clone();

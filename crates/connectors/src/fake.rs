@@ -323,18 +323,25 @@ fn licences(psn: &str) -> Vec<Licence> {
     }]
 }
 
-/// A PSN of the path in its canonical form: the contract names persons by PSN only.
-fn person(psn: &str) -> Option<String> {
-    Psn::parse(psn).ok().map(|p| p.to_string())
-}
-
-/// The answer to a path whose PSN is not one.
-fn bad_psn() -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({"error": "bad_psn"})),
-    )
-        .into_response()
+/// An answer about a person: counted and gated, then `answer(state, canonical PSN)` as JSON.
+async fn about<T: serde::Serialize>(
+    s: &FakeState,
+    kind: RegistryKind,
+    psn: &str,
+    headers: &HeaderMap,
+    answer: impl FnOnce(&FakeState, String) -> T,
+) -> Response {
+    if let Some(r) = s.gate(kind, headers).await {
+        return r;
+    }
+    match Psn::parse(psn) {
+        Ok(p) => axum::Json(answer(s, p.to_string())).into_response(),
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "bad_psn"})),
+        )
+            .into_response(),
+    }
 }
 
 async fn roles_of(
@@ -342,17 +349,41 @@ async fn roles_of(
     Path(psn): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = s.gate(RegistryKind::LegalEntities, &headers).await {
-        return r;
-    }
-    match person(&psn) {
-        Some(p) => axum::Json(RolesAnswer {
-            roles: roles(&s, &p),
+    about(&s, RegistryKind::LegalEntities, &psn, &headers, |s, p| {
+        RolesAnswer {
+            roles: roles(s, &p),
             psn: p,
-        })
-        .into_response(),
-        None => bad_psn(),
-    }
+        }
+    })
+    .await
+}
+
+async fn vehicles_of(
+    State(s): State<Arc<FakeState>>,
+    Path(psn): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    about(&s, RegistryKind::Vehicles, &psn, &headers, |_, p| {
+        VehiclesAnswer {
+            vehicles: vehicles(&p),
+            psn: p,
+        }
+    })
+    .await
+}
+
+async fn licences_of(
+    State(s): State<Arc<FakeState>>,
+    Path(psn): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    about(&s, RegistryKind::DrivingLicences, &psn, &headers, |_, p| {
+        LicencesAnswer {
+            licences: licences(&p),
+            psn: p,
+        }
+    })
+    .await
 }
 
 async fn entity(
@@ -370,42 +401,6 @@ async fn entity(
             axum::Json(json!({"error": "not_found"})),
         )
             .into_response(),
-    }
-}
-
-async fn vehicles_of(
-    State(s): State<Arc<FakeState>>,
-    Path(psn): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(r) = s.gate(RegistryKind::Vehicles, &headers).await {
-        return r;
-    }
-    match person(&psn) {
-        Some(p) => axum::Json(VehiclesAnswer {
-            vehicles: vehicles(&p),
-            psn: p,
-        })
-        .into_response(),
-        None => bad_psn(),
-    }
-}
-
-async fn licences_of(
-    State(s): State<Arc<FakeState>>,
-    Path(psn): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(r) = s.gate(RegistryKind::DrivingLicences, &headers).await {
-        return r;
-    }
-    match person(&psn) {
-        Some(p) => axum::Json(LicencesAnswer {
-            licences: licences(&p),
-            psn: p,
-        })
-        .into_response(),
-        None => bad_psn(),
     }
 }
 

@@ -27,7 +27,7 @@ use popreg_domain::{Code, DomainError, Tin};
 use popreg_store::{ContactKind, Owner};
 
 use super::registries::{company_name, day, named};
-use super::{Citizen, Page, citizen, csrf_field, lang, param, redirect, tr, tr_args};
+use super::{Citizen, Page, csrf_field, param, redirect, tr, tr_args};
 use crate::AppState;
 use crate::workspace::esc;
 
@@ -156,9 +156,8 @@ async fn section(
 
 /// `GET /my/companies`
 pub(crate) async fn list(State(state): State<AppState>, req: Request) -> Response {
-    let l = lang(req.uri(), req.headers());
-    let who = match citizen(&state, req.uri(), req.headers()).await {
-        Ok(c) => c,
+    let (l, who) = match super::viewer(&state, req.uri(), req.headers()).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let page = Page::new(l, tr(l, "companies-title"))
@@ -225,9 +224,8 @@ pub(crate) async fn one(
     Path(tin): Path<String>,
     req: Request,
 ) -> Response {
-    let l = lang(req.uri(), req.headers());
-    let who = match citizen(&state, req.uri(), req.headers()).await {
-        Ok(c) => c,
+    let (l, who) = match super::viewer(&state, req.uri(), req.headers()).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let held = match holding(&state, &who, &tin).await {
@@ -258,9 +256,8 @@ pub(crate) async fn message(
     Path((tin, id)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let l = lang(req.uri(), req.headers());
-    let who = match citizen(&state, req.uri(), req.headers()).await {
-        Ok(c) => c,
+    let (l, who) = match super::viewer(&state, req.uri(), req.headers()).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let page = Page::new(l, tr(l, "inbox-title"))
@@ -290,9 +287,8 @@ pub(crate) async fn attachment(
     Path((tin, id, n)): Path<(String, String, i64)>,
     req: Request,
 ) -> Response {
-    let l = lang(req.uri(), req.headers());
-    let who = match citizen(&state, req.uri(), req.headers()).await {
-        Ok(c) => c,
+    let (l, who) = match super::viewer(&state, req.uri(), req.headers()).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let page = Page::new(l, tr(l, "inbox-title")).session(&who.session);
@@ -310,22 +306,13 @@ pub(crate) async fn act(
     Path(path): Path<Vec<(String, String)>>,
     req: Request,
 ) -> Response {
-    let super::Posted {
-        lang: l,
-        uri,
-        who,
-        body,
-    } = match super::posted(&state, req).await {
+    let posted = match super::posted(&state, req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let get = |k: &str| {
-        path.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    let (tin, roles) = match holding(&state, &who, get("tin")).await {
+    let (l, who) = (posted.lang, &posted.who);
+    let get = |k: &str| super::path_part(&path, k);
+    let (tin, roles) = match holding(&state, who, get("tin")).await {
         Ok(h) => h,
         Err(e) => {
             return refused(
@@ -340,7 +327,7 @@ pub(crate) async fn act(
         Owner::Company(tin),
         get("action"),
         get("id"),
-        &body,
+        &posted.body,
         l,
     )
     .await
@@ -353,7 +340,7 @@ pub(crate) async fn act(
             tracing::info!(code = %e.code(), %tin, "company forwarding settings: refused");
             let status = super::code_status(e.code());
             let top = super::mail::coded(l, &e);
-            company_page(&state, &who, l, &uri, (tin, roles), status, top).await
+            company_page(&state, who, l, &posted.uri, (tin, roles), status, top).await
         }
     }
 }

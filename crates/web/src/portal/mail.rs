@@ -504,12 +504,7 @@ pub(crate) async fn act(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let get = |k: &str| {
-        path.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| super::path_part(&path, k);
     let Some(result) = apply(
         &state,
         Owner::Person(who.session.psn),

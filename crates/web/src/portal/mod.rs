@@ -345,6 +345,24 @@ pub(crate) async fn posted(
     })
 }
 
+/// The page language and the logged-in person of a request, or the answer to give instead (the way to the
+/// login page).
+pub(crate) async fn viewer(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(Lang, Citizen), Response> {
+    Ok((lang(uri, headers), citizen(state, uri, headers).await?))
+}
+
+/// The value of `name` among a route's path parameters, or `""`.
+pub(crate) fn path_part<'a>(path: &'a [(String, String)], name: &str) -> &'a str {
+    path.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 /// A coded error in the page's language, as HTML: the code's title and the code, then what to do.
 pub(crate) fn coded_html(l: Lang, code: popreg_domain::Code) -> String {
     let (name, explanation) = popreg_domain::classifiers::classifiers()

@@ -13,7 +13,7 @@ use popreg_connectors::registries::CompanyRole;
 use popreg_domain::DomainError;
 use popreg_domain::classifiers::Lang;
 
-use super::{Page, citizen, lang, tr};
+use super::{Page, tr};
 use crate::AppState;
 use crate::workspace::esc;
 
@@ -114,9 +114,8 @@ pub(crate) fn roles_table(l: Lang, roles: Vec<CompanyRole>) -> String {
 
 /// `GET /my/registries`
 pub(crate) async fn page(State(state): State<AppState>, req: Request) -> Response {
-    let l = lang(req.uri(), req.headers());
-    let who = match citizen(&state, req.uri(), req.headers()).await {
-        Ok(c) => c,
+    let (l, who) = match super::viewer(&state, req.uri(), req.headers()).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let psn = who.session.psn;
