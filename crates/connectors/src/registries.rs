@@ -283,6 +283,15 @@ impl Registries {
         licences_url: &str,
         settings: &Settings,
     ) -> Result<Registries, DomainError> {
+        if reqwest::header::HeaderValue::from_str(&settings.xroad_client).is_err() {
+            return Err(DomainError::new(
+                Code::Internal,
+                format!(
+                    "X-Road client {:?} cannot be sent as a header",
+                    settings.xroad_client
+                ),
+            ));
+        }
         let one = |kind: RegistryKind, url: &str| -> Result<Option<Endpoint>, DomainError> {
             if url.trim().is_empty() {
                 return Ok(None);
@@ -465,5 +474,10 @@ mod tests {
         assert!(e.detail.contains("no vehicles registry connector"), "{e}");
         let e = Registries::new("https://x.am", "", "", &Settings::default()).unwrap_err();
         assert!(e.detail.contains("legal-entities registry URL"), "{e}");
+        let bad = Settings {
+            xroad_client: "AM/GOV\n1".into(),
+            ..Settings::default()
+        };
+        assert!(Registries::new("", "", "", &bad).is_err());
     }
 }

@@ -483,6 +483,47 @@ mod tests {
     }
 
     #[test]
+    fn g_4_the_registry_connectors_are_set_from_the_environment() {
+        let mut c = Config::default();
+        c.apply_env(|k| {
+            Some(
+                match k {
+                    "POPREG_LEGAL_ENTITY_REGISTRY_URL" => "http://le.example.am",
+                    "POPREG_VEHICLE_REGISTRY_URL" => "http://veh.example.am",
+                    "POPREG_DRIVING_LICENCE_REGISTRY_URL" => "http://dl.example.am",
+                    "POPREG_XROAD_CLIENT" => "AM/GOV/123/popreg",
+                    "POPREG_CONNECTOR_CACHE_TTL_SECS" => "5",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        })
+        .unwrap();
+        let k = &c.connectors;
+        assert_eq!(
+            (
+                k.legal_entity_registry_url.as_str(),
+                k.vehicle_registry_url.as_str(),
+                k.driving_licence_registry_url.as_str(),
+                k.xroad_client.as_str(),
+                k.cache_ttl_secs
+            ),
+            (
+                "http://le.example.am",
+                "http://veh.example.am",
+                "http://dl.example.am",
+                "AM/GOV/123/popreg",
+                5
+            )
+        );
+        assert!(
+            Config::default()
+                .apply_env(|k| (k == "POPREG_CONNECTOR_CACHE_TTL_SECS").then(|| "soon".into()))
+                .is_err()
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("[server]\nlisten_typo = \"x\"").is_err());
     }
