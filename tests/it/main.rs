@@ -15,6 +15,7 @@ mod notices;
 mod notifications_api;
 mod notify;
 mod portal;
+mod registries;
 mod schemas;
 mod sms;
 mod store;

@@ -42,6 +42,9 @@ codes! {
     TinFormat = "PSR-TIN-0001", 400;
     TinUnknown = "PSR-TIN-0002", 422;
     TinRegistryUnavailable = "PSR-TIN-0003", 503;
+    RegistryUnavailable = "PSR-REG-0001", 503;
+    CompanyUnknown = "PSR-REG-0002", 422;
+    CompanyNotYours = "PSR-REG-0003", 404;
     InvalidDate = "PSR-VAL-0001", 400;
     DateInFuture = "PSR-VAL-0002", 422;
     PeriodOrder = "PSR-VAL-0003", 422;

@@ -69,6 +69,17 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
             Duration::from_millis(cfg.connectors.timeout_ms),
         )?)
     };
+    let c = &cfg.connectors;
+    let registries = popreg_connectors::registries::Registries::new(
+        &c.legal_entity_registry_url,
+        &c.vehicle_registry_url,
+        &c.driving_licence_registry_url,
+        &popreg_connectors::registries::Settings {
+            xroad_client: c.xroad_client.clone(),
+            timeout: Duration::from_millis(c.timeout_ms),
+            cache_ttl: Duration::from_secs(c.cache_ttl_secs),
+        },
+    )?;
     let forwarded_cert = if cfg.server.forwarded_cert_header.is_empty() {
         None
     } else {
@@ -99,6 +110,7 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
         auth_failure_window: Duration::from_secs(cfg.server.auth_failure_window_secs.max(1)),
         card_verifier: card_verifier(cfg)?.map(Arc::new),
         tax_registry,
+        registries,
         max_body_bytes: cfg.server.max_body_bytes,
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
         portal: popreg_web::PortalConfig {

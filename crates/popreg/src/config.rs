@@ -73,6 +73,16 @@ impl Default for Audit {
 pub struct Connectors {
     pub tax_registry_url: String,
     pub timeout_ms: u64,
+    /// The legal-entity registry (G.4, G.6); empty: not connected.
+    pub legal_entity_registry_url: String,
+    /// The vehicle registry (G.4); empty: not connected.
+    pub vehicle_registry_url: String,
+    /// The driving-licence registry (G.4); empty: not connected.
+    pub driving_licence_registry_url: String,
+    /// Sent as `X-Road-Client` to those three registries.
+    pub xroad_client: String,
+    /// Seconds a good answer of those registries is reused; 0: never.
+    pub cache_ttl_secs: u64,
 }
 
 impl Default for Connectors {
@@ -80,6 +90,11 @@ impl Default for Connectors {
         Connectors {
             tax_registry_url: String::new(),
             timeout_ms: 3000,
+            legal_entity_registry_url: String::new(),
+            vehicle_registry_url: String::new(),
+            driving_licence_registry_url: String::new(),
+            xroad_client: "AM/GOV/00000001/popreg".into(),
+            cache_ttl_secs: 60,
         }
     }
 }
@@ -262,6 +277,28 @@ impl Config {
         if let Some(v) = get("POPREG_CONNECTOR_TIMEOUT_MS") {
             self.connectors.timeout_ms = num("POPREG_CONNECTOR_TIMEOUT_MS", v)?;
         }
+        for (key, field) in [
+            (
+                "POPREG_LEGAL_ENTITY_REGISTRY_URL",
+                &mut self.connectors.legal_entity_registry_url,
+            ),
+            (
+                "POPREG_VEHICLE_REGISTRY_URL",
+                &mut self.connectors.vehicle_registry_url,
+            ),
+            (
+                "POPREG_DRIVING_LICENCE_REGISTRY_URL",
+                &mut self.connectors.driving_licence_registry_url,
+            ),
+            ("POPREG_XROAD_CLIENT", &mut self.connectors.xroad_client),
+        ] {
+            if let Some(v) = get(key) {
+                *field = v;
+            }
+        }
+        if let Some(v) = get("POPREG_CONNECTOR_CACHE_TTL_SECS") {
+            self.connectors.cache_ttl_secs = num("POPREG_CONNECTOR_CACHE_TTL_SECS", v)?;
+        }
         if let Some(v) = get("POPREG_NOTIFY_ENABLED") {
             self.notify.enabled = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -443,6 +480,47 @@ mod tests {
         let mut crl_only = c;
         crl_only.server.client_ca.clear();
         assert!(crl_only.validate().is_err());
+    }
+
+    #[test]
+    fn g_4_the_registry_connectors_are_set_from_the_environment() {
+        let mut c = Config::default();
+        c.apply_env(|k| {
+            Some(
+                match k {
+                    "POPREG_LEGAL_ENTITY_REGISTRY_URL" => "http://le.example.am",
+                    "POPREG_VEHICLE_REGISTRY_URL" => "http://veh.example.am",
+                    "POPREG_DRIVING_LICENCE_REGISTRY_URL" => "http://dl.example.am",
+                    "POPREG_XROAD_CLIENT" => "AM/GOV/123/popreg",
+                    "POPREG_CONNECTOR_CACHE_TTL_SECS" => "5",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        })
+        .unwrap();
+        let k = &c.connectors;
+        assert_eq!(
+            (
+                k.legal_entity_registry_url.as_str(),
+                k.vehicle_registry_url.as_str(),
+                k.driving_licence_registry_url.as_str(),
+                k.xroad_client.as_str(),
+                k.cache_ttl_secs
+            ),
+            (
+                "http://le.example.am",
+                "http://veh.example.am",
+                "http://dl.example.am",
+                "AM/GOV/123/popreg",
+                5
+            )
+        );
+        assert!(
+            Config::default()
+                .apply_env(|k| (k == "POPREG_CONNECTOR_CACHE_TTL_SECS").then(|| "soon".into()))
+                .is_err()
+        );
     }
 
     #[test]

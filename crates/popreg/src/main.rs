@@ -780,6 +780,33 @@ async fn demo(
         .iter()
         .map(|(p, _)| p.to_string())
         .collect::<Vec<_>>();
+    // The legal-entity, vehicle and driving-licence registries are other authorities' systems too: the demo
+    // runs one local server speaking their contract. Its data is derived from the PSN; on top, the sample
+    // card holders hold roles in the demo companies (the TINs of the demo tax registry), so that the
+    // company sections (G.6) can be tried at once.
+    let demo_roles = [
+        (0, 0, "director"),
+        (0, 1, "founder"),
+        (1, 0, "founder"),
+        (2, 2, "head_of_staff"),
+    ];
+    let mut roles = Vec::new();
+    for (who, company, role) in demo_roles {
+        if let Some((psn, _)) = sample_names.get(who) {
+            roles.push((
+                *psn,
+                popreg_domain::Tin::parse(demo_tins[company])?,
+                role.to_string(),
+            ));
+        }
+    }
+    let registries = popreg_connectors::fake::FakeRegistries::start(roles).await?;
+    {
+        use popreg_connectors::registries::RegistryKind as K;
+        cfg.connectors.legal_entity_registry_url = registries.url(K::LegalEntities);
+        cfg.connectors.vehicle_registry_url = registries.url(K::Vehicles);
+        cfg.connectors.driving_licence_registry_url = registries.url(K::DrivingLicences);
+    }
     // A TEST CA with ID cards for the sample persons, for trying ID-card login (the demo itself stays on
     // plain HTTP so that a browser opens it without certificate warnings; see docs/identity.md).
     let pki = dir.join("dev-ca");
@@ -882,7 +909,10 @@ async fn demo(
     println!(
         "  e-Citizen portal: open {url}/login in a browser and pick a demo card (demo only), then see the desk,"
     );
-    println!("  \"my data\" and \"who used my data\"");
+    println!(
+        "  \"my data\", \"who used my data\", \"other registries\" and \"my companies\" (demo registries at {}/…)",
+        registries.addr
+    );
     println!("  data directory:  {}", dir.display());
     println!("  bodies and their API keys (the keys are in the file; each is shown only there):");
     print!("{}", demo_keys.table());

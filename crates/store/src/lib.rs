@@ -246,7 +246,7 @@ mod contacts;
 mod inbox;
 pub use contacts::{
     ContactKind, ContactPoint, ContactSettings, MAX_CODE_ATTEMPTS, MAX_CONTACTS_PER_KIND,
-    MAX_SENDS_PER_ADDRESS_PER_DAY, MAX_SENDS_PER_PERSON_PER_DAY, RESEND_INTERVAL,
+    MAX_SENDS_PER_ADDRESS_PER_DAY, MAX_SENDS_PER_PERSON_PER_DAY, Owner, RESEND_INTERVAL,
     VERIFICATION_SUBJECT, normalize_email, normalize_phone,
 };
 pub use inbox::*;

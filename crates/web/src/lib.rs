@@ -55,6 +55,9 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// The tax registry connector for TIN checks; `None` answers "registry unavailable".
     pub tax_registry: Option<popreg_connectors::tax::TaxRegistry>,
+    /// The legal-entity, vehicle and driving-licence registries (G.4, G.6); one not configured is
+    /// "unavailable".
+    pub registries: popreg_connectors::registries::Registries,
     /// Checks ID-card certificates presented over TLS (`GET /whoami`); `None`: ID cards are not accepted.
     pub card_verifier: Option<Arc<popreg_identity::CardVerifier>>,
     /// Behind a TLS-terminating reverse proxy: where it forwards the client certificate, and from where.
@@ -89,6 +92,7 @@ impl Default for WebConfig {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             tax_registry: None,
+            registries: Default::default(),
             card_verifier: None,
             forwarded_cert: None,
             auth_failures_per_window: 30,

@@ -151,6 +151,8 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ("/my/usage", "desk-usage", "desk-usage-hint"),
         ("/my/sessions", "desk-sessions", "desk-sessions-hint"),
         ("/my/mobile-id", "mobile-title", "desk-mobile-hint"),
+        ("/my/registries", "registries-title", "desk-registries-hint"),
+        ("/my/companies", "companies-title", "desk-companies-hint"),
     ] {
         main.push_str(&format!(
             "<li><h2><a href=\"{href}\">{}</a></h2><p>{}</p></li>",
