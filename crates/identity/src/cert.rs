@@ -196,6 +196,27 @@ impl CardVerifier {
 
     /// Who does this TLS client's certificate identify, at time `now`?
     pub fn verify(&self, peer: &TlsPeer, now: DateTime<Utc>) -> Result<Identity, CertError> {
+        let ee_der = self.checked(peer, now)?;
+        identity_of(&parse(ee_der)?)
+    }
+
+    /// An agency system's client certificate (mutual TLS for the API): the same chain, validity, CRL and
+    /// client-authentication checks as an ID card, without a PSN. Answers the certificate's description,
+    /// whose fingerprint the register looks up among registered certificates.
+    pub fn verify_client(
+        &self,
+        peer: &TlsPeer,
+        now: DateTime<Utc>,
+    ) -> Result<ClientCert, CertError> {
+        describe_der(self.checked(peer, now)?)
+    }
+
+    /// The end-entity certificate of `peer`, once its chain, validity, CRL status and purpose are checked.
+    fn checked<'p>(
+        &self,
+        peer: &'p TlsPeer,
+        now: DateTime<Utc>,
+    ) -> Result<&'p CertificateDer<'static>, CertError> {
         let Some(chain) = &peer.chain else {
             return Err(CertError::NoCertificate(
                 "the browser presented no certificate (is the ID card in the reader?)",
@@ -228,8 +249,49 @@ impl CardVerifier {
             None,
         )
         .map_err(|e| map_webpki(e, &parsed))?;
-        identity_of(&parsed)
+        Ok(ee_der)
     }
+}
+
+/// What a client certificate says about itself, for registering it and showing it: the SHA-256 fingerprint
+/// of its DER encoding (how the register recognises it), subject, issuer, common name and validity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    /// SHA-256 of the DER certificate, 64 lower-case hex digits.
+    pub fingerprint: String,
+    pub subject: String,
+    pub issuer: String,
+    pub common_name: Option<String>,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+}
+
+/// SHA-256 of a DER certificate, lower-case hex.
+pub fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    crate::dev_ca::hex(&sha2::Sha256::digest(der))
+}
+
+/// Describe one DER certificate (no trust check).
+pub fn describe_der(der: &[u8]) -> Result<ClientCert, CertError> {
+    let c = parse(der)?;
+    Ok(ClientCert {
+        fingerprint: fingerprint(der),
+        subject: c.subject().to_string(),
+        issuer: c.issuer().to_string(),
+        common_name: attr(&c, &[2, 5, 4, 3])?,
+        not_before: time_of(c.validity().not_before),
+        not_after: time_of(c.validity().not_after),
+    })
+}
+
+/// Describe the first certificate of a PEM text (no trust check): what an operator registers.
+pub fn describe_pem(pem: &[u8]) -> Result<ClientCert, CertError> {
+    let certs = certs_from_pem(pem).map_err(|e| CertError::Invalid(e.to_string()))?;
+    let first = certs
+        .first()
+        .ok_or_else(|| CertError::Invalid("no certificate in the PEM text".into()))?;
+    describe_der(first)
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CertError> {
