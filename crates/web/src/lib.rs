@@ -22,6 +22,7 @@ mod notifications;
 mod portal;
 mod schemas;
 mod sms_receipts;
+mod staff;
 mod submit;
 mod usage_api;
 mod whoami;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .merge(my_usage::routes())
         .merge(portal::routes())
         .route("/manage", get(manage_page::view))
+        .route("/staff/body", get(staff::choose_body))
         .nest(
             "/api/v1",
             api::routes()

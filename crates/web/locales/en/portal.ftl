@@ -347,3 +347,10 @@ notices-unknown = There is no such notice.
 notices-in-armenian = This notice has no text in this language; it is shown in Armenian.
 notices-results = Notices
 notices-landing-link = Public notices of state bodies
+
+staff-title = Employee access
+staff-login = Log in
+staff-not-permitted = You are not registered as an employee with this function.
+staff-suspended = The right of the body ({ $body }) is suspended until { $date }. Reason: { $reason }. Nothing can be done on behalf of this body until the suspension is lifted.
+staff-choose-title = Choose the body
+staff-choose-intro = You are an employee of several bodies. Choose the body you act for.
