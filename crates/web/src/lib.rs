@@ -7,6 +7,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod admin;
 mod api;
 mod auth;
 mod error;
@@ -139,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
         .merge(workspace::routes())
+        .merge(admin::routes())
         .merge(my_usage::routes())
         .merge(portal::routes())
         .route("/manage", get(manage_page::view))

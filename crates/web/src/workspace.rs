@@ -16,11 +16,11 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
+use popreg_domain::Code;
 use popreg_domain::access::Function;
 use popreg_domain::classifiers::{Lang, classifiers};
 use popreg_domain::elements::{self, FieldDef, KindDef, ValueDomain};
 use popreg_domain::submission::Violation;
-use popreg_domain::Code;
 use popreg_store::{Outcome, Receipt};
 use serde_json::{Map, Value};
 
@@ -318,7 +318,7 @@ pub(crate) fn field_html(
 }
 
 /// A reason in the page's language: the code's title, and the developer's detail (English) on English pages.
-fn message(lang: Lang, v: &Violation) -> String {
+pub(crate) fn message(lang: Lang, v: &Violation) -> String {
     let title = classifiers()
         .error_code(v.code)
         .map(|i| i.title.get(lang))
