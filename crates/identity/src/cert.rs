@@ -50,6 +50,15 @@ impl TlsPeer {
         }
     }
 
+    /// The SHA-256 fingerprint of the presented end-entity certificate (lower-case hex), if any: how a
+    /// registered client certificate is recognised. Says nothing about whether it is any good.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.chain
+            .as_ref()
+            .and_then(|c| c.first())
+            .map(|der| fingerprint(der))
+    }
+
     /// Whether a certificate was presented (not whether it is any good).
     pub fn has_certificate(&self) -> bool {
         self.chain.is_some()

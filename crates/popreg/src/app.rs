@@ -98,6 +98,7 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
         auth_failures_per_window: cfg.server.auth_failures_per_window,
         auth_failure_window: Duration::from_secs(cfg.server.auth_failure_window_secs.max(1)),
         card_verifier: card_verifier(cfg)?.map(Arc::new),
+        agency_verifier: agency_verifier(cfg)?.map(Arc::new),
         tax_registry,
         max_body_bytes: cfg.server.max_body_bytes,
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
@@ -136,6 +137,24 @@ pub fn card_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::Car
     Ok(Some(v))
 }
 
+/// The checker of agencies' API client certificates: `server.agency_ca` (else `server.client_ca`) with
+/// `server.client_crl`, if either CA bundle is configured.
+pub fn agency_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
+    let s = &cfg.server;
+    if s.agency_ca.is_empty() {
+        return card_verifier(cfg);
+    }
+    let ca = read("server.agency_ca", &s.agency_ca)?;
+    let crl = if s.client_crl.is_empty() {
+        None
+    } else {
+        Some(read("server.client_crl", &s.client_crl)?)
+    };
+    let v = popreg_identity::CardVerifier::from_pem(&ca, crl.as_deref())
+        .with_context(|| format!("server.agency_ca {} / client_crl", s.agency_ca))?;
+    Ok(Some(v))
+}
+
 /// The TLS configuration of `server.tls_cert` / `tls_key` (with the ID-card CAs), if HTTPS is configured.
 pub fn tls_config(cfg: &Config) -> anyhow::Result<Option<rustls::ServerConfig>> {
     let s = &cfg.server;
@@ -144,16 +163,19 @@ pub fn tls_config(cfg: &Config) -> anyhow::Result<Option<rustls::ServerConfig>> 
     }
     let cert = read("server.tls_cert", &s.tls_cert)?;
     let key = read("server.tls_key", &s.tls_key)?;
-    let cas = if s.client_ca.is_empty() {
-        None
-    } else {
-        Some(popreg_identity::cert::certs_from_pem(&read(
-            "server.client_ca",
-            &s.client_ca,
-        )?)?)
-    };
+    // Clients are asked for a certificate of the ID-card CAs or of the agencies' CAs.
+    let mut cas = Vec::new();
+    for (what, path) in [
+        ("server.client_ca", &s.client_ca),
+        ("server.agency_ca", &s.agency_ca),
+    ] {
+        if !path.is_empty() {
+            cas.extend(popreg_identity::cert::certs_from_pem(&read(what, path)?)?);
+        }
+    }
+    let cas = (!cas.is_empty()).then_some(cas);
     let tls = popreg_identity::tls::server_config(&cert, &key, cas.as_deref())
-        .context("server.tls_cert / tls_key / client_ca")?;
+        .context("server.tls_cert / tls_key / client_ca / agency_ca")?;
     Ok(Some(tls))
 }
 

@@ -99,6 +99,8 @@ pub struct Server {
     pub client_ca: String,
     /// PEM file with the CRLs of those CAs (revoked cards).
     pub client_crl: String,
+    /// PEM bundle of the CAs that issue agencies' API client certificates (mutual TLS); empty: `client_ca`.
+    pub agency_ca: String,
     /// Behind a TLS-terminating reverse proxy: the request header in which the proxy forwards the client's
     /// certificate (URL-encoded PEM, as nginx's `$ssl_client_escaped_cert`); empty: not behind such a proxy.
     pub forwarded_cert_header: String,
@@ -135,6 +137,7 @@ impl Default for Server {
             tls_key: String::new(),
             client_ca: String::new(),
             client_crl: String::new(),
+            agency_ca: String::new(),
             forwarded_cert_header: String::new(),
             trusted_proxies: vec![],
             auth_failures_per_window: 30,
@@ -215,6 +218,9 @@ impl Config {
         }
         if let Some(v) = get("POPREG_CLIENT_CRL") {
             self.server.client_crl = v;
+        }
+        if let Some(v) = get("POPREG_AGENCY_CA") {
+            self.server.agency_ca = v;
         }
         if let Some(v) = get("POPREG_FORWARDED_CERT_HEADER") {
             self.server.forwarded_cert_header = v;
@@ -330,6 +336,11 @@ impl Config {
             if a.parse::<std::net::IpAddr>().is_err() {
                 bail!("server.trusted_proxies: {a:?} is not an IP address");
             }
+        }
+        if !s.agency_ca.is_empty() && s.tls_cert.is_empty() {
+            bail!(
+                "server.agency_ca: client certificates need HTTPS; set server.tls_cert and server.tls_key"
+            );
         }
         if !s.client_crl.is_empty() && s.client_ca.is_empty() {
             bail!("server.client_crl: needs server.client_ca");

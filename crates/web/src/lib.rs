@@ -59,6 +59,8 @@ pub struct WebConfig {
     pub tax_registry: Option<popreg_connectors::tax::TaxRegistry>,
     /// Checks ID-card certificates presented over TLS (`GET /whoami`); `None`: ID cards are not accepted.
     pub card_verifier: Option<Arc<popreg_identity::CardVerifier>>,
+    /// Checks agencies' API client certificates (mutual TLS); `None`: the `card_verifier`'s CAs are used.
+    pub agency_verifier: Option<Arc<popreg_identity::CardVerifier>>,
     /// Behind a TLS-terminating reverse proxy: where it forwards the client certificate, and from where.
     pub forwarded_cert: Option<ForwardedCert>,
     /// Refused authentications (`401`) allowed per client address in `auth_failure_window`; past that the
@@ -92,6 +94,7 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(30),
             tax_registry: None,
             card_verifier: None,
+            agency_verifier: None,
             forwarded_cert: None,
             auth_failures_per_window: 30,
             auth_failure_window: Duration::from_secs(60),
@@ -154,7 +157,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(notifications::routes())
                 .merge(notices_api::routes())
                 .merge(sms_receipts::routes())
-                .merge(mobile_id::routes()),
+                .merge(mobile_id::routes())
+                .layer(middleware::from_fn(auth::with_tls_peer)),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
     let throttle = middleware::from_fn_with_state(state.clone(), throttle);
