@@ -42,7 +42,7 @@ pub(crate) struct Staff {
 }
 
 /// The request's portal session, if one is in force.
-async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+pub(crate) async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let token = cookie(headers, crate::portal::SESSION_COOKIE)?;
     match state
         .0
