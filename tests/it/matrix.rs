@@ -58,8 +58,11 @@ const ROLES: &[(&str, BodyType, &[Function], &[&str])] = &[
     ("operator", BodyType::Operator, Function::ALL, &["person.*"]),
 ];
 
-/// Portal sessions: (role, body type and functions of the person's employment, if any).
-const SESSION_ROLES: &[(&str, Option<(BodyType, &[Function])>)] = &[
+/// The body type and functions of a session role's employment.
+type Job = (BodyType, &'static [Function]);
+
+/// Portal sessions: (role, the person's employment, if any).
+const SESSION_ROLES: &[(&str, Option<Job>)] = &[
     ("citizen", None),
     (
         "s-medical",

@@ -122,36 +122,36 @@ fn read(what: &str, path: &str) -> anyhow::Result<Vec<u8>> {
 
 /// The ID-card checker of `server.client_ca` (and `server.client_crl`), if configured.
 pub fn card_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
-    let s = &cfg.server;
-    if s.client_ca.is_empty() {
-        return Ok(None);
-    }
-    let ca = read("server.client_ca", &s.client_ca)?;
-    let crl = if s.client_crl.is_empty() {
-        None
-    } else {
-        Some(read("server.client_crl", &s.client_crl)?)
-    };
-    let v = popreg_identity::CardVerifier::from_pem(&ca, crl.as_deref())
-        .with_context(|| format!("server.client_ca {} / client_crl", s.client_ca))?;
-    Ok(Some(v))
+    verifier(cfg, "server.client_ca", &cfg.server.client_ca)
 }
 
 /// The checker of agencies' API client certificates: `server.agency_ca` (else `server.client_ca`) with
 /// `server.client_crl`, if either CA bundle is configured.
 pub fn agency_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
-    let s = &cfg.server;
-    if s.agency_ca.is_empty() {
-        return card_verifier(cfg);
+    match cfg.server.agency_ca.as_str() {
+        "" => card_verifier(cfg),
+        path => verifier(cfg, "server.agency_ca", path),
     }
-    let ca = read("server.agency_ca", &s.agency_ca)?;
+}
+
+/// A checker of the CA bundle at `path` (setting `what`) with `server.client_crl`; none without a path.
+fn verifier(
+    cfg: &Config,
+    what: &str,
+    path: &str,
+) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let s = &cfg.server;
+    let ca = read(what, path)?;
     let crl = if s.client_crl.is_empty() {
         None
     } else {
         Some(read("server.client_crl", &s.client_crl)?)
     };
     let v = popreg_identity::CardVerifier::from_pem(&ca, crl.as_deref())
-        .with_context(|| format!("server.agency_ca {} / client_crl", s.agency_ca))?;
+        .with_context(|| format!("{what} {path} / server.client_crl"))?;
     Ok(Some(v))
 }
 

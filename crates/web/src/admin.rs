@@ -483,11 +483,15 @@ async fn body_page(
     render_body(&state, l, &session, &id, None, done, StatusCode::OK).await
 }
 
-/// One section of a body's page: heading, table head, rows, and the form after it.
-fn section(id: &str, title: &str, heads: &[String], rows: &str, l: Lang, after: &str) -> String {
+/// One section of a body's page: heading, table head (message ids; "" for an empty head), rows, and the
+/// form after it.
+fn section(l: Lang, id: &str, title: &str, heads: &[&str], rows: &str, after: &str) -> String {
     let head: String = heads
         .iter()
-        .map(|h| format!("<th scope=\"col\">{}</th>", esc(h)))
+        .map(|h| match *h {
+            "" => "<th scope=\"col\"></th>".to_string(),
+            h => format!("<th scope=\"col\">{}</th>", esc(&tr(l, h))),
+        })
         .collect();
     let table = if rows.is_empty() {
         format!("<p>{}</p>", esc(&tr(l, "admin-none")))
@@ -498,7 +502,7 @@ fn section(id: &str, title: &str, heads: &[String], rows: &str, l: Lang, after: 
     };
     format!(
         "<section aria-labelledby=\"{id}\"><h2 id=\"{id}\">{}</h2>{table}{after}</section>",
-        esc(title)
+        esc(&tr(l, title))
     )
 }
 
@@ -522,6 +526,31 @@ fn button_form(
         item = esc(item),
         label = esc(label),
     )
+}
+
+/// The revoke button of an item in force; nothing for a revoked one.
+fn revoke_cell(
+    l: Lang,
+    session: &Session,
+    body: &str,
+    action: &str,
+    item_field: &str,
+    item: &str,
+    in_force: bool,
+) -> String {
+    if in_force {
+        button_form(
+            l,
+            session,
+            body,
+            action,
+            item_field,
+            item,
+            &tr(l, "admin-revoke"),
+        )
+    } else {
+        String::new()
+    }
 }
 
 fn form_open(l: Lang, session: &Session, body: &str, action: &str) -> String {
@@ -643,35 +672,31 @@ async fn render_body(
         add = esc(&tr(l, "admin-add")),
     );
     main.push_str(&section(
+        l,
         "employees",
-        &tr(l, "admin-employees"),
+        "admin-employees",
         &[
-            tr(l, "admin-col-psn"),
-            tr(l, "admin-col-functions"),
-            tr(l, "admin-col-since"),
-            tr(l, "admin-col-until"),
-            String::new(),
+            "admin-col-psn",
+            "admin-col-functions",
+            "admin-col-since",
+            "admin-col-until",
+            "",
         ],
         &rows,
-        l,
         &add,
     ));
     // Grants.
     let mut rows = String::new();
     for g in &grants {
-        let revoke = if g.revoked_at.is_none() {
-            button_form(
-                l,
-                session,
-                id,
-                "grant-revoke",
-                "grant",
-                &g.id,
-                &tr(l, "admin-revoke"),
-            )
-        } else {
-            String::new()
-        };
+        let revoke = revoke_cell(
+            l,
+            session,
+            id,
+            "grant-revoke",
+            "grant",
+            &g.id,
+            g.revoked_at.is_none(),
+        );
         rows.push_str(&format!(
             "<tr><td>{gid}</td><td><code>{els}</code></td><td>{p}</td><td>{lb}</td><td>{ends}</td><td>{rev}</td><td>{revoke}</td></tr>",
             gid = esc(&g.id),
@@ -731,37 +756,33 @@ async fn render_body(
         add = esc(&tr(l, "admin-add")),
     );
     main.push_str(&section(
+        l,
         "grants",
-        &tr(l, "admin-grants"),
+        "admin-grants",
         &[
-            tr(l, "admin-col-id"),
-            tr(l, "admin-col-elements"),
-            tr(l, "admin-col-purpose"),
-            tr(l, "admin-col-basis"),
-            tr(l, "admin-col-ends"),
-            tr(l, "admin-col-revoked"),
-            String::new(),
+            "admin-col-id",
+            "admin-col-elements",
+            "admin-col-purpose",
+            "admin-col-basis",
+            "admin-col-ends",
+            "admin-col-revoked",
+            "",
         ],
         &rows,
-        l,
         &add,
     ));
     // API keys.
     let mut rows = String::new();
     for k in &keys {
-        let revoke = if k.revoked_at.is_none() {
-            button_form(
-                l,
-                session,
-                id,
-                "key-revoke",
-                "key",
-                &k.id,
-                &tr(l, "admin-revoke"),
-            )
-        } else {
-            String::new()
-        };
+        let revoke = revoke_cell(
+            l,
+            session,
+            id,
+            "key-revoke",
+            "key",
+            &k.id,
+            k.revoked_at.is_none(),
+        );
         rows.push_str(&format!(
             "<tr><td>{kid}</td><td>{owner}</td><td>{fs}</td><td>{label}</td><td>{created}</td><td>{rev}</td><td>{revoke}</td></tr>",
             kid = esc(&k.id),
@@ -800,37 +821,33 @@ async fn render_body(
         add = esc(&tr(l, "admin-issue-key")),
     );
     main.push_str(&section(
+        l,
         "keys",
-        &tr(l, "admin-keys"),
+        "admin-keys",
         &[
-            tr(l, "admin-col-id"),
-            tr(l, "admin-col-owner"),
-            tr(l, "admin-col-functions"),
-            tr(l, "admin-col-label"),
-            tr(l, "admin-col-created"),
-            tr(l, "admin-col-revoked"),
-            String::new(),
+            "admin-col-id",
+            "admin-col-owner",
+            "admin-col-functions",
+            "admin-col-label",
+            "admin-col-created",
+            "admin-col-revoked",
+            "",
         ],
         &rows,
-        l,
         &add,
     ));
     // Client certificates.
     let mut rows = String::new();
     for c in &certs {
-        let revoke = if c.revoked_at.is_none() {
-            button_form(
-                l,
-                session,
-                id,
-                "cert-revoke",
-                "cert",
-                &c.id,
-                &tr(l, "admin-revoke"),
-            )
-        } else {
-            String::new()
-        };
+        let revoke = revoke_cell(
+            l,
+            session,
+            id,
+            "cert-revoke",
+            "cert",
+            &c.id,
+            c.revoked_at.is_none(),
+        );
         rows.push_str(&format!(
             "<tr><td>{cid}</td><td>{subject}<br><small>{issuer}</small></td><td>{from} — {to}</td><td><code>{fp}</code></td>\
              <td>{fs}</td><td>{rev}</td><td>{revoke}</td></tr>",
@@ -872,19 +889,19 @@ async fn render_body(
         add = esc(&tr(l, "admin-add-cert")),
     );
     main.push_str(&section(
+        l,
         "certs",
-        &tr(l, "admin-certs"),
+        "admin-certs",
         &[
-            tr(l, "admin-col-id"),
-            tr(l, "admin-col-subject"),
-            tr(l, "admin-col-valid"),
-            tr(l, "admin-col-fingerprint"),
-            tr(l, "admin-col-functions"),
-            tr(l, "admin-col-revoked"),
-            String::new(),
+            "admin-col-id",
+            "admin-col-subject",
+            "admin-col-valid",
+            "admin-col-fingerprint",
+            "admin-col-functions",
+            "admin-col-revoked",
+            "",
         ],
         &rows,
-        l,
         &add,
     ));
     let title = format!("{} — {}", body_name(&body, l), body.id);
