@@ -436,6 +436,38 @@ mod tests {
     }
 
     #[test]
+    fn a1_37_a_client_certificate_is_described_by_its_der_fingerprint_and_checked_without_a_psn() {
+        let ca = DevCa::new(now()).unwrap();
+        let card = ca.id_card(&CardHolder::new(psn(), now(), 5)).unwrap();
+        let described = describe_pem(card.cert_pem.as_bytes()).unwrap();
+        assert_eq!(described.fingerprint, fingerprint(&card.cert_der));
+        assert_eq!(described.fingerprint.len(), 64);
+        assert_eq!(
+            peer(&card).fingerprint(),
+            Some(described.fingerprint.clone())
+        );
+        assert!(described.issuer.contains("popreg demo ID-card CA"));
+        let v = CardVerifier::from_pem(ca.certificate().cert_pem.as_bytes(), None).unwrap();
+        assert_eq!(v.verify_client(&peer(&card), now()).unwrap(), described);
+        // Another CA's certificate, or one past its validity, is refused with the card's codes.
+        let foreign = DevCa::new(now())
+            .unwrap()
+            .id_card(&CardHolder::new(psn(), now(), 5))
+            .unwrap();
+        assert_eq!(
+            v.verify_client(&peer(&foreign), now()).unwrap_err().code(),
+            Code::AuthUnknownIssuer
+        );
+        let later = now() + Duration::days(6 * 365);
+        assert_eq!(
+            v.verify_client(&peer(&card), later).unwrap_err().code(),
+            Code::AuthCertificateExpired
+        );
+        assert!(describe_pem(b"not a certificate").is_err());
+        assert_eq!(TlsPeer::anonymous().fingerprint(), None);
+    }
+
+    #[test]
     fn g9_each_failure_has_its_code() {
         let ca = DevCa::new(now()).unwrap();
         let card = ca.id_card(&CardHolder::new(psn(), now(), 5)).unwrap();
