@@ -100,6 +100,24 @@ fn input(
         None => (String::new(), String::new()),
     };
     let req = if required { " required" } else { "" };
+    // One `aria-describedby` naming both a hint (given in `extra`) and the refusal.
+    let (extra, aria) = match extra.split_once(" aria-describedby=\"") {
+        Some((before, after)) if !aria.is_empty() => (
+            format!(
+                "{before}{}",
+                after.split_once('"').map(|x| x.1).unwrap_or("")
+            ),
+            aria.replacen(
+                "aria-describedby=\"",
+                &format!(
+                    "aria-describedby=\"{} ",
+                    after.split('"').next().unwrap_or("")
+                ),
+                1,
+            ),
+        ),
+        _ => (extra.to_string(), aria),
+    };
     let field = if kind == "textarea" {
         format!(
             "<textarea id=\"{id}\" name=\"{name}\" rows=\"8\" cols=\"64\"{req}{aria}{extra}>{}</textarea>",
@@ -1271,5 +1289,41 @@ async fn do_act(
             Ok(Done::Back)
         }
         _ => refuse("", "", tr(l, "admin-unknown-item")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a1_33_a_refused_field_keeps_its_value_and_names_its_hint_and_reason_once() {
+        let r = Refused::new(
+            "grant",
+            "elements",
+            "bad <element>".into(),
+            &[("elements".into(), "person.x\"".into())],
+        );
+        let html = input(
+            Some(&r),
+            "grant",
+            "elements",
+            "Data elements",
+            "text",
+            true,
+            " aria-describedby=\"grant-elements-hint\" maxlength=\"9\"",
+        );
+        assert_eq!(html.matches("aria-describedby").count(), 1, "{html}");
+        assert!(
+            html.contains("aria-describedby=\"grant-elements-hint grant-elements-error\""),
+            "{html}"
+        );
+        assert!(html.contains(" maxlength=\"9\""), "{html}");
+        assert!(html.contains("value=\"person.x&quot;\""), "{html}");
+        assert!(html.contains("<label for=\"grant-elements\">"), "{html}");
+        assert!(html.contains("bad &lt;element&gt;"), "{html}");
+        // Another form's refusal leaves this field empty and unmarked.
+        let other = input(Some(&r), "key", "owner_uid", "Owner", "text", true, "");
+        assert!(!other.contains("aria-invalid") && other.contains("value=\"\""));
     }
 }
