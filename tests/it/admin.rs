@@ -121,6 +121,13 @@ async fn a1_33_the_administration_changes_access_with_every_change_recorded(db: 
     let (citizen, _) = session(s, psn(5102)).await;
     let (st, body, _) = site.get(&citizen, "/admin?lang=en").await;
     assert_eq!(st, 403, "{body}");
+    let (_, desk, _) = site.get(&citizen, "/my?lang=en").await;
+    assert!(
+        !desk.contains("id=\"staff\""),
+        "no staff links for a citizen"
+    );
+    let (_, desk, _) = site.get(&cookie, "/my?lang=en").await;
+    assert!(desk.contains("href=\"/admin?lang=en\""), "{desk}");
 
     let (st, body, _) = site.get(&cookie, "/admin?lang=hy").await;
     assert_eq!(st, 200, "{body}");
@@ -412,6 +419,11 @@ async fn a1_55_an_employee_with_a_session_uses_the_workspace_until_the_body_is_s
     let (st, body, _) = site.get(&cookie, "/workspace?lang=en").await;
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("Body MED-0001"), "{body}");
+    // The desk shows the way to the staff pages the person may open, and only those.
+    let (st, desk, _) = site.get(&cookie, "/my?lang=en").await;
+    assert_eq!(st, 200);
+    assert!(desk.contains("href=\"/workspace?lang=en\""), "{desk}");
+    assert!(!desk.contains("href=\"/admin"), "{desk}");
     // The form carries the session's CSRF token, and no double-submit cookie is needed.
     let (st, form, _) = site.get(&cookie, "/workspace/birth?lang=en").await;
     assert_eq!(st, 200);

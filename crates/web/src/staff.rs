@@ -176,6 +176,34 @@ pub(crate) async fn employee(
     })
 }
 
+/// The staff pages a person may open with this session, for the desk: the workspace (`submit`), the
+/// manager's page (`manage_register`), the administration (`manage_access`), by their employments in force;
+/// nothing for a person who is no employee.
+pub(crate) async fn desk_links(state: &AppState, psn: popreg_domain::Psn, lang: Lang) -> String {
+    let jobs = state.0.store.employments(psn).await.unwrap_or_default();
+    let mut items = String::new();
+    for (f, href, title) in [
+        (Function::Submit, "/workspace", "staff-link-workspace"),
+        (Function::ManageRegister, "/manage", "staff-link-manage"),
+        (Function::ManageAccess, "/admin", "staff-link-admin"),
+    ] {
+        if jobs.iter().any(|j| j.functions.contains(&f)) {
+            items.push_str(&format!(
+                "<li><a href=\"{href}?lang={}\">{}</a></li>",
+                lang.as_str(),
+                esc(&tr(lang, title))
+            ));
+        }
+    }
+    if items.is_empty() {
+        return items;
+    }
+    format!(
+        "<section aria-labelledby=\"staff\"><h2 id=\"staff\">{}</h2><ul>{items}</ul></section>",
+        esc(&tr(lang, "staff-links-title"))
+    )
+}
+
 /// A body's name in `lang`.
 pub(crate) fn body_name(b: &popreg_store::Body, lang: Lang) -> String {
     match lang {

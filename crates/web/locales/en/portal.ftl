@@ -436,3 +436,7 @@ admin-fn-audit_usage = Audit data usage
 admin-fn-hide_usage = Hide usage records
 admin-fn-send_notifications = Send notifications
 admin-fn-publish_notices = Publish notices
+staff-links-title = Work
+staff-link-workspace = Provider workspace
+staff-link-manage = Register management
+staff-link-admin = Access administration

@@ -433,3 +433,7 @@ admin-fn-audit_usage = Տվյալների օգտագործման վերահսկ�
 admin-fn-hide_usage = Օգտագործման գրառման թաքցում
 admin-fn-send_notifications = Ծանուցումների ուղարկում
 admin-fn-publish_notices = Հայտարարությունների հրապարակում
+staff-links-title = Աշխատանք
+staff-link-workspace = Տվյալներ ներկայացնողի աշխատանքային տարածք
+staff-link-manage = Ռեգիստրի վարում
+staff-link-admin = Մուտքի իրավունքների կառավարում

@@ -437,3 +437,7 @@ admin-fn-audit_usage = Аудит использования данных
 admin-fn-hide_usage = Сокрытие записей об использовании
 admin-fn-send_notifications = Отправка уведомлений
 admin-fn-publish_notices = Публикация объявлений
+staff-links-title = Работа
+staff-link-workspace = Рабочее место поставщика данных
+staff-link-manage = Ведение регистра
+staff-link-admin = Управление доступом
