@@ -895,6 +895,21 @@ async fn demo(
             )
             .await?;
     }
+    // The second works at the register's operator: the manager's page and the access administration.
+    if let Some(p) = samples.get(1) {
+        let p = popreg_domain::Psn::parse(p)?;
+        if store.employee("OPS-0001", p).await?.is_none() {
+            use popreg_domain::access::Function;
+            store
+                .add_employee(
+                    "demo",
+                    "OPS-0001",
+                    p,
+                    &[Function::ManageRegister, Function::ManageAccess],
+                )
+                .await?;
+        }
+    }
     let mother = popreg_synth::generate(&synth)
         .flat_map(|b| b.entries.into_iter())
         .find_map(|(_, e)| match e.fact {

@@ -647,7 +647,14 @@ async fn render_body(
         let actions = if e.until.is_none() {
             let f = format!("functions-{psn}");
             format!(
-                "{open}<input type=\"hidden\" name=\"psn\" value=\"{psn}\">{boxes}<button type=\"submit\">{save}</button></form>{remove}",
+                "<details{open_attr}><summary>{change}</summary>{open}<input type=\"hidden\" name=\"psn\" value=\"{psn}\">{boxes}\
+                 <button type=\"submit\">{save}</button></form></details>{remove}",
+                open_attr = if refused.is_some_and(|r| r.form == f) {
+                    " open"
+                } else {
+                    ""
+                },
+                change = esc(&tr(l, "admin-change-functions")),
                 open = form_open(l, session, id, "employee-functions"),
                 boxes = function_boxes(l, refused, &f, &e.functions),
                 save = esc(&tr(l, "admin-set-functions")),

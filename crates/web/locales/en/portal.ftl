@@ -440,3 +440,4 @@ staff-links-title = Work
 staff-link-workspace = Provider workspace
 staff-link-manage = Register management
 staff-link-admin = Access administration
+admin-change-functions = Change the functions

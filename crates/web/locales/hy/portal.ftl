@@ -437,3 +437,4 @@ staff-links-title = Աշխատանք
 staff-link-workspace = Տվյալներ ներկայացնողի աշխատանքային տարածք
 staff-link-manage = Ռեգիստրի վարում
 staff-link-admin = Մուտքի իրավունքների կառավարում
+admin-change-functions = Փոխել գործառույթները

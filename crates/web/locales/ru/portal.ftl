@@ -441,3 +441,4 @@ staff-links-title = Работа
 staff-link-workspace = Рабочее место поставщика данных
 staff-link-manage = Ведение регистра
 staff-link-admin = Управление доступом
+admin-change-functions = Изменить функции
