@@ -103,7 +103,10 @@ impl Site {
     }
 }
 
-crate::conformance!(a1_33_the_administration_changes_access_with_every_change_recorded);
+crate::conformance!(
+    a1_33_the_administration_changes_access_with_every_change_recorded,
+    a1_55_an_employee_with_a_session_uses_the_workspace_until_the_body_is_suspended
+);
 
 async fn a1_33_the_administration_changes_access_with_every_change_recorded(db: TestDb) {
     let s = &db.store;
@@ -403,9 +406,9 @@ async fn a1_33_the_administration_changes_access_with_every_change_recorded(db: 
     site.app.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a1_55_an_employee_with_a_session_uses_the_workspace_until_the_body_is_suspended() {
-    let db = TestDb::sqlite().await;
+async fn a1_55_an_employee_with_a_session_uses_the_workspace_until_the_body_is_suspended(
+    db: TestDb,
+) {
     let s = &db.store;
     new_body(s, "MED-0001", BodyType::MedicalOrganization).await;
     new_body(s, "CIV-0001", BodyType::CivilRegistry).await;
