@@ -644,3 +644,58 @@ async fn a1_37_an_agency_system_calls_the_api_with_a_registered_client_certifica
     assert!(again.is_err());
     running.shutdown().await.unwrap();
 }
+
+/// `server.agency_ca`: agencies' certificates are checked against their own CA bundle (the server asks for
+/// certificates of both bundles); a registered certificate of the ID-card CA is then not trusted for the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a1_37_agency_certificates_chain_to_the_agency_ca_when_one_is_configured() {
+    let pki = crate::identity::Pki::new();
+    let db = TestDb::sqlite().await;
+    let s = &db.store;
+    new_body(s, "MED-0001", BodyType::MedicalOrganization).await;
+    let agency_ca = popreg_identity::dev_ca::DevCa::new(t0()).unwrap();
+    let system = agency_ca
+        .id_card(
+            &popreg_identity::dev_ca::CardHolder::new(psn(5401), t0(), 2).named("His", "System"),
+        )
+        .unwrap();
+    let w = |name: &str, data: &str| std::fs::write(pki.dir.path().join(name), data).unwrap();
+    w("agency-ca.pem", &agency_ca.certificate().cert_pem);
+    w("his.pem", &system.cert_pem);
+    w("his.key.pem", &system.key_pem);
+    for file in ["his.pem", "card.pem"] {
+        let new = popreg::admin::read_cert(&pki.dir.path().join(file)).unwrap();
+        s.register_agency_cert("test", "MED-0001", &new, &[Function::ReadPersons], file)
+            .await
+            .unwrap();
+    }
+    let mut cfg = pki.config();
+    cfg.server.agency_ca = pki.path("agency-ca.pem");
+    let running = popreg::app::start(&cfg, db.store.clone()).await.unwrap();
+    let url = running
+        .url()
+        .replace("https://127.0.0.1", "https://localhost");
+    let dir = pki.dir.path().to_path_buf();
+    let call = |cert: &'static str| {
+        let (dir, url) = (dir.clone(), format!("{url}/api/v1/caller"));
+        tokio::task::spawn_blocking(move || crate::identity::curl_in(&dir, Some(cert), &[&url]))
+    };
+    let (st, body) = call("his").await.unwrap();
+    assert_eq!(st, "200", "{body}");
+    let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(j["user_uid"], format!("HIS,SYSTEM,{}", psn(5401)));
+    assert_eq!(j["functions"], serde_json::json!(["read_persons"]));
+    let (st, body) = call("card").await.unwrap();
+    assert_eq!(st, "401", "{body}");
+    assert!(body.contains("PSR-AUTH-0005"), "{body}");
+    // ID-card login still uses the ID-card CA alone.
+    let (st, _) = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        let url = format!("{url}/whoami");
+        move || crate::identity::curl_in(&dir, Some("card"), &[&url])
+    })
+    .await
+    .unwrap();
+    assert_eq!(st, "200");
+    running.shutdown().await.unwrap();
+}

@@ -122,36 +122,42 @@ fn read(what: &str, path: &str) -> anyhow::Result<Vec<u8>> {
 
 /// The ID-card checker of `server.client_ca` (and `server.client_crl`), if configured.
 pub fn card_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
-    verifier(cfg, "server.client_ca", &cfg.server.client_ca)
+    let s = &cfg.server;
+    verifier(
+        ("server.client_ca", &s.client_ca),
+        ("server.client_crl", &s.client_crl),
+    )
 }
 
-/// The checker of agencies' API client certificates: `server.agency_ca` (else `server.client_ca`) with
-/// `server.client_crl`, if either CA bundle is configured.
+/// The checker of agencies' API client certificates: `server.agency_ca` with `server.agency_crl`, or, without
+/// an agency CA, the ID-card checker.
 pub fn agency_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
-    match cfg.server.agency_ca.as_str() {
-        "" => card_verifier(cfg),
-        path => verifier(cfg, "server.agency_ca", path),
+    let s = &cfg.server;
+    if s.agency_ca.is_empty() {
+        return card_verifier(cfg);
     }
+    verifier(
+        ("server.agency_ca", &s.agency_ca),
+        ("server.agency_crl", &s.agency_crl),
+    )
 }
 
-/// A checker of the CA bundle at `path` (setting `what`) with `server.client_crl`; none without a path.
+/// A checker of a CA bundle and its CRLs, each (setting, path); none without a CA bundle.
 fn verifier(
-    cfg: &Config,
-    what: &str,
-    path: &str,
+    (ca_what, ca_path): (&str, &str),
+    (crl_what, crl_path): (&str, &str),
 ) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
-    if path.is_empty() {
+    if ca_path.is_empty() {
         return Ok(None);
     }
-    let s = &cfg.server;
-    let ca = read(what, path)?;
-    let crl = if s.client_crl.is_empty() {
+    let ca = read(ca_what, ca_path)?;
+    let crl = if crl_path.is_empty() {
         None
     } else {
-        Some(read("server.client_crl", &s.client_crl)?)
+        Some(read(crl_what, crl_path)?)
     };
     let v = popreg_identity::CardVerifier::from_pem(&ca, crl.as_deref())
-        .with_context(|| format!("{what} {path} / server.client_crl"))?;
+        .with_context(|| format!("{ca_what} {ca_path} / {crl_what}"))?;
     Ok(Some(v))
 }
 
