@@ -172,6 +172,13 @@ async fn a1_33_the_administration_changes_access_with_every_change_recorded(db: 
         (st, loc.as_deref()),
         (303, Some("/admin/bodies/MED-0009?lang=en&done=1"))
     );
+    // The same id again: a conflict, shown at the id.
+    let (st, body, _) = site.post(&cookie, "/admin/bodies?lang=en", &good).await;
+    assert_eq!(st, 422);
+    assert!(
+        body.contains("id=\"body-id-error\"") && body.contains("PSR-ACC-0002"),
+        "{body}"
+    );
     let b = s.body("MED-0009").await.unwrap().unwrap();
     assert_eq!(b.body_type, BodyType::MedicalOrganization);
     assert_eq!(

@@ -467,7 +467,10 @@ async fn create_body(State(state): State<AppState>, req: Request) -> Response {
             }
             Err(e @ StoreError::Domain(_)) => {
                 let d = e.to_string();
-                let name = if d.contains("X-Road") {
+                // A conflict names the id or the member, whichever is taken: shown at the id.
+                let name = if e.code() == Code::AccessConflict {
+                    "id"
+                } else if d.contains("X-Road") {
                     "xroad_member"
                 } else if d.contains("e-mail") {
                     "contact_email"
