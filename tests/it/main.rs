@@ -2,6 +2,7 @@
 //! server on port 0, the CLI.
 
 mod access;
+mod admin;
 mod api;
 mod audit;
 mod browser;

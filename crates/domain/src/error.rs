@@ -97,6 +97,7 @@ codes! {
     AuthCertificateInvalid = "PSR-AUTH-0007", 401;
     AuthXRoadClientMismatch = "PSR-AUTH-0008", 403;
     AuthUntrustedProxy = "PSR-AUTH-0009", 403;
+    AuthClientCertNotRegistered = "PSR-AUTH-0010", 401;
     AccessUnknown = "PSR-ACC-0001", 404;
     AccessConflict = "PSR-ACC-0002", 409;
     NoReadGrant = "PSR-ACC-0003", 403;

@@ -114,6 +114,11 @@ pub struct Server {
     pub client_ca: String,
     /// PEM file with the CRLs of those CAs (revoked cards).
     pub client_crl: String,
+    /// PEM bundle of the CAs that issue agencies' API client certificates (mutual TLS); empty: `client_ca`
+    /// with `client_crl`.
+    pub agency_ca: String,
+    /// PEM file with the CRLs of the agency CAs.
+    pub agency_crl: String,
     /// Behind a TLS-terminating reverse proxy: the request header in which the proxy forwards the client's
     /// certificate (URL-encoded PEM, as nginx's `$ssl_client_escaped_cert`); empty: not behind such a proxy.
     pub forwarded_cert_header: String,
@@ -150,6 +155,8 @@ impl Default for Server {
             tls_key: String::new(),
             client_ca: String::new(),
             client_crl: String::new(),
+            agency_ca: String::new(),
+            agency_crl: String::new(),
             forwarded_cert_header: String::new(),
             trusted_proxies: vec![],
             auth_failures_per_window: 30,
@@ -230,6 +237,12 @@ impl Config {
         }
         if let Some(v) = get("POPREG_CLIENT_CRL") {
             self.server.client_crl = v;
+        }
+        if let Some(v) = get("POPREG_AGENCY_CA") {
+            self.server.agency_ca = v;
+        }
+        if let Some(v) = get("POPREG_AGENCY_CRL") {
+            self.server.agency_crl = v;
         }
         if let Some(v) = get("POPREG_FORWARDED_CERT_HEADER") {
             self.server.forwarded_cert_header = v;
@@ -368,6 +381,14 @@ impl Config {
                 bail!("server.trusted_proxies: {a:?} is not an IP address");
             }
         }
+        if !s.agency_ca.is_empty() && s.tls_cert.is_empty() {
+            bail!(
+                "server.agency_ca: client certificates need HTTPS; set server.tls_cert and server.tls_key"
+            );
+        }
+        if !s.agency_crl.is_empty() && s.agency_ca.is_empty() {
+            bail!("server.agency_crl: needs server.agency_ca");
+        }
         if !s.client_crl.is_empty() && s.client_ca.is_empty() {
             bail!("server.client_crl: needs server.client_ca");
         }
@@ -462,9 +483,11 @@ mod tests {
             "POPREG_TLS_KEY" => Some("s.key.pem".into()),
             "POPREG_CLIENT_CA" => Some("ca.pem".into()),
             "POPREG_CLIENT_CRL" => Some("crl.pem".into()),
+            "POPREG_AGENCY_CA" => Some("agency-ca.pem".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.server.agency_ca, "agency-ca.pem");
         assert_eq!(
             (c.server.tls_cert.as_str(), c.server.client_crl.as_str()),
             ("s.pem", "crl.pem")
@@ -477,6 +500,10 @@ mod tests {
         no_tls.server.tls_cert.clear();
         no_tls.server.tls_key.clear();
         assert!(no_tls.validate().is_err(), "client_ca without HTTPS");
+        let mut agency_no_tls = no_tls.clone();
+        agency_no_tls.server.client_ca.clear();
+        agency_no_tls.server.client_crl.clear();
+        assert!(agency_no_tls.validate().is_err(), "agency_ca without HTTPS");
         let mut crl_only = c;
         crl_only.server.client_ca.clear();
         assert!(crl_only.validate().is_err());

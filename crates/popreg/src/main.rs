@@ -136,6 +136,43 @@ enum BodyCmd {
     },
     /// List the bodies.
     List(Common),
+    /// Client certificates of a body's systems (mutual TLS for the API).
+    #[command(subcommand)]
+    Cert(CertCmd),
+}
+
+#[derive(Subcommand)]
+enum CertCmd {
+    /// Register a client certificate (PEM) for a body: requests presenting it act for the body with these
+    /// functions. Only its SHA-256 fingerprint identifies it; subject, issuer and validity are shown.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+        /// PEM file with the certificate (the first one in the file is registered).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Comma-separated functions, as for `popreg key issue`; or all.
+        #[arg(long, default_value = "submit,read_persons")]
+        functions: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a registered certificate; the next request with it is refused.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        /// The registration's id (CERT-…).
+        id: String,
+    },
+    /// List a body's registered certificates.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -312,6 +349,41 @@ async fn body_cmd(cfg_path: Option<&Path>, cmd: BodyCmd) -> anyhow::Result<()> {
         BodyCmd::List(common) => {
             let store = admin_store(cfg_path, &common).await?;
             print!("{}", admin::bodies_table(&store.bodies().await?));
+            store.close().await;
+        }
+        BodyCmd::Cert(cmd) => cert_cmd(cfg_path, cmd).await?,
+    }
+    Ok(())
+}
+
+async fn cert_cmd(cfg_path: Option<&Path>, cmd: CertCmd) -> anyhow::Result<()> {
+    let actor = admin::cli_actor();
+    match cmd {
+        CertCmd::Add {
+            common,
+            body,
+            cert,
+            functions,
+            label,
+        } => {
+            let fs = admin::parse_functions(&functions)?;
+            let new = admin::read_cert(&cert)?;
+            let store = admin_store(cfg_path, &common).await?;
+            let c = store
+                .register_agency_cert(&actor, &body, &new, &fs, &label)
+                .await?;
+            print!("{}", admin::certs_table(std::slice::from_ref(&c)));
+            store.close().await;
+        }
+        CertCmd::Revoke { common, id } => {
+            let store = admin_store(cfg_path, &common).await?;
+            store.revoke_agency_cert(&actor, &id).await?;
+            println!("client certificate {id} revoked");
+            store.close().await;
+        }
+        CertCmd::List { common, body } => {
+            let store = admin_store(cfg_path, &common).await?;
+            print!("{}", admin::certs_table(&store.agency_certs(&body).await?));
             store.close().await;
         }
     }
@@ -849,6 +921,21 @@ async fn demo(
                 &[popreg_domain::access::Function::Submit],
             )
             .await?;
+    }
+    // The second works at the register's operator: the manager's page and the access administration.
+    if let Some(p) = samples.get(1) {
+        let p = popreg_domain::Psn::parse(p)?;
+        if store.employee("OPS-0001", p).await?.is_none() {
+            use popreg_domain::access::Function;
+            store
+                .add_employee(
+                    "demo",
+                    "OPS-0001",
+                    p,
+                    &[Function::ManageRegister, Function::ManageAccess],
+                )
+                .await?;
+        }
     }
     let mother = popreg_synth::generate(&synth)
         .flat_map(|b| b.entries.into_iter())

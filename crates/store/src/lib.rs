@@ -198,8 +198,8 @@ mod hot;
 // After `dispatch!`, which it uses.
 mod access;
 pub use access::{
-    API_KEY_PREFIX, AccessEvent, ApiKey, Body, Employee, KeyCaller, NewBody, ReadGrant,
-    hash_api_key, valid_xroad_member,
+    API_KEY_PREFIX, AccessEvent, AgencyCert, ApiKey, Body, CertCaller, Employee, KeyCaller,
+    NewAgencyCert, NewBody, ReadGrant, hash_api_key, valid_xroad_member,
 };
 
 // The submission pipeline's transaction; after `dispatch!`, which it uses.

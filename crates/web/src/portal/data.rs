@@ -161,6 +161,7 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ));
     }
     main.push_str("</ul>");
+    main.push_str(&crate::staff::desk_links(&state, s.psn, l).await);
     Page::new(l, tr(l, "desk-title"))
         .session(s)
         .here(req.uri())
