@@ -850,3 +850,121 @@ async fn a1_21_a_person_declares_the_address_for_notices_in_the_portal(db: TestD
     assert_eq!(r.status(), 403);
     app.shutdown().await.unwrap();
 }
+
+/// G.5, G.7, issue 6 item 11: in the demo, the verification e-mail and the SMS code are not sent but shown
+/// at `/demo/mail`, rendered as they would be sent; following the caught link verifies the address. Outside
+/// the demo the page does not exist (the matrix test asserts 404 for every role).
+#[tokio::test]
+async fn g_5_the_demo_mail_catcher_shows_the_verification_mail_and_the_sms_code() {
+    let db = TestDb::sqlite().await;
+    let p = psn(4601);
+    let s = &db.store;
+    s.append(
+        &prov("CIV-01"),
+        vec![NewEntry::new(
+            p,
+            registration("Անի", "Մելքոնյան", d(1990, 4, 2), Sex::F),
+        )],
+    )
+    .await
+    .unwrap();
+    let mut cfg = test_config();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.portal.secure_cookies = false;
+    cfg.notify.poll_seconds = 1;
+    cfg.notify.portal.url = "http://portal.test".into();
+    let caught = std::sync::Arc::new(popreg_notify::capture::Capture::default());
+    let app = popreg::app::start_demo(
+        &cfg,
+        s.clone(),
+        vec![popreg_web::DemoCard {
+            psn: p,
+            name: "Անի Մելքոնյան".into(),
+        }],
+        Some(caught.clone()),
+    )
+    .await
+    .unwrap();
+    let url = app.url();
+    let c = client();
+    let empty = text(&c, format!("{url}/demo/mail?lang=en"), "").await;
+    assert!(empty.contains("Nothing has been sent yet."), "{empty}");
+    let cookie = login(&c, &url, p).await;
+    let page = text(&c, format!("{url}/my/forwarding?lang=en"), &cookie).await;
+    let csrf = csrf_of(&page);
+    for (kind, address) in [("email", "ani@example.am"), ("phone", "091234567")] {
+        let r = post_form(
+            &c,
+            format!("{url}/my/forwarding/{kind}"),
+            &cookie,
+            &url,
+            form(&[("csrf", csrf.as_str()), ("address", address)]),
+        )
+        .await;
+        assert_eq!(location(&r), format!("/my/forwarding?done=added-{kind}"));
+    }
+    // The worker claims both rows and the catcher keeps them (polled every second).
+    let mut waited = 0;
+    while caught.list().len() < 2 {
+        assert!(waited < 100, "nothing caught: {:?}", caught.list());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let list = caught.list();
+    let mail = list.iter().find(|m| m.channel == "email").unwrap();
+    assert_eq!(mail.to, "ani@example.am");
+    assert_eq!(mail.subject, "E-Citizen email verification");
+    assert!(mail.raw.contains("Message-ID: <popreg."), "{}", mail.raw);
+    let sms = list.iter().find(|m| m.channel == "sms").unwrap();
+    assert_eq!(sms.to, "+37491234567");
+    let code = secret_for_sms(&sms.body);
+    assert_eq!(code.len(), 6, "{}", sms.body);
+    // The page shows both, the link clickable; following it verifies the address.
+    let shown = text(&c, format!("{url}/demo/mail?lang=en"), "").await;
+    assert!(shown.contains("Demo only."), "{shown}");
+    assert!(shown.contains("E-Citizen email verification"));
+    assert!(shown.contains(&code), "the SMS code is on the page");
+    let start = shown
+        .find("<a href=\"http://portal.test/my/forwarding/verify?token=")
+        .expect("a clickable verification link");
+    let href = &shown[start + "<a href=\"http://portal.test".len()..];
+    let path = &href[..href.find('"').unwrap()];
+    let confirmed = text(&c, format!("{url}{path}&lang=en"), &cookie).await;
+    assert!(
+        confirmed.contains("ani@example.am is verified"),
+        "{confirmed}"
+    );
+    // The caught SMS code verifies the phone.
+    let phone = s
+        .contact_points(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == popreg_store::ContactKind::Phone)
+        .unwrap();
+    let r = post_form(
+        &c,
+        format!("{url}/my/forwarding/{}/verify", phone.id),
+        &cookie,
+        &url,
+        form(&[("csrf", csrf.as_str()), ("code", code.as_str())]),
+    )
+    .await;
+    assert_eq!(location(&r), "/my/forwarding?done=verified");
+    // A server that is not the demo has no catcher: the page does not exist.
+    let plain = popreg::app::start(&cfg, s.clone()).await.unwrap();
+    let r = c
+        .get(format!("{}/demo/mail", plain.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+/// The 6-character code in the G.7 SMS text (the only run of 6 Latin letters or digits in it).
+fn secret_for_sms(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| w.len() == 6)
+        .unwrap_or_default()
+        .to_string()
+}

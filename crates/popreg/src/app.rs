@@ -122,8 +122,9 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
             secure_cookies: cfg.portal.secure_cookies,
             card_login_url: (!cfg.portal.card_login_url.is_empty())
                 .then(|| cfg.portal.card_login_url.clone()),
-            // The card chooser exists only in `popreg demo`, which fills it in itself.
+            // The card chooser and the mail catcher exist only in `popreg demo`, which fills them in itself.
             demo_cards: vec![],
+            demo_mail: None,
         },
     })
 }
@@ -251,6 +252,17 @@ pub async fn start_with(
     store: Store,
     demo_cards: Vec<popreg_web::DemoCard>,
 ) -> anyhow::Result<Running> {
+    start_demo(cfg, store, demo_cards, None).await
+}
+
+/// [`start_with`], and with the demo's mail catcher: every e-mail and SMS is kept in `demo_mail` instead of
+/// being sent, and shown at `/demo/mail` (only `popreg demo` passes one).
+pub async fn start_demo(
+    cfg: &Config,
+    store: Store,
+    demo_cards: Vec<popreg_web::DemoCard>,
+    demo_mail: Option<Arc<popreg_notify::capture::Capture>>,
+) -> anyhow::Result<Running> {
     // Classifiers are part of the program: a broken code list must stop the start, not surface later.
     popreg_domain::classifiers::try_classifiers()
         .context("the embedded classifiers do not load")?;
@@ -269,6 +281,7 @@ pub async fn start_with(
     store.set_audit_signer(signer);
     let mut web = web_config(cfg)?;
     web.portal.demo_cards = demo_cards;
+    web.portal.demo_mail = demo_mail.clone();
     let state = AppState::new(store.clone(), web, metrics_handle());
     let app = popreg_web::router(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -299,10 +312,11 @@ pub async fn start_with(
         });
     }
     let mut notify_done = done_rx.clone();
-    let notifier = popreg_notify::spawn(store.clone(), &cfg.notify, async move {
-        let _ = notify_done.wait_for(|d| *d).await;
-    })
-    .context("notify: the outbox worker cannot start")?;
+    let notifier =
+        popreg_notify::spawn_with_capture(store.clone(), &cfg.notify, demo_mail, async move {
+            let _ = notify_done.wait_for(|d| *d).await;
+        })
+        .context("notify: the outbox worker cannot start")?;
     let https = tls.is_some();
     let task = match tls {
         Some(tls) => tokio::spawn(crate::https::serve(listener, Arc::new(tls), app, stop)),

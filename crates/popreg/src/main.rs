@@ -989,7 +989,17 @@ async fn demo(
     if loopback && cfg.server.tls_cert.is_empty() {
         cfg.portal.secure_cookies = false;
     }
-    let running = app::start_with(&cfg, store, demo_cards).await?;
+    // Links in the demo's e-mails (verification, forwarded notices) point at the demo itself.
+    if cfg.notify.public_url.trim().is_empty()
+        && cfg.notify.portal.url.trim().is_empty()
+        && let Ok(a) = cfg.server.listen.parse::<std::net::SocketAddr>()
+        && a.port() != 0
+    {
+        cfg.notify.public_url = format!("http://{a}");
+    }
+    // The demo's mail catcher: e-mails and SMS are shown at /demo/mail instead of being sent.
+    let mail = Arc::new(popreg_notify::capture::Capture::default());
+    let running = app::start_demo(&cfg, store, demo_cards, Some(mail)).await?;
     let url = running.url();
     println!();
     println!("  popreg demo is running at {url}");
@@ -999,6 +1009,9 @@ async fn demo(
     println!(
         "  \"my data\", \"who used my data\", \"other registries\" and \"my companies\" (demo registries at {}/…)",
         registries.addr
+    );
+    println!(
+        "  e-mails and SMS the demo sends (verification links, codes) are not sent: read them at {url}/demo/mail"
     );
     println!("  data directory:  {}", dir.display());
     println!("  bodies and their API keys (the keys are in the file; each is shown only there):");

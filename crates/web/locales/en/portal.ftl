@@ -499,3 +499,16 @@ staff-link-workspace = Provider workspace
 staff-link-manage = Register management
 staff-link-admin = Access administration
 admin-change-functions = Change the functions
+
+## The demo's mail catcher (/demo/mail)
+demo-mail-title = Sent messages (demo)
+demo-mail-only = Demo only.
+demo-mail-intro = In the demo nothing leaves this computer: every e-mail and SMS the system sends is shown here instead, newest first, so that you can follow a verification link or read a code.
+demo-mail-empty = Nothing has been sent yet.
+demo-mail-kind = Channel
+demo-mail-email = E-mail
+demo-mail-sms = SMS
+demo-mail-to = To
+demo-mail-from = From
+demo-mail-at = Sent
+demo-mail-raw = The whole message as it would go over SMTP

@@ -500,3 +500,16 @@ staff-link-workspace = Рабочее место поставщика данны
 staff-link-manage = Ведение регистра
 staff-link-admin = Управление доступом
 admin-change-functions = Изменить функции
+
+## The demo's mail catcher (/demo/mail)
+demo-mail-title = Отправленные сообщения (демо)
+demo-mail-only = Только в демонстрационном режиме.
+demo-mail-intro = В демонстрационном режиме ничего не покидает этот компьютер: каждое письмо и СМС, которые отправляет система, показываются здесь, новые сверху, чтобы вы могли перейти по ссылке подтверждения или прочитать код.
+demo-mail-empty = Пока ничего не отправлено.
+demo-mail-kind = Канал
+demo-mail-email = Электронное письмо
+demo-mail-sms = СМС
+demo-mail-to = Получатель
+demo-mail-from = Отправитель
+demo-mail-at = Отправлено
+demo-mail-raw = Всё письмо целиком, как оно ушло бы на почтовый сервер

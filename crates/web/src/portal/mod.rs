@@ -14,6 +14,7 @@
 pub(crate) mod addresses;
 pub(crate) mod companies;
 pub(crate) mod data;
+pub(crate) mod demo_mail;
 pub(crate) mod i18n;
 pub(crate) mod login;
 pub(crate) mod mail;
@@ -52,6 +53,9 @@ pub struct PortalConfig {
     pub demo_cards: Vec<DemoCard>,
     /// The HTTPS address where ID cards are accepted, shown on the login page of a plain-HTTP portal.
     pub card_login_url: Option<String>,
+    /// The demo's mail catcher, shown at `/demo/mail`. `None` — and the page answers 404 — outside
+    /// `popreg demo`, the only place that sets it (not a configuration key).
+    pub demo_mail: Option<std::sync::Arc<popreg_notify::capture::Capture>>,
 }
 
 impl Default for PortalConfig {
@@ -61,6 +65,7 @@ impl Default for PortalConfig {
             secure_cookies: true,
             demo_cards: vec![],
             card_login_url: None,
+            demo_mail: None,
         }
     }
 }
@@ -115,6 +120,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/my/companies/{tin}/forwarding/{id}/{action}",
             post(companies::act),
         )
+        .route("/demo/mail", get(demo_mail::page))
         .route("/notices", get(notices::list))
         .route("/notices.atom", get(notices::feed))
         .route("/notices/{id}", get(notices::notice))
