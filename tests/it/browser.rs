@@ -6,7 +6,10 @@
 //! Covered: the login page's landmarks and accessible names, login by clicking the demo card (real cookies),
 //! my data with the extra click for convictions, the language switch remembered by the browser, the first
 //! Tab reaching the skip link, no horizontal scrolling on a phone-sized window, the contrast of every piece
-//! of text, logout from the top bar, and a screenshot of the desk.
+//! of text, logout from the top bar, and a screenshot of the desk. A second test walks the citizen's flows
+//! (an address declaration, e-mail and SMS verification through the demo's mail catcher, a notification, a
+//! body's read in "who used my data") with the same accessibility checks and a screenshot of every page in
+//! `target/browser-artifacts/`.
 //!
 //! Chromium and chromedriver are never downloaded and the test never skips: without them it fails and says
 //! how to install them (`./scripts/test.sh` does). Both are killed when the test ends, whatever the outcome.
@@ -20,6 +23,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::common::*;
+use popreg_domain::{NewEntry, Sex};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -541,6 +545,237 @@ async fn g_2_portal_in_a_real_browser_login_data_language_keyboard_phone_contras
     b.goto(&format!("{url}/my")).await;
     assert_eq!(b.here().await, "/login?next=/my");
 
+    b.close().await;
+    drop(driver);
+    app.shutdown().await.unwrap();
+}
+
+/// Where the browser tests keep their screenshots (a test artifact: `target/browser-artifacts/`, kept after
+/// the run so that a person can look at every page).
+fn artifacts() -> std::path::PathBuf {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The accessibility checks of every page (landmarks, one h1, names and roles of every control and link,
+/// the language, contrast of every text), then a screenshot of it saved as `name.png`.
+async fn check_and_shoot(b: &Browser, lang: &str, name: &str) {
+    assert_page_basics(b, lang).await;
+    assert_text_contrast(b).await;
+    let png = b.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: a PNG");
+    std::fs::write(artifacts().join(format!("{name}.png")), &png).unwrap();
+}
+
+/// Set a form field's value, as typing would (date fields take their value in ISO form whatever the
+/// browser's locale, which typing would not).
+async fn fill(b: &Browser, css: &str, value: &str) {
+    let el = b.one(css).await;
+    b.js(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",
+        json!([{ ELEMENT: el }, value]),
+    )
+    .await;
+}
+
+/// Issue 6's browser scenario beyond login: declaring an additional address (A1.21), adding an e-mail
+/// address and following the verification link from the demo's mail catcher (G.5), adding a phone and
+/// entering the SMS code (G.7), reading a notification (G.3.2), and seeing a body's read of the person's
+/// data appear in "who used my data" (G.3.4). Every page visited passes the accessibility checks and is
+/// saved as a screenshot in `target/browser-artifacts/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g_3_portal_flows_in_a_real_browser_address_forwarding_notification_usage() {
+    use popreg_domain::access::{BodyType, Caller, Function};
+    let db = TestDb::sqlite().await;
+    let s = &db.store;
+    let p = psn(4701);
+    s.append(
+        &prov("CIV-01"),
+        vec![NewEntry::new(
+            p,
+            registration("Անի", "Մելքոնյան", d(1990, 4, 2), Sex::F),
+        )],
+    )
+    .await
+    .unwrap();
+    // The server on a port known beforehand, so that the links in its e-mails point at it.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = test_config();
+    cfg.server.listen = format!("127.0.0.1:{port}");
+    cfg.portal.secure_cookies = false;
+    cfg.notify.poll_seconds = 1;
+    cfg.notify.portal.url = format!("http://127.0.0.1:{port}");
+    let caught = std::sync::Arc::new(popreg_notify::capture::Capture::default());
+    let app = popreg::app::start_demo(
+        &cfg,
+        s.clone(),
+        vec![popreg_web::DemoCard {
+            psn: p,
+            name: "Անի Մելքոնյան".into(),
+        }],
+        Some(caught.clone()),
+    )
+    .await
+    .unwrap();
+    let url = app.url();
+    let driver = Driver::start();
+    let b = Browser::open(&driver).await;
+    b.goto(&format!("{url}/login?next=/my")).await;
+    check_and_shoot(&b, "hy", "login").await;
+    b.click("form[action='/login/demo'] button").await;
+    assert_eq!(b.here().await, "/my");
+    b.goto(&format!("{url}/lang?to=en&back=/my")).await;
+    check_and_shoot(&b, "en", "desk").await;
+
+    // A1.21: an additional address for official notices, declared in the form.
+    b.goto(&format!("{url}/my/addresses")).await;
+    check_and_shoot(&b, "en", "addresses").await;
+    let today = s.clock().now().date_naive().to_string();
+    let form = "form[action='/my/addresses/additional_address']";
+    for (name, value) in [
+        ("address.country", "AM"),
+        ("address.marz", "AM-ER"),
+        ("address.community", "AM-ER-001"),
+        ("address.street", "Tumanyan"),
+        ("valid_from", today.as_str()),
+    ] {
+        fill(&b, &format!("{form} [name='{name}']"), value).await;
+    }
+    b.click(&format!("{form} button[type=submit]")).await;
+    assert_eq!(b.here().await, "/my/addresses?done=declared");
+    let page = b.text().await;
+    assert!(page.contains("Tumanyan"), "{page}");
+    check_and_shoot(&b, "en", "addresses-declared").await;
+
+    // G.5: an e-mail address; the verification e-mail is caught by the demo's catcher, whose link is
+    // followed with a click.
+    b.goto(&format!("{url}/my/forwarding")).await;
+    check_and_shoot(&b, "en", "forwarding").await;
+    fill(&b, "#new-email", "ani@example.am").await;
+    b.click("form[action='/my/forwarding/email'] button[type=submit]")
+        .await;
+    assert_eq!(b.here().await, "/my/forwarding?done=added-email");
+    assert!(b.text().await.contains("not verified"));
+    fill(&b, "#new-phone", "091234567").await;
+    b.click("form[action='/my/forwarding/phone'] button[type=submit]")
+        .await;
+    assert_eq!(b.here().await, "/my/forwarding?done=added-phone");
+    let started = Instant::now();
+    while caught.list().len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing caught"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.goto(&format!("{url}/demo/mail")).await;
+    check_and_shoot(&b, "en", "demo-mail").await;
+    let code = caught
+        .list()
+        .iter()
+        .find(|m| m.channel == "sms")
+        .map(|m| crate::portal::secret_for_sms(&m.body))
+        .expect("the SMS code");
+    assert!(
+        b.text().await.contains(&code),
+        "the code is on the catcher's page"
+    );
+    b.click("a[href*='/my/forwarding/verify?token=']").await;
+    assert!(b.here().await.starts_with("/my/forwarding"));
+    assert!(
+        b.text().await.contains("ani@example.am is verified"),
+        "{}",
+        b.text().await
+    );
+    check_and_shoot(&b, "en", "forwarding-verified").await;
+
+    // G.7: the SMS code typed into the phone's form.
+    let code_field = b.one("input[name='code']").await;
+    b.post(
+        &format!("/element/{code_field}/value"),
+        json!({ "text": code }),
+    )
+    .await;
+    b.click("form[action$='/verify'] button[type=submit]").await;
+    assert_eq!(
+        b.here().await,
+        "/my/forwarding?done=verified",
+        "{}",
+        b.text().await
+    );
+    assert_eq!(
+        b.all("input[name='code']").await.len(),
+        0,
+        "no number waits for a code any more"
+    );
+
+    // G.3.2: a body's notification, read in the inbox; opening it marks it read.
+    crate::notifications_api::sender_body(s, "SRC-01").await;
+    let sent = s
+        .send_notification(
+            &crate::notifications_api::caller("SRC-01"),
+            &crate::notifications_api::notification(p, None),
+            &popreg_store::ContactSettings::default(),
+        )
+        .await
+        .unwrap();
+    b.goto(&format!("{url}/my/inbox")).await;
+    assert!(b.text().await.contains("unread: 1"), "{}", b.text().await);
+    check_and_shoot(&b, "en", "inbox").await;
+    b.click(&format!("a[href='/my/inbox/{}']", sent.id)).await;
+    check_and_shoot(&b, "en", "message").await;
+    b.goto(&format!("{url}/my/inbox")).await;
+    assert!(b.text().await.contains("unread: 0"), "{}", b.text().await);
+
+    // G.3.4: a body reads the person's data through the gate; the read appears in "who used my data".
+    crate::notifications_api::sender_body(s, "USE-01").await;
+    s.add_grant(
+        "test",
+        "USE-01",
+        &["person.*".into()],
+        "tax assessment",
+        "law HO-1",
+        None,
+    )
+    .await
+    .unwrap();
+    let reader = Caller {
+        body_id: "USE-01".into(),
+        body_type: BodyType::Other,
+        user_uid: "USE-01-clerk".into(),
+        functions: vec![Function::ReadPersons],
+        channel: popreg_domain::Channel::Api,
+        external: Default::default(),
+    };
+    s.read_person(&reader, p, popreg_store::View::Current)
+        .await
+        .unwrap()
+        .unwrap();
+    b.goto(&format!("{url}/my/usage")).await;
+    let usage = b.text().await;
+    assert!(usage.contains("tax assessment"), "{usage}");
+    check_and_shoot(&b, "en", "usage").await;
+
+    // The remaining pages pass the same checks, in Armenian and Russian too.
+    for (lang, path, name) in [
+        ("en", "/my/data", "data"),
+        ("en", "/my/data/history", "history"),
+        ("en", "/my/sessions", "sessions"),
+        ("en", "/my/mobile-id", "mobile-id"),
+        ("en", "/help", "help"),
+        ("en", "/notices", "notices"),
+        ("hy", "/my/data", "data-hy"),
+        ("ru", "/my/forwarding", "forwarding-ru"),
+    ] {
+        b.goto(&format!("{url}/lang?to={lang}&back={path}")).await;
+        check_and_shoot(&b, lang, name).await;
+    }
     b.close().await;
     drop(driver);
     app.shutdown().await.unwrap();

@@ -961,10 +961,9 @@ async fn g_5_the_demo_mail_catcher_shows_the_verification_mail_and_the_sms_code(
     assert_eq!(r.status(), 404);
 }
 
-/// The 6-character code in the G.7 SMS text (the only run of 6 Latin letters or digits in it).
-fn secret_for_sms(text: &str) -> String {
-    text.split(|c: char| !c.is_ascii_alphanumeric())
-        .find(|w| w.len() == 6)
-        .unwrap_or_default()
+/// The 6-character code at the end of the G.7 SMS text (in every language the token comes last).
+pub(crate) fn secret_for_sms(text: &str) -> String {
+    let last = text.split_whitespace().last().unwrap_or_default();
+    last.trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_string()
 }
