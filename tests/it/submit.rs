@@ -130,6 +130,7 @@ crate::conformance!(
     a1_35_a_retry_with_the_same_key_creates_nothing_new,
     a1_37_x_road_ids_and_the_user_reach_the_entry,
     a1_55_a_suspended_body_cannot_submit_until_lifted,
+    a1_55_repeated_rejections_suspend_the_body_automatically,
     hostile_bodies_are_refused_coded_and_logged,
     a1_53_a_rejection_puts_an_email_to_the_body_in_the_outbox,
     a1_52_the_rejection_feed_pages_by_id,
@@ -389,6 +390,76 @@ async fn a1_55_a_suspended_body_cannot_submit_until_lifted(db: TestDb) {
     );
     assert_eq!(e.rejections("MED-0001").await[0].code, "PSR-SUB-0002");
     assert!(e.db.store.lift_suspension(id, "manager-1").await.unwrap());
+    let (s, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+/// A1.55: with a threshold of 3 rejections a day, the third rejection suspends the body for the configured
+/// days, from its next submission on; the suspension is the manager's to lift like any other.
+async fn a1_55_repeated_rejections_suspend_the_body_automatically(db: TestDb) {
+    let e = env(db).await;
+    let store = &e.db.store;
+    store.set_restriction_rules(popreg_store::RestrictionRules {
+        rejections: 3,
+        late: 0,
+        window: chrono::Duration::hours(24),
+        suspend_for: chrono::Duration::days(3),
+    });
+    // Another body's rejections (two, under its own threshold) do not count against this one.
+    for _ in 0..2 {
+        let (s, _) = e
+            .json("ZAGS-ER", "birth", &e.birth("Արամ", "2026-11-20"))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "not competent: rejected");
+    }
+    for i in 0..3 {
+        assert!(store.active_suspension("MED-0001").await.unwrap().is_none());
+        let (s, v) = e
+            .json("MED-0001", "birth", &e.birth("Արամ", "2099-01-01"))
+            .await;
+        assert!(s.is_client_error(), "{i}: {v}");
+        assert_ne!(
+            v["code"], "PSR-SUB-0002",
+            "{i}: the rejection itself is not a suspension"
+        );
+    }
+    let s1 = store
+        .active_suspension("MED-0001")
+        .await
+        .unwrap()
+        .expect("suspended after the third rejection");
+    assert_eq!(s1.imposed_by, popreg_store::AUTOMATIC_RULE);
+    assert!(
+        s1.reason.contains("3 rejected submissions within 24 h"),
+        "{}",
+        s1.reason
+    );
+    assert_eq!(s1.until, Some(s1.since + chrono::Duration::days(3)));
+    assert!(store.active_suspension("ZAGS-ER").await.unwrap().is_none());
+    // In force from the next submission: a good birth is refused with the reason.
+    let (s, v) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PSR-SUB-0002"))
+    );
+    assert!(v["detail"].as_str().unwrap().contains("automatic (A1.55)"));
+    // Refusals for the suspension itself do not stack new suspensions.
+    assert_eq!(
+        store
+            .suspensions()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| s.body_id == "MED-0001")
+            .count(),
+        1
+    );
+    // The manager lifts it; the body submits again.
+    assert!(store.lift_suspension(s1.id, "manager-1").await.unwrap());
     let (s, _) = e
         .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
         .await;

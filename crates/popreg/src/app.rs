@@ -279,6 +279,7 @@ pub async fn start_demo(
         "audit checkpoints are signed with this key"
     );
     store.set_audit_signer(signer);
+    store.set_restriction_rules(cfg.restrictions.rules());
     let mut web = web_config(cfg)?;
     web.portal.demo_cards = demo_cards;
     web.portal.demo_mail = demo_mail.clone();

@@ -21,7 +21,43 @@ pub struct Config {
     pub audit: Audit,
     /// The e-Citizen portal: login sessions and cookies (docs/portal.md).
     pub portal: Portal,
+    /// Automatic suspension of bodies that submit badly or late too often (A1.55, docs/submissions.md).
+    pub restrictions: Restrictions,
     pub log: Log,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Restrictions {
+    /// Rejected submissions of one body within `window_hours` that suspend its right to submit; 0: never.
+    pub rejections_per_window: u32,
+    /// Late births and deaths (A1.41) of one body within `window_hours` that suspend it; 0: never.
+    pub late_per_window: u32,
+    pub window_hours: u32,
+    /// How many days an automatic suspension lasts (the manager may lift it earlier).
+    pub suspend_days: u32,
+}
+
+impl Default for Restrictions {
+    fn default() -> Self {
+        Restrictions {
+            rejections_per_window: 0,
+            late_per_window: 0,
+            window_hours: 24,
+            suspend_days: 3,
+        }
+    }
+}
+
+impl Restrictions {
+    pub fn rules(&self) -> popreg_store::RestrictionRules {
+        popreg_store::RestrictionRules {
+            rejections: self.rejections_per_window,
+            late: self.late_per_window,
+            window: chrono::Duration::hours(self.window_hours.max(1).into()),
+            suspend_for: chrono::Duration::days(self.suspend_days.max(1).into()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -259,6 +295,28 @@ impl Config {
         }
         if let Some(v) = get("POPREG_DATABASE_URL") {
             self.storage.database_url = v;
+        }
+        for (k, field) in [
+            (
+                "POPREG_RESTRICT_REJECTIONS",
+                &mut self.restrictions.rejections_per_window,
+            ),
+            (
+                "POPREG_RESTRICT_LATE",
+                &mut self.restrictions.late_per_window,
+            ),
+            (
+                "POPREG_RESTRICT_WINDOW_HOURS",
+                &mut self.restrictions.window_hours,
+            ),
+            (
+                "POPREG_RESTRICT_SUSPEND_DAYS",
+                &mut self.restrictions.suspend_days,
+            ),
+        ] {
+            if let Some(v) = get(k) {
+                *field = num(k, v)?;
+            }
         }
         if let Some(v) = get("POPREG_MAX_CONNECTIONS") {
             self.storage.max_connections = num("POPREG_MAX_CONNECTIONS", v)?;

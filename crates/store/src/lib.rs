@@ -135,6 +135,8 @@ pub struct Store {
     audit_signer: Arc<std::sync::OnceLock<Arc<audit::AuditSigner>>>,
     /// The usage log's writer (group commit; see `usage.rs`), started on first use.
     usage: Arc<std::sync::OnceLock<usage::Queue>>,
+    /// The automatic restrictions of A1.55 (set by the server at start; off until then).
+    restrictions: Arc<std::sync::RwLock<submit::RestrictionRules>>,
 }
 
 /// Runs the same body against whichever pool the store has. The body is compiled once per dialect, so it
@@ -207,8 +209,8 @@ mod outbox;
 mod submit;
 pub use outbox::{Failure, OutboxMessage, ReceiptEffect, SmsReceipt};
 pub use submit::{
-    BodyCounts, DayCount, HeldSubmission, Outcome, Receipt, Rejection, SubmissionStats, Suspension,
-    armenian_date,
+    AUTOMATIC_RULE, BodyCounts, DayCount, HeldSubmission, Outcome, Receipt, Rejection,
+    RestrictionRules, SubmissionStats, Suspension, armenian_date,
 };
 
 /// The columns of `entries`, in insert order (a macro so that queries stay static strings).
@@ -356,6 +358,7 @@ impl Store {
                 submissions: Arc::default(),
                 audit_signer: Arc::default(),
                 usage: Arc::default(),
+                restrictions: Arc::default(),
             })
         } else {
             let path = PathBuf::from(
@@ -372,6 +375,7 @@ impl Store {
                 submissions: Arc::default(),
                 audit_signer: Arc::default(),
                 usage: Arc::default(),
+                restrictions: Arc::default(),
             })
         }
     }

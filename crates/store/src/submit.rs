@@ -178,6 +178,36 @@ pub struct Suspension {
     pub imposed_by: String,
 }
 
+/// Automatic restrictions (A1.55): a body whose submissions are rejected, or late (A1.41), too often within
+/// `window` loses its right to submit for `suspend_for`. The suspension is an ordinary one — visible to the
+/// provider (`GET /api/v1/suspension`, `PSR-SUB-0002` on every submission), in the manager's view, audited —
+/// imposed by [`AUTOMATIC_RULE`], written in the same transaction as the submission that crossed the
+/// threshold, and in force from the next submission on. The manager lifts it early like any other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestrictionRules {
+    /// Rejected submissions within `window` that suspend the body; 0: never.
+    pub rejections: u32,
+    /// Late births and deaths within `window` that suspend the body; 0: never.
+    pub late: u32,
+    pub window: Duration,
+    pub suspend_for: Duration,
+}
+
+impl Default for RestrictionRules {
+    /// Off: no automatic suspension until the operator sets a threshold.
+    fn default() -> Self {
+        RestrictionRules {
+            rejections: 0,
+            late: 0,
+            window: Duration::hours(24),
+            suspend_for: Duration::days(3),
+        }
+    }
+}
+
+/// Who imposes the automatic suspensions of [`RestrictionRules`] (`suspensions.imposed_by`).
+pub const AUTOMATIC_RULE: &str = "register:automatic-rule";
+
 type Reply = tokio::sync::oneshot::Sender<Result<(Outcome, bool), StoreError>>;
 type Job = (Receipt, Result<Submission, Vec<Violation>>, Reply);
 /// The sending end of SQLite's submission queue.
@@ -192,8 +222,8 @@ const MAX_BATCH: usize = 128;
 /// savepoint of one transaction, commits once, and only then answers each. A lone submission is committed at
 /// once: nothing waits for a batch to fill.
 async fn sqlite_batcher(
+    store: Store,
     pool: sqlx::SqlitePool,
-    clock: std::sync::Arc<dyn popreg_domain::Clock>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -210,7 +240,8 @@ async fn sqlite_batcher(
             jobs.push((r, s));
             replies.push(reply);
         }
-        match sqlite_submit::process_batch(&pool, clock.now(), jobs).await {
+        let rules = store.restriction_rules();
+        match sqlite_submit::process_batch(&pool, store.clock.now(), &rules, jobs).await {
             Ok(results) => {
                 for (reply, r) in replies.into_iter().zip(results) {
                     let _ = reply.send(r);
@@ -276,7 +307,7 @@ impl Store {
         if let Inner::Sqlite { write, .. } = &self.inner {
             let queue = self.submissions.get_or_init(|| {
                 let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                tokio::spawn(sqlite_batcher(write.clone(), self.clock.clone(), rx));
+                tokio::spawn(sqlite_batcher(self.clone(), write.clone(), rx));
                 tx
             });
             let (reply, answer) = tokio::sync::oneshot::channel();
@@ -294,9 +325,13 @@ impl Store {
             ));
         };
         let once = |sub| async {
-            let mut out =
-                pg_submit::process_batch(pool, self.clock.now(), vec![(receipt.clone(), sub)])
-                    .await?;
+            let mut out = pg_submit::process_batch(
+                pool,
+                self.clock.now(),
+                &self.restriction_rules(),
+                vec![(receipt.clone(), sub)],
+            )
+            .await?;
             out.pop()
                 .unwrap_or_else(|| Err(StoreError::Database("empty batch answer".into())))
         };
@@ -307,6 +342,16 @@ impl Store {
             }
             other => other,
         }
+    }
+
+    /// Set the automatic restrictions of A1.55 (the server does at start; off until then).
+    pub fn set_restriction_rules(&self, rules: RestrictionRules) {
+        *self.restrictions.write().unwrap_or_else(|e| e.into_inner()) = rules;
+    }
+
+    /// The automatic restrictions in force.
+    pub fn restriction_rules(&self) -> RestrictionRules {
+        *self.restrictions.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Release a held submission after review (it is not a duplicate): it is decided again and, if still
@@ -811,13 +856,14 @@ macro_rules! submit_ops {
             pub(crate) async fn process_batch(
                 pool: &sqlx::Pool<DB>,
                 now: DateTime<Utc>,
+                rules: &RestrictionRules,
                 jobs: Vec<(Receipt, Result<Submission, Vec<Violation>>)>,
             ) -> Result<Vec<Result<(Outcome, bool), StoreError>>, StoreError> {
                 let mut tx = crate::$ops::begin(pool).await?;
                 let mut out = Vec::with_capacity(jobs.len());
                 for (receipt, sub) in jobs {
                     let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                    match process_tx(&mut sp, now, &receipt, sub).await {
+                    match process_tx(&mut sp, now, rules, &receipt, sub).await {
                         Ok(o) => {
                             sp.commit().await?;
                             out.push(Ok(o));
@@ -835,6 +881,7 @@ macro_rules! submit_ops {
             async fn process_tx(
                 tx: &mut Conn,
                 now: DateTime<Utc>,
+                rules: &RestrictionRules,
                 receipt: &Receipt,
                 sub: Result<Submission, Vec<Violation>>,
             ) -> Result<(Outcome, bool), StoreError> {
@@ -895,7 +942,73 @@ macro_rules! submit_ops {
                     }
                     None => reject_tx(&mut *tx, receipt, now, submission_id, &errors, subject).await?,
                 };
+                restrict_if_due(&mut *tx, now, rules, &receipt.caller.body_id, &outcome).await?;
                 Ok((outcome, false))
+            }
+
+            /// A1.55: after a rejection or a late acceptance, suspend the body if the rules' threshold is
+            /// reached within their window and no suspension is in force. Counting stops at the threshold
+            /// (`LIMIT`), on an index by body and time, so it costs the same however busy the body is.
+            async fn restrict_if_due(
+                conn: &mut Conn,
+                now: DateTime<Utc>,
+                rules: &RestrictionRules,
+                body: &str,
+                outcome: &Outcome,
+            ) -> Result<(), StoreError> {
+                let (limit, sql, what) = match outcome {
+                    Outcome::Rejected { errors, .. }
+                        if rules.rejections > 0 && !errors.iter().any(|v| v.code == Code::BodySuspended) =>
+                    (
+                        rules.rejections,
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM rejections WHERE body_id = $1 AND received_at >= $2 \
+                         LIMIT $3) AS recent",
+                        "rejected submissions",
+                    ),
+                    Outcome::Accepted { late: true, .. } if rules.late > 0 => (
+                        rules.late,
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM submissions WHERE body_id = $1 AND late \
+                         AND received_at >= $2 LIMIT $3) AS recent",
+                        "late submissions",
+                    ),
+                    _ => return Ok(()),
+                };
+                let n: i64 = sqlx::query(sql)
+                    .bind(body)
+                    .bind(now - rules.window)
+                    .bind(i64::from(limit))
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+                if n < i64::from(limit) || suspended(&mut *conn, body, now).await?.is_some() {
+                    return Ok(());
+                }
+                let hours = rules.window.num_hours();
+                let reason = format!(
+                    "automatic (A1.55): {n} {what} within {hours} h reached the limit of {limit}"
+                );
+                let until = now + rules.suspend_for;
+                let id: i64 = sqlx::query(
+                    "INSERT INTO suspensions (body_id, reason, since, until, imposed_by) VALUES ($1, $2, $3, $4, $5) \
+                     RETURNING id",
+                )
+                .bind(body)
+                .bind(&reason)
+                .bind(now)
+                .bind(until)
+                .bind(AUTOMATIC_RULE)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+                let act = crate::audit::Leaf::act(
+                    "body.suspend",
+                    AUTOMATIC_RULE,
+                    body,
+                    serde_json::json!({ "suspension": id, "reason": reason, "until": until, "automatic": true }),
+                );
+                crate::$ops::audit::append(&mut *conn, now, &[act]).await?;
+                tracing::warn!(target: "security", body, %reason, "body suspended automatically");
+                Ok(())
             }
 
             async fn reject_tx(
