@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(7, "sms", "0007_sms.sql"),
     migration!(8, "mobile_id", "0008_mobile_id.sql"),
     migration!(9, "notices", "0009_notices.sql"),
+    migration!(11, "inbound_mail", "0011_inbound_mail.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
