@@ -88,7 +88,8 @@ pub struct NewNotification {
     pub idempotency_key: Option<String>,
 }
 
-fn valid_media_type(s: &str) -> bool {
+/// Whether `s` is a media type (`type/subtype`, RFC 6838 tokens).
+pub fn valid_media_type(s: &str) -> bool {
     let token = |t: &str| {
         !t.is_empty()
             && t.len() <= 64
