@@ -272,6 +272,17 @@ has_aiosmtpd() {
 }
 has_aiosmtpd || apt_install python3 python3-aiosmtpd
 has_aiosmtpd || die "no Python with aiosmtpd after installing python3-aiosmtpd"
+# The official mail tests (tests/it/inbound_mail.rs) check the DKIM signature and ARC set of forwarded mail
+# with an independent implementation, dkimpy (Debian's python3-dkim). They fail, never skip, without it.
+has_dkimpy() {
+    local py
+    for py in ${POPREG_PYTHON:-} /usr/bin/python3 python3; do
+        "$py" -c 'import dkim; dkim.verify; dkim.arc_verify' >/dev/null 2>&1 && return 0
+    done
+    return 1
+}
+has_dkimpy || apt_install python3 python3-dkim
+has_dkimpy || die "no Python with dkimpy (dkim.verify, dkim.arc_verify) after installing python3-dkim"
 # The SMS tests (crates/notify/tests/smpp.rs) speak SMPP 3.4 to a real SMSC: the server of the PyPI package
 # smpp34 (not packaged by Debian), run by crates/notify/tests/fixtures/smsc.py as a child process. They fail, never
 # skip, without it. Pinned: the fixture uses its Python API.

@@ -186,6 +186,13 @@ fn matrix(
             NONE,
         ),
         (
+            "/my/inbox/{id}/raw",
+            get.clone(),
+            "/my/inbox/x/raw".into(),
+            "",
+            NONE,
+        ),
+        (
             "/my/forwarding",
             get.clone(),
             "/my/forwarding".into(),

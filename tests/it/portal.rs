@@ -237,7 +237,7 @@ pub(crate) fn session_cookie(r: &reqwest::Response) -> Option<String> {
         .find(|c| c.starts_with("psr_session=") && !c.starts_with("psr_session=;"))
 }
 
-async fn login(c: &reqwest::Client, url: &str, p: Psn) -> String {
+pub(crate) async fn login(c: &reqwest::Client, url: &str, p: Psn) -> String {
     let r = c
         .post(format!("{url}/login/demo"))
         .header("Origin", url)

@@ -347,3 +347,13 @@ notices-unknown = There is no such notice.
 notices-in-armenian = This notice has no text in this language; it is shown in Armenian.
 notices-results = Notices
 notices-landing-link = Public notices of state bodies
+
+# The official mail domain (G.3.1)
+inbox-official-mail = official mail
+inbox-portal-sender = E-Citizen portal
+inbox-raw = Download the original message
+inbox-raw-note = This message came to your official address by e-mail. The text is shown without formatting; the original message, byte for byte, can be downloaded.
+inbox-malformed = This message could not be read as e-mail. Only the original can be downloaded.
+inbox-forward-failing-subject = Forwarding to { $address } has stopped
+inbox-forward-failing-text = Mail forwarded to { $address } was returned as undeliverable ({ $reason }). Nothing more is forwarded to that address. Check it, then remove it and add it again in the forwarding settings.
+forwarding-failing = forwarding failed on { $date }: { $reason }
