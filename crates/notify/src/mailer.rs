@@ -225,6 +225,8 @@ impl Mailer {
             .parse()
             .map_err(|e| technical(format!("recipient: {e}")))?;
         let envelope = Envelope::new(from, vec![to]).map_err(|e| technical(e.to_string()))?;
+        // lettre ends the data with CRLF "." CRLF itself: without this the copy would gain an empty line.
+        let copy = copy.strip_suffix(b"\r\n").unwrap_or(copy);
         Self::classified(self.transport.send_raw(&envelope, copy).await)
     }
 
