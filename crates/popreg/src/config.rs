@@ -274,6 +274,28 @@ impl Config {
         if let Some(v) = get("POPREG_SMTP_PASSWORD") {
             self.notify.smtp.password = Some(popreg_notify::Secret::new(v));
         }
+        let inbound = &mut self.notify.inbound;
+        if let Some(v) = get("POPREG_INBOUND_ENABLED") {
+            inbound.enabled = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("POPREG_INBOUND_LISTEN") {
+            inbound.listen = v;
+        }
+        if let Some(v) = get("POPREG_INBOUND_DOMAIN") {
+            inbound.domain = v;
+        }
+        if let Some(v) = get("POPREG_INBOUND_TLS_CERT") {
+            inbound.tls_cert = Some(v.into());
+        }
+        if let Some(v) = get("POPREG_INBOUND_TLS_KEY") {
+            inbound.tls_key = Some(v.into());
+        }
+        if let Some(v) = get("POPREG_INBOUND_SRS_SECRET") {
+            inbound.srs_secret = Some(popreg_notify::Secret::new(v));
+        }
+        if let Some(v) = get("POPREG_INBOUND_DKIM_KEY") {
+            inbound.dkim_key = Some(v.into());
+        }
         if let Some(v) = get("POPREG_LOG_FORMAT") {
             self.log.format = v;
         }
