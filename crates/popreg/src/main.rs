@@ -985,7 +985,7 @@ async fn demo(
             cfg.notify.inbound.domain
         );
         println!(
-            "    python3 -c \"import smtplib; smtplib.SMTP('127.0.0.1', {}).sendmail('a@example.org',              ['{to}@{}'], b'Subject: Hello\\r\\n\\r\\nHello from outside\\r\\n')\"",
+            "    python3 -c \"import smtplib; smtplib.SMTP('127.0.0.1', {}).sendmail('a@example.org', ['{to}@{}'], b'Subject: Hello\\r\\n\\r\\nHello from outside\\r\\n')\"",
             mx.port(),
             cfg.notify.inbound.domain
         );
