@@ -29,6 +29,7 @@ crate::conformance!(
     g_3_1_a_permanent_smtp_failure_of_a_forward_marks_the_address_failing,
     g_3_1_a_message_is_stored_and_acknowledged_or_neither,
     g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message,
+    g_3_1_idle_clients_and_connections_over_the_cap_are_dropped,
 );
 
 const DOMAIN: &str = "e-citizen.am";
@@ -764,4 +765,29 @@ async fn g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message(db: Test
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
+}
+
+async fn g_3_1_idle_clients_and_connections_over_the_cap_are_dropped(db: TestDb) {
+    let setup = Setup::new();
+    let mut cfg = setup.config(false);
+    cfg.max_connections = 1;
+    cfg.command_timeout_seconds = 1;
+    let addr = Inbound::start(db.store.clone(), &cfg, std::future::pending())
+        .await
+        .unwrap()
+        .local_addr;
+    let mut first = Talk::connect(addr).await;
+    assert!(first.cmd("EHLO c").await.starts_with("250"));
+    // A second client while the first is served: 421 and closed.
+    let mut second = BufReader::new(TcpStream::connect(addr).await.unwrap());
+    let mut line = String::new();
+    second.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("421"), "{line}");
+    // The first one says nothing: dropped after the command timeout, which frees the slot.
+    let started = std::time::Instant::now();
+    assert!(first.reply().await.starts_with("421"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut third = Talk::connect(addr).await;
+    assert!(third.cmd("QUIT").await.starts_with("221"));
 }
