@@ -301,6 +301,13 @@ async fn g_3_1_smtplib_mail_is_stored_byte_for_byte_and_forwarded_signed_to_veri
         "{env_from}"
     );
     assert_eq!(got[0]["rcpt_tos"], json!(["anna@home.example.am"]));
+    let trace = got[0]["raw"].as_str().unwrap();
+    assert!(
+        trace.contains(
+            "Received: from client.example.org ([127.0.0.1])\r\n\tby mx.e-citizen.am with ESMTP;"
+        ),
+        "{trace}"
+    );
     assert_eq!(
         got[0]["from"],
         json!("Anna Petrosyan <anna@sender.example.org>"),
@@ -602,6 +609,18 @@ Action: failed\r\nStatus: 5.1.1\r\n--r--\r\n";
             .count(),
         1
     );
+    // A message this domain forwarded already (the address forwards back here) is not forwarded again.
+    let fresh = person(s, 2).await;
+    verified(s, fresh, "boris@home.example.am").await;
+    let before = forwards(s).await.len();
+    let mut looped = b"Received: from a ([127.0.0.1])\r\n\tby mx.e-citizen.am with ESMTP;\r\n\t\
+Thu, 3 Dec 2026 10:00:00 +0000 (popreg official mail for e-citizen.am)\r\n"
+        .to_vec();
+    looped.extend(message(&official(fresh), "looped"));
+    let r = smtplib(addr, None, "a@example.org", &[official(fresh)], &looped).await;
+    assert_eq!(r["code"], json!(250), "{r}");
+    assert_eq!(s.inbox(fresh, 0, 10).await.unwrap().total, 1, "stored");
+    assert_eq!(forwards(s).await.len(), before, "not forwarded again");
     // Nothing more is forwarded to a failing address.
     let before = forwards(s).await.len();
     one_forward(s, addr, p).await;

@@ -310,7 +310,7 @@ impl Ctx {
                 "550 5.7.1 Relaying denied: only official addresses of this domain are served",
             );
         }
-        if local.len() >= 5 && local[..5].eq_ignore_ascii_case("SRS0=") {
+        if local.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("SRS0=")) {
             let days = chrono::Utc::now().timestamp().div_euclid(86_400);
             return match &self.srs_secret {
                 Some(secret) if sign::srs_reverse(secret, local, days).is_some() => {
@@ -480,7 +480,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                     Data::Ok(body) => body,
                 };
-                let answer = deliver(ctx, peer, &env, body).await;
+                let answer = deliver(ctx, peer, &env, body, tls).await;
                 env.mail_from = None;
                 env.rcpts.clear();
                 say!(&answer);
@@ -559,7 +559,43 @@ async fn read_data<S: AsyncRead + Unpin>(
 }
 
 /// Store (and forward) a received message, or process a bounce; the final answer to DATA.
-async fn deliver(ctx: &Ctx, peer: SocketAddr, env: &Envelope, raw: Vec<u8>) -> String {
+/// The trace header the forward copy gets (RFC 5321 §4.4); its comment also marks a message that has
+/// been forwarded by this domain already.
+fn received(ctx: &Ctx, peer: SocketAddr, helo: &str, tls: bool) -> String {
+    let helo: String = helo
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(100)
+        .collect();
+    format!(
+        "Received: from {helo} ([{}])\r\n\tby {} with {};\r\n\t{} {}\r\n",
+        peer.ip(),
+        ctx.cfg.hostname(),
+        if tls { "ESMTPS" } else { "ESMTP" },
+        chrono::Utc::now().to_rfc2822(),
+        loop_mark(&ctx.cfg.domain),
+    )
+}
+
+fn loop_mark(domain: &str) -> String {
+    format!("(popreg official mail for {domain})")
+}
+
+/// More `Received:` headers than this: a mail loop (RFC 5321 §6.3), refused with 554.
+const MAX_HOPS: usize = 50;
+
+async fn deliver(ctx: &Ctx, peer: SocketAddr, env: &Envelope, raw: Vec<u8>, tls: bool) -> String {
+    let head = &raw[..raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len())];
+    let hops = head
+        .split(|b| *b == b'\n')
+        .filter(|l| l.len() >= 9 && l[..9].eq_ignore_ascii_case(b"received:"))
+        .count();
+    if hops > MAX_HOPS {
+        return "554 5.4.6 Routing loop detected: too many Received headers".into();
+    }
     let people: Vec<Psn> = env
         .rcpts
         .iter()
@@ -593,11 +629,17 @@ async fn deliver(ctx: &Ctx, peer: SocketAddr, env: &Envelope, raw: Vec<u8>) -> S
         return "250 2.0.0 OK bounce processed".into();
     }
     let parsed = parse(&raw);
+    // Mail that this domain forwarded already (a person's address forwarding back here) is stored but not
+    // forwarded again: no loop.
+    let looped = sign::memchr_ci(&raw, loop_mark(&ctx.cfg.domain).as_bytes());
     let forward = match (&ctx.signer, &ctx.srs_secret) {
-        (Some(signer), Some(secret)) => {
+        (Some(signer), Some(secret)) if !looped => {
             let days = chrono::Utc::now().timestamp().div_euclid(86_400);
             let srs = srs_forward(secret, &ctx.cfg.domain, &mail_from, days).unwrap_or_default();
-            Some((signer.forward_copy(&raw), srs))
+            let mut traced =
+                received(ctx, peer, env.helo.as_deref().unwrap_or_default(), tls).into_bytes();
+            traced.extend_from_slice(&raw);
+            Some((signer.forward_copy(&traced), srs))
         }
         _ => None,
     };

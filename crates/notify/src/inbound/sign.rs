@@ -207,7 +207,7 @@ fn starts_ci(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Whether the header part of `raw` contains `needle` (case-insensitive).
-fn memchr_ci(raw: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn memchr_ci(raw: &[u8], needle: &[u8]) -> bool {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
