@@ -784,6 +784,35 @@ async fn g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message(db: Test
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
+    // A forwarding address that bounces: failing in /my/forwarding, a notice in the inbox.
+    verified(s, p, "anna@home.example.am").await;
+    let r = smtplib(
+        addr,
+        None,
+        "a@example.org",
+        &[official(p)],
+        &message(&official(p), "fwd"),
+    )
+    .await;
+    assert_eq!(r["code"], json!(250), "{r}");
+    popreg_notify::deliver_due(s, &relay(addr.port()))
+        .await
+        .unwrap();
+    let settings_page = get("/my/forwarding".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        settings_page.contains("forwarding failed on"),
+        "{settings_page}"
+    );
+    let inbox = get("/my/inbox".into()).await.unwrap().text().await.unwrap();
+    assert!(
+        inbox.contains("Forwarding to anna@home.example.am has stopped"),
+        "{inbox}"
+    );
 }
 
 async fn g_3_1_idle_clients_and_connections_over_the_cap_are_dropped(db: TestDb) {

@@ -310,7 +310,10 @@ impl Ctx {
                 "550 5.7.1 Relaying denied: only official addresses of this domain are served",
             );
         }
-        if local.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("SRS0=")) {
+        if local
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("SRS0="))
+        {
             let days = chrono::Utc::now().timestamp().div_euclid(86_400);
             return match &self.srs_secret {
                 Some(secret) if sign::srs_reverse(secret, local, days).is_some() => {
