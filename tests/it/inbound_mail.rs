@@ -720,6 +720,28 @@ async fn g_3_1_a_message_is_stored_and_acknowledged_or_neither(db: TestDb) {
     let page = s.inbox(p, 0, 10).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].subject, "plain");
+    // The raw message is evidence: append-only.
+    for sql in [
+        "UPDATE inbound_mail SET size = 0",
+        "DELETE FROM inbound_mail",
+    ] {
+        let refused = if db.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap_err()
+                .to_string()
+        } else {
+            let pool = db.raw_pg().await;
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused.contains("PSR-SYS-0003"), "{sql}: {refused}");
+    }
 }
 
 async fn g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message(db: TestDb) {
