@@ -701,3 +701,84 @@ fn operators_manage_bodies_keys_employees_and_grants_from_the_command_line() {
         "{out}"
     );
 }
+
+/// Issue 4 item 6: `popreg body cert add|list|revoke` registers a body's client certificate by the SHA-256
+/// of its DER encoding, lists it and revokes it; an unreadable file is refused.
+#[test]
+fn a1_33_operators_register_and_revoke_client_certificates_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, _, err) = cli(
+        d,
+        &[
+            "body",
+            "add",
+            "--id",
+            "MED-0001",
+            "--type",
+            "medical_organization",
+            "--name-hy",
+            "Ծննդատուն",
+            "--name-en",
+            "Maternity",
+            "--name-ru",
+            "Роддом",
+        ],
+    );
+    assert!(ok, "{err}");
+    let ca = popreg_identity::dev_ca::DevCa::new(chrono::Utc::now()).unwrap();
+    let system = ca
+        .id_card(&popreg_identity::dev_ca::CardHolder::new(
+            psn(5301),
+            chrono::Utc::now(),
+            2,
+        ))
+        .unwrap();
+    let pem = d.join("his.pem");
+    std::fs::write(&pem, &system.cert_pem).unwrap();
+    let junk = d.join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let fp = popreg_identity::cert::fingerprint(&system.cert_der);
+    let path = |p: &std::path::Path| p.display().to_string();
+    let (ok, _, err) = cli(
+        d,
+        &[
+            "body",
+            "cert",
+            "add",
+            "--body",
+            "MED-0001",
+            "--cert",
+            &path(&junk),
+        ],
+    );
+    assert!(!ok && err.contains("not a PEM certificate"), "{err}");
+    let (ok, out, err) = cli(
+        d,
+        &[
+            "body",
+            "cert",
+            "add",
+            "--body",
+            "MED-0001",
+            "--cert",
+            &path(&pem),
+            "--functions",
+            "submit",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains(&fp), "{out}");
+    let id = word(&out, "CERT-");
+    let (ok, out, _) = cli(d, &["body", "cert", "list", "--body", "MED-0001"]);
+    assert!(
+        ok && out.contains(&fp) && out.trim_end().ends_with("\t-"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(d, &["body", "cert", "revoke", &id]);
+    assert!(ok && out.contains(&id), "{err}");
+    let (_, out, _) = cli(d, &["body", "cert", "list", "--body", "MED-0001"]);
+    assert!(!out.trim_end().ends_with("\t-"), "revoked: {out}");
+    let (ok, _, err) = cli(d, &["body", "cert", "revoke", &id]);
+    assert!(!ok && err.contains("PSR-ACC-0002"), "revoked twice: {err}");
+}

@@ -487,6 +487,8 @@ async fn g_2_portal_in_a_real_browser_login_data_language_keyboard_phone_contras
         "/my/forwarding",
         "/my/addresses",
         "/my/mobile-id",
+        "/my/registries",
+        "/my/companies",
         "/notices",
     ] {
         b.goto(&format!("{url}{path}")).await;

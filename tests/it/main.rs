@@ -2,6 +2,7 @@
 //! server on port 0, the CLI.
 
 mod access;
+mod admin;
 mod api;
 mod audit;
 mod browser;
@@ -16,6 +17,7 @@ mod notices;
 mod notifications_api;
 mod notify;
 mod portal;
+mod registries;
 mod schemas;
 mod sms;
 mod store;

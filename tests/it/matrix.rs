@@ -3,10 +3,13 @@
 //! route may still refuse the request's content (a `404` unknown PSN, a `422` invalid submission, a `503`
 //! registry down), but not the caller. A route added to the code without a row here fails the test.
 //!
-//! Roles are API keys of bodies with functions and grants, plus the anonymous caller. The ID-card pages
-//! (`/whoami`, `/workspace`, `/manage`, `/my/…`) take no API key at all: over plain HTTP every role is
-//! refused there (the portal's pages by a redirect to `/login`); with cards and sessions they are tested in
-//! identity.rs, workspace.rs, my_usage.rs, portal.rs.
+//! Roles are API keys of bodies with functions and grants, the anonymous caller, and portal sessions (over
+//! plain HTTP, the card-per-request way in is tested in workspace.rs and identity.rs): a citizen who is no
+//! employee, an employee with `submit` of each provider type the submission routes distinguish, the
+//! register's manager (`manage_register`) and the access administrator (`manage_access`). A session role
+//! sends its session cookie, and on a POST to a page its session's CSRF token (a form without it is refused
+//! whoever sends it, tested in portal.rs and admin.rs). Pages answer a caller without a session with a
+//! redirect to `/login`: that is a refusal.
 
 use std::collections::BTreeSet;
 
@@ -55,6 +58,68 @@ const ROLES: &[(&str, BodyType, &[Function], &[&str])] = &[
     ("operator", BodyType::Operator, Function::ALL, &["person.*"]),
 ];
 
+/// The body type and functions of a session role's employment.
+type Job = (BodyType, &'static [Function]);
+
+/// Portal sessions: (role, the person's employment, if any).
+const SESSION_ROLES: &[(&str, Option<Job>)] = &[
+    ("citizen", None),
+    (
+        "s-medical",
+        Some((BodyType::MedicalOrganization, &[Function::Submit])),
+    ),
+    (
+        "s-civil",
+        Some((BodyType::CivilRegistry, &[Function::Submit])),
+    ),
+    (
+        "s-diplomatic",
+        Some((BodyType::DiplomaticMission, &[Function::Submit])),
+    ),
+    (
+        "s-penitentiary",
+        Some((BodyType::PenitentiaryService, &[Function::Submit])),
+    ),
+    (
+        "s-judicial",
+        Some((BodyType::JudicialDepartment, &[Function::Submit])),
+    ),
+    (
+        "s-authorized",
+        Some((BodyType::AuthorizedBody, &[Function::Submit])),
+    ),
+    (
+        "s-manager",
+        Some((BodyType::Operator, &[Function::ManageRegister])),
+    ),
+    (
+        "admin",
+        Some((BodyType::Operator, &[Function::ManageAccess])),
+    ),
+];
+
+/// Every portal session.
+const SESSIONS: &[&str] = &[
+    "citizen",
+    "s-medical",
+    "s-civil",
+    "s-diplomatic",
+    "s-penitentiary",
+    "s-judicial",
+    "s-authorized",
+    "s-manager",
+    "admin",
+];
+/// The employees with `submit`.
+const SUBMITTERS: &[&str] = &[
+    "s-medical",
+    "s-civil",
+    "s-diplomatic",
+    "s-penitentiary",
+    "s-judicial",
+    "s-authorized",
+];
+
 const ALL: &[&str] = &[
     "anonymous",
     "provider",
@@ -64,6 +129,15 @@ const ALL: &[&str] = &[
     "hider",
     "notifier",
     "operator",
+    "citizen",
+    "s-medical",
+    "s-civil",
+    "s-diplomatic",
+    "s-penitentiary",
+    "s-judicial",
+    "s-authorized",
+    "s-manager",
+    "admin",
 ];
 const KEYED: &[&str] = &[
     "provider",
@@ -75,6 +149,12 @@ const KEYED: &[&str] = &[
     "operator",
 ];
 const NONE: &[&str] = &[];
+
+/// How a role calls: an API key, or a portal session (its cookie and CSRF token).
+enum Cred {
+    Key(String),
+    Session { cookie: String, csrf: String },
+}
 
 /// (route pattern as written in the code, method, concrete path, body, roles let through).
 fn matrix(
@@ -94,15 +174,60 @@ fn matrix(
         ("/readyz", get.clone(), "/readyz".into(), "", ALL),
         ("/metrics", get.clone(), "/metrics".into(), "", ALL),
         ("/whoami", get.clone(), "/whoami".into(), "", NONE),
-        ("/workspace", get.clone(), "/workspace".into(), "", NONE),
+        // Employees with a session (a form of a body not competent for the kind is refused).
+        (
+            "/workspace",
+            get.clone(),
+            "/workspace".into(),
+            "",
+            SUBMITTERS,
+        ),
         (
             "/workspace/{kind}",
             get.clone(),
             "/workspace/birth".into(),
             "",
-            NONE,
+            SUBMITTERS,
         ),
-        ("/manage", get.clone(), "/manage".into(), "", NONE),
+        (
+            "/workspace/{kind}",
+            post.clone(),
+            "/workspace/birth".into(),
+            "",
+            &["s-medical"],
+        ),
+        ("/manage", get.clone(), "/manage".into(), "", &["s-manager"]),
+        // The access administration: `manage_access` with a session.
+        ("/admin", get.clone(), "/admin".into(), "", &["admin"]),
+        (
+            "/admin/bodies",
+            post.clone(),
+            "/admin/bodies".into(),
+            "",
+            &["admin"],
+        ),
+        (
+            "/admin/bodies/{id}",
+            get.clone(),
+            "/admin/bodies/ROLE-0".into(),
+            "",
+            &["admin"],
+        ),
+        (
+            "/admin/bodies/{id}/{action}",
+            post.clone(),
+            "/admin/bodies/ROLE-0/suspend".into(),
+            "",
+            &["admin"],
+        ),
+        // Choosing a body only sets a cookie; each page checks the choice against the employees table.
+        (
+            "/staff/body",
+            get.clone(),
+            "/staff/body?to=ROLE-0&back=/workspace".into(),
+            "",
+            ALL,
+        ),
         ("/login", get.clone(), "/login".into(), "", ALL),
         ("/help", get.clone(), "/help".into(), "", ALL),
         ("/lang", get.clone(), "/lang?to=en&back=/".into(), "", ALL),
@@ -129,75 +254,83 @@ fn matrix(
             get.clone(),
             "/my/mobile-id".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/mobile-id/code",
             post.clone(),
             "/my/mobile-id/code".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/mobile-id/{id}/revoke",
             post.clone(),
             "/my/mobile-id/x/revoke".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
+        // Sent without the token here (it would end the sessions the rows below use): refused; with it, it
+        // ends the session at the login page (portal.rs).
         ("/logout", post.clone(), "/logout".into(), "", NONE),
-        ("/my", get.clone(), "/my".into(), "", NONE),
-        ("/my/data", get.clone(), "/my/data".into(), "", NONE),
+        ("/my", get.clone(), "/my".into(), "", SESSIONS),
+        ("/my/data", get.clone(), "/my/data".into(), "", SESSIONS),
         (
             "/my/data/history",
             get.clone(),
             "/my/data/history".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
-        ("/my/sessions", get.clone(), "/my/sessions".into(), "", NONE),
-        ("/my/inbox", get.clone(), "/my/inbox".into(), "", NONE),
+        (
+            "/my/sessions",
+            get.clone(),
+            "/my/sessions".into(),
+            "",
+            SESSIONS,
+        ),
+        ("/my/inbox", get.clone(), "/my/inbox".into(), "", SESSIONS),
         (
             "/my/addresses",
             get.clone(),
             "/my/addresses".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/addresses/{kind}",
             post.clone(),
             "/my/addresses/additional_address".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/inbox/{id}",
             get.clone(),
             "/my/inbox/x".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/inbox/{id}/attachments/{n}",
             get.clone(),
             "/my/inbox/x/attachments/0".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/inbox/{id}/raw",
             get.clone(),
             "/my/inbox/x/raw".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/forwarding",
             get.clone(),
             "/my/forwarding".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/forwarding/verify",
@@ -211,36 +344,85 @@ fn matrix(
             post.clone(),
             "/my/forwarding/email".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/forwarding/{id}/{action}",
             post.clone(),
             "/my/forwarding/1/remove".into(),
             "",
+            SESSIONS,
+        ),
+        (
+            "/my/registries",
+            get.clone(),
+            "/my/registries".into(),
+            "",
             NONE,
         ),
-        ("/my/usage", get.clone(), "/my/usage".into(), "", NONE),
+        (
+            "/my/companies",
+            get.clone(),
+            "/my/companies".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/companies/{tin}",
+            get.clone(),
+            "/my/companies/02512345".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/companies/{tin}/inbox/{id}",
+            get.clone(),
+            "/my/companies/02512345/inbox/x".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/companies/{tin}/inbox/{id}/attachments/{n}",
+            get.clone(),
+            "/my/companies/02512345/inbox/x/attachments/0".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/companies/{tin}/forwarding/{action}",
+            post.clone(),
+            "/my/companies/02512345/forwarding/email".into(),
+            "",
+            NONE,
+        ),
+        (
+            "/my/companies/{tin}/forwarding/{id}/{action}",
+            post.clone(),
+            "/my/companies/02512345/forwarding/1/remove".into(),
+            "",
+            NONE,
+        ),
+        ("/my/usage", get.clone(), "/my/usage".into(), "", SESSIONS),
         (
             "/my/usage.csv",
             get.clone(),
             "/my/usage.csv".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/usage.pdf",
             get.clone(),
             "/my/usage.pdf".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/my/usage/{id}/proof",
             get.clone(),
             "/my/usage/1/proof".into(),
             "",
-            NONE,
+            SESSIONS,
         ),
         (
             "/api/v1/openapi.json",
@@ -595,7 +777,19 @@ async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
             .issue_api_key("test", &id, &format!("uid-{role}"), functions, role)
             .await
             .unwrap();
-        keys.push((role, Some(key)));
+        keys.push((role, Some(Cred::Key(key))));
+    }
+    for (i, (role, job)) in SESSION_ROLES.iter().enumerate() {
+        let person = psn(960 + i as u64);
+        if let Some((t, functions)) = job {
+            let id = format!("SESS-{i}");
+            crate::admin::new_body(s, &id, *t).await;
+            s.add_employee("test", &id, person, functions)
+                .await
+                .unwrap();
+        }
+        let (cookie, csrf) = crate::admin::session(s, person).await;
+        keys.push((role, Some(Cred::Session { cookie, csrf })));
     }
     crate::api::ensure_test_key(&db).await;
     // The brute-force limit would count this test's many refusals: off here, tested below.
@@ -629,8 +823,19 @@ async fn a1_33_every_route_admits_exactly_its_roles(db: TestDb) {
         let mut through = BTreeSet::new();
         for (role, key) in &keys {
             let mut rq = c.request(method.clone(), format!("{}{path}", app.url()));
-            if let Some(k) = key {
-                rq = rq.header("X-API-Key", k);
+            let page_form = *method == Method::POST && !path.starts_with("/api/");
+            match key {
+                Some(Cred::Key(k)) => rq = rq.header("X-API-Key", k),
+                Some(Cred::Session { cookie, csrf }) => {
+                    rq = rq.header("Cookie", cookie);
+                    // Logout with the token would end the role's session for the rows after it.
+                    if page_form && *path != "/logout" {
+                        rq = rq
+                            .header("Content-Type", "application/x-www-form-urlencoded")
+                            .body(format!("csrf={csrf}"));
+                    }
+                }
+                None => {}
             }
             if !body.is_empty() {
                 rq = rq

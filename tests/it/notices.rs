@@ -632,6 +632,6 @@ async fn g_3_5_the_atom_feed_is_valid_atom(db: TestDb) {
     assert!(hy.contains("xml:lang=\"hy\""));
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
 }

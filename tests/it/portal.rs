@@ -206,7 +206,7 @@ pub(crate) fn form<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
 }
 
 /// The text of a page, with the cookies `cookie` (may be empty).
-async fn text(c: &reqwest::Client, url: String, cookie: &str) -> String {
+pub(crate) async fn text(c: &reqwest::Client, url: String, cookie: &str) -> String {
     let mut rq = c.get(url);
     if !cookie.is_empty() {
         rq = rq.header(COOKIE, cookie);
@@ -504,7 +504,7 @@ async fn g_2_the_demo_card_chooser_does_not_exist_outside_the_demo() {
 }
 
 /// The CSRF token on a page of the session.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     page.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
@@ -512,7 +512,7 @@ fn csrf_of(page: &str) -> String {
         .to_string()
 }
 
-async fn post_form(
+pub(crate) async fn post_form(
     c: &reqwest::Client,
     url: String,
     cookie: &str,
@@ -540,7 +540,7 @@ async fn g_3_1_the_inbox_and_the_forwarding_settings_in_the_portal(db: TestDb) {
         .send_notification(
             &caller("SRC-01"),
             &popreg_store::NewNotification {
-                recipient: p,
+                recipient: p.into(),
                 subject: "Ծանուցում հարկային պարտավորության մասին".into(),
                 text: "Հարգելի քաղաքացի,\n<b>not markup</b>".into(),
                 legal_significance: true,

@@ -20,35 +20,7 @@ use axum::response::IntoResponse;
 use popreg_domain::{Code, DomainError};
 use serde::{Deserialize, Serialize};
 
-/// A taxpayer identification number (ՀՎՀՀ): exactly eight digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Tin([u8; 8]);
-
-impl Tin {
-    pub fn parse(s: &str) -> Result<Tin, DomainError> {
-        let s = s.trim();
-        let b = s.as_bytes();
-        if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(DomainError::new(
-                Code::TinFormat,
-                "a TIN is exactly 8 digits",
-            ));
-        }
-        let mut d = [0u8; 8];
-        d.copy_from_slice(b);
-        Ok(Tin(d))
-    }
-
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or("")
-    }
-}
-
-impl std::fmt::Display for Tin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use popreg_domain::Tin;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Taxpayer {
@@ -70,36 +42,8 @@ impl TaxRegistry {
     /// not a URL, another scheme, or `https://`, which this build cannot speak (no TLS client) — is refused
     /// here, so that a wrong setting stops the start instead of turning every check into "unavailable".
     pub fn new(base_url: &str, timeout: Duration) -> Result<TaxRegistry, DomainError> {
-        let refuse = |why: String| {
-            DomainError::new(
-                Code::Internal,
-                format!("tax registry URL {base_url:?}: {why}"),
-            )
-        };
-        let url = reqwest::Url::parse(base_url).map_err(|e| refuse(e.to_string()))?;
-        match url.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(refuse(
-                    "https is not supported (this build has no TLS client); use http, for example through a \
-                     local TLS-terminating proxy"
-                        .into(),
-                ));
-            }
-            other => return Err(refuse(format!("scheme {other:?} is not http"))),
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(refuse("a base URL has no query or fragment".into()));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| DomainError::new(Code::Internal, format!("HTTP client: {e}")))?;
-        Ok(TaxRegistry {
-            base: base_url.trim_end_matches('/').to_string(),
-            http,
-        })
+        let (base, http) = crate::http_client("tax registry", base_url, timeout)?;
+        Ok(TaxRegistry { base, http })
     }
 
     /// Check a TIN: `Ok(taxpayer)` if it exists, [`Code::TinUnknown`] if not, [`Code::TinRegistryUnavailable`]
@@ -206,14 +150,6 @@ mod tests {
             tin: tin.into(),
             status: "active".into(),
             kind: "legal_entity".into(),
-        }
-    }
-
-    #[test]
-    fn a1_36_4_tin_format() {
-        assert!(Tin::parse("02512345").is_ok());
-        for bad in ["1234567", "123456789", "1234567a", "", "１２３４５６７８"] {
-            assert_eq!(Tin::parse(bad).unwrap_err().code, Code::TinFormat, "{bad}");
         }
     }
 

@@ -42,6 +42,9 @@ codes! {
     TinFormat = "PSR-TIN-0001", 400;
     TinUnknown = "PSR-TIN-0002", 422;
     TinRegistryUnavailable = "PSR-TIN-0003", 503;
+    RegistryUnavailable = "PSR-REG-0001", 503;
+    CompanyUnknown = "PSR-REG-0002", 422;
+    CompanyNotYours = "PSR-REG-0003", 404;
     InvalidDate = "PSR-VAL-0001", 400;
     DateInFuture = "PSR-VAL-0002", 422;
     PeriodOrder = "PSR-VAL-0003", 422;
@@ -94,6 +97,7 @@ codes! {
     AuthCertificateInvalid = "PSR-AUTH-0007", 401;
     AuthXRoadClientMismatch = "PSR-AUTH-0008", 403;
     AuthUntrustedProxy = "PSR-AUTH-0009", 403;
+    AuthClientCertNotRegistered = "PSR-AUTH-0010", 401;
     AccessUnknown = "PSR-ACC-0001", 404;
     AccessConflict = "PSR-ACC-0002", 409;
     NoReadGrant = "PSR-ACC-0003", 403;

@@ -19,6 +19,7 @@ pub mod names;
 pub mod person;
 pub mod psn;
 pub mod submission;
+pub mod tin;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use entry::{Channel, Entry, ExternalIds, NewEntry, Provenance};
@@ -27,3 +28,4 @@ pub use model::*;
 pub use names::{Name, PersonNames};
 pub use person::{AsOf, PersonState};
 pub use psn::Psn;
+pub use tin::Tin;

@@ -50,6 +50,15 @@ impl TlsPeer {
         }
     }
 
+    /// The SHA-256 fingerprint of the presented end-entity certificate (lower-case hex), if any: how a
+    /// registered client certificate is recognised. Says nothing about whether it is any good.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.chain
+            .as_ref()
+            .and_then(|c| c.first())
+            .map(|der| fingerprint(der))
+    }
+
     /// Whether a certificate was presented (not whether it is any good).
     pub fn has_certificate(&self) -> bool {
         self.chain.is_some()
@@ -196,6 +205,27 @@ impl CardVerifier {
 
     /// Who does this TLS client's certificate identify, at time `now`?
     pub fn verify(&self, peer: &TlsPeer, now: DateTime<Utc>) -> Result<Identity, CertError> {
+        let ee_der = self.checked(peer, now)?;
+        identity_of(&parse(ee_der)?)
+    }
+
+    /// An agency system's client certificate (mutual TLS for the API): the same chain, validity, CRL and
+    /// client-authentication checks as an ID card, without a PSN. Answers the certificate's description,
+    /// whose fingerprint the register looks up among registered certificates.
+    pub fn verify_client(
+        &self,
+        peer: &TlsPeer,
+        now: DateTime<Utc>,
+    ) -> Result<ClientCert, CertError> {
+        describe_der(self.checked(peer, now)?)
+    }
+
+    /// The end-entity certificate of `peer`, once its chain, validity, CRL status and purpose are checked.
+    fn checked<'p>(
+        &self,
+        peer: &'p TlsPeer,
+        now: DateTime<Utc>,
+    ) -> Result<&'p CertificateDer<'static>, CertError> {
         let Some(chain) = &peer.chain else {
             return Err(CertError::NoCertificate(
                 "the browser presented no certificate (is the ID card in the reader?)",
@@ -228,8 +258,49 @@ impl CardVerifier {
             None,
         )
         .map_err(|e| map_webpki(e, &parsed))?;
-        identity_of(&parsed)
+        Ok(ee_der)
     }
+}
+
+/// What a client certificate says about itself, for registering it and showing it: the SHA-256 fingerprint
+/// of its DER encoding (how the register recognises it), subject, issuer, common name and validity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    /// SHA-256 of the DER certificate, 64 lower-case hex digits.
+    pub fingerprint: String,
+    pub subject: String,
+    pub issuer: String,
+    pub common_name: Option<String>,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+}
+
+/// SHA-256 of a DER certificate, lower-case hex.
+pub fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    crate::dev_ca::hex(&sha2::Sha256::digest(der))
+}
+
+/// Describe one DER certificate (no trust check).
+pub fn describe_der(der: &[u8]) -> Result<ClientCert, CertError> {
+    let c = parse(der)?;
+    Ok(ClientCert {
+        fingerprint: fingerprint(der),
+        subject: c.subject().to_string(),
+        issuer: c.issuer().to_string(),
+        common_name: attr(&c, &[2, 5, 4, 3])?,
+        not_before: time_of(c.validity().not_before),
+        not_after: time_of(c.validity().not_after),
+    })
+}
+
+/// Describe the first certificate of a PEM text (no trust check): what an operator registers.
+pub fn describe_pem(pem: &[u8]) -> Result<ClientCert, CertError> {
+    let certs = certs_from_pem(pem).map_err(|e| CertError::Invalid(e.to_string()))?;
+    let first = certs
+        .first()
+        .ok_or_else(|| CertError::Invalid("no certificate in the PEM text".into()))?;
+    describe_der(first)
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CertError> {
@@ -362,6 +433,38 @@ mod tests {
             "{}",
             id.issuer
         );
+    }
+
+    #[test]
+    fn a1_37_a_client_certificate_is_described_by_its_der_fingerprint_and_checked_without_a_psn() {
+        let ca = DevCa::new(now()).unwrap();
+        let card = ca.id_card(&CardHolder::new(psn(), now(), 5)).unwrap();
+        let described = describe_pem(card.cert_pem.as_bytes()).unwrap();
+        assert_eq!(described.fingerprint, fingerprint(&card.cert_der));
+        assert_eq!(described.fingerprint.len(), 64);
+        assert_eq!(
+            peer(&card).fingerprint(),
+            Some(described.fingerprint.clone())
+        );
+        assert!(described.issuer.contains("popreg demo ID-card CA"));
+        let v = CardVerifier::from_pem(ca.certificate().cert_pem.as_bytes(), None).unwrap();
+        assert_eq!(v.verify_client(&peer(&card), now()).unwrap(), described);
+        // Another CA's certificate, or one past its validity, is refused with the card's codes.
+        let foreign = DevCa::new(now())
+            .unwrap()
+            .id_card(&CardHolder::new(psn(), now(), 5))
+            .unwrap();
+        assert_eq!(
+            v.verify_client(&peer(&foreign), now()).unwrap_err().code(),
+            Code::AuthUnknownIssuer
+        );
+        let later = now() + Duration::days(6 * 365);
+        assert_eq!(
+            v.verify_client(&peer(&card), later).unwrap_err().code(),
+            Code::AuthCertificateExpired
+        );
+        assert!(describe_pem(b"not a certificate").is_err());
+        assert_eq!(TlsPeer::anonymous().fingerprint(), None);
     }
 
     #[test]

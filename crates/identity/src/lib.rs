@@ -11,4 +11,4 @@ pub mod cert;
 pub mod dev_ca;
 pub mod tls;
 
-pub use cert::{CardVerifier, CertError, Identity, TlsPeer};
+pub use cert::{CardVerifier, CertError, ClientCert, Identity, TlsPeer};

@@ -18,6 +18,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod capture;
 mod config;
 pub mod inbound;
 mod mailer;
@@ -39,7 +40,7 @@ pub use sms_worker::{apply_report, deliver_sms_due, record_receipts};
 pub use templates::{Rendered, TemplateError};
 pub use worker::{
     Delivered, RETRY_BASE, RETRY_CAP, backoff, deliver_due, enqueue_reminders, run,
-    run_with_reminders, spawn,
+    run_with_reminders, spawn, spawn_with_capture,
 };
 
 /// Errors of the notification worker. The SMTP password never appears in one.

@@ -3,6 +3,7 @@
 //! notification is recognisable as such by the receiving side), `Auto-Submitted: auto-generated`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
@@ -14,6 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use popreg_domain::classifiers::Lang;
 use popreg_store::{Failure, OutboxMessage};
 
+use crate::capture::{Capture, Caught};
 use crate::config::{NotifyConfig, Security};
 use crate::templates;
 use crate::{NotifyError, SendError};
@@ -66,6 +68,8 @@ pub struct Mailer {
     feed: String,
     relay: String,
     timeout: Duration,
+    /// The demo's catcher: messages are kept there instead of going to the relay (`capture.rs`).
+    capture: Option<Arc<Capture>>,
 }
 
 impl fmt::Debug for Mailer {
@@ -139,7 +143,15 @@ impl Mailer {
             feed: cfg.feed_url(),
             relay: format!("{}:{}", smtp.host, smtp.port()),
             timeout: smtp.timeout(),
+            capture: None,
         })
+    }
+
+    /// This mailer, keeping every message in `capture` instead of sending it (the demo's catcher).
+    pub fn with_capture(mut self, capture: Arc<Capture>) -> Mailer {
+        self.relay = "the demo's mail catcher".into();
+        self.capture = Some(capture);
+        self
     }
 
     /// `host:port` of the relay, for logs.
@@ -160,6 +172,14 @@ impl Mailer {
 
     /// The e-mail for an outbox row: rendered from its template in its language.
     pub fn compose(&self, msg: &OutboxMessage) -> Result<Message, SendError> {
+        self.compose_text(msg).map(|(m, _)| m)
+    }
+
+    /// [`Mailer::compose`], and the rendered text.
+    fn compose_text(
+        &self,
+        msg: &OutboxMessage,
+    ) -> Result<(Message, templates::Rendered), SendError> {
         let lang = Lang::parse(&msg.lang).unwrap_or(Lang::Hy);
         let to: Mailbox = msg
             .recipient
@@ -177,12 +197,13 @@ impl Mailer {
         Message::builder()
             .from(from)
             .to(to)
-            .subject(text.subject)
+            .subject(text.subject.clone())
             .message_id(Some(id))
             .header(AutoSubmitted)
             .header(ContentLanguage(lang.as_str()))
             .header(ContentType::TEXT_PLAIN)
-            .body(text.body)
+            .body(text.body.clone())
+            .map(|m| (m, text))
             .map_err(|e| SendError::message(e.to_string()))
     }
 
@@ -197,7 +218,25 @@ impl Mailer {
         &self,
         msg: &OutboxMessage,
     ) -> Result<(), (SendError, Failure)> {
-        let mail = self.compose(msg).map_err(|e| (e, Failure::Technical))?;
+        let (mail, text) = self
+            .compose_text(msg)
+            .map_err(|e| (e, Failure::Technical))?;
+        if let Some(capture) = &self.capture {
+            capture.push(Caught {
+                at: chrono::Utc::now(),
+                channel: "email",
+                to: msg.recipient.clone(),
+                from: mail
+                    .headers()
+                    .get_raw("From")
+                    .unwrap_or_default()
+                    .to_string(),
+                subject: text.subject,
+                body: text.body,
+                raw: String::from_utf8_lossy(&mail.formatted()).into_owned(),
+            });
+            return Ok(());
+        }
         Self::classified(self.transport.send(mail).await)
     }
 
@@ -227,6 +266,23 @@ impl Mailer {
         let envelope = Envelope::new(from, vec![to]).map_err(|e| technical(e.to_string()))?;
         // lettre ends the data with CRLF "." CRLF itself: without this the copy would gain an empty line.
         let copy = copy.strip_suffix(b"\r\n").unwrap_or(copy);
+        if let Some(capture) = &self.capture {
+            // The demo's mail catcher keeps the forward as it would have left.
+            let raw = String::from_utf8_lossy(copy).into_owned();
+            capture.push(Caught {
+                at: chrono::Utc::now(),
+                channel: "email",
+                to: msg.recipient.clone(),
+                from: srs_from.to_string(),
+                subject: mail_parser::MessageParser::default()
+                    .parse(copy)
+                    .and_then(|m| m.subject().map(str::to_string))
+                    .unwrap_or_default(),
+                body: raw.clone(),
+                raw,
+            });
+            return Ok(());
+        }
         Self::classified(self.transport.send_raw(&envelope, copy).await)
     }
 

@@ -304,6 +304,8 @@ pub trait SmsSender {
 pub enum SmsChannel {
     Smpp(SmppClient),
     Http(HttpGateway),
+    /// The demo's catcher (`capture.rs`): kept, not sent; no receipts.
+    Capture(std::sync::Arc<crate::capture::Capture>),
 }
 
 impl SmsChannel {
@@ -336,6 +338,18 @@ impl SmsSender for SmsChannel {
         match self {
             SmsChannel::Smpp(c) => c.send(to, text, reference).await,
             SmsChannel::Http(c) => c.send(to, text, reference).await,
+            SmsChannel::Capture(c) => {
+                c.push(crate::capture::Caught {
+                    at: chrono::Utc::now(),
+                    channel: "sms",
+                    to: to.to_string(),
+                    from: String::new(),
+                    subject: String::new(),
+                    body: text.to_string(),
+                    raw: String::new(),
+                });
+                Ok(ProviderIds(vec![format!("demo-{reference}")]))
+            }
         }
     }
 }

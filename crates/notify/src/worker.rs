@@ -3,6 +3,7 @@
 //! the body or the relay's credentials.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Span;
@@ -12,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::NotifyError;
+use crate::capture::Capture;
 use crate::config::NotifyConfig;
 use crate::mailer::Mailer;
 use crate::sms::SmsChannel;
@@ -283,14 +285,30 @@ pub fn spawn(
     cfg: &NotifyConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Option<JoinHandle<()>>, NotifyError> {
-    if !cfg.enabled {
+    spawn_with_capture(store, cfg, None, shutdown)
+}
+
+/// [`spawn`]; with `capture` (the demo only), every e-mail and SMS is kept there instead of being sent,
+/// whatever `notify.enabled` and `[notify.sms]` say (`capture.rs`).
+pub fn spawn_with_capture(
+    store: Store,
+    cfg: &NotifyConfig,
+    capture: Option<Arc<Capture>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Option<JoinHandle<()>>, NotifyError> {
+    if !cfg.enabled && capture.is_none() {
         return Ok(None);
     }
-    let mailer = Mailer::new(cfg)?;
-    let sms = if cfg.sms.is_configured() {
-        Some(SmsChannel::start(&cfg.sms)?)
-    } else {
-        None
+    let mut mailer = Mailer::new(cfg)?;
+    let sms = match capture {
+        Some(c) => {
+            mailer = mailer.with_capture(c.clone());
+            // No receipts come from the catcher: the sender side is dropped at once.
+            let (_, reports) = tokio::sync::mpsc::channel(1);
+            Some((SmsChannel::Capture(c), reports))
+        }
+        None if cfg.sms.is_configured() => Some(SmsChannel::start(&cfg.sms)?),
+        None => None,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let email = run_email(

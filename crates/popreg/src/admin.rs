@@ -81,6 +81,41 @@ pub fn bodies_table(bodies: &[Body]) -> String {
     out
 }
 
+/// The certificate of a PEM file, as registered: fingerprint, subject, issuer, validity.
+pub fn read_cert(path: &Path) -> anyhow::Result<popreg_store::NewAgencyCert> {
+    let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let c = popreg_identity::cert::describe_pem(&pem)
+        .with_context(|| format!("{}: not a PEM certificate", path.display()))?;
+    Ok(popreg_store::NewAgencyCert {
+        fingerprint: c.fingerprint,
+        subject: c.subject,
+        issuer: c.issuer,
+        not_before: c.not_before,
+        not_after: c.not_after,
+    })
+}
+
+/// `popreg body cert add|list`: one line a registered certificate.
+pub fn certs_table(certs: &[popreg_store::AgencyCert]) -> String {
+    let mut out = String::from("id\tbody\tsha256\tsubject\tnot after\tfunctions\trevoked\n");
+    for c in certs {
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            c.id,
+            c.body_id,
+            c.fingerprint,
+            c.subject,
+            c.not_after.format("%Y-%m-%d"),
+            functions_text(&c.functions),
+            c.revoked_at
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    out
+}
+
 /// What `popreg key issue` and `key rotate` print: the key, once, and how to use it.
 pub fn key_shown_once(key_id: &str, body_id: &str, key: &str) -> String {
     format!(

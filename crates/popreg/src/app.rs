@@ -69,6 +69,17 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
             Duration::from_millis(cfg.connectors.timeout_ms),
         )?)
     };
+    let c = &cfg.connectors;
+    let registries = popreg_connectors::registries::Registries::new(
+        &c.legal_entity_registry_url,
+        &c.vehicle_registry_url,
+        &c.driving_licence_registry_url,
+        &popreg_connectors::registries::Settings {
+            xroad_client: c.xroad_client.clone(),
+            timeout: Duration::from_millis(c.timeout_ms),
+            cache_ttl: Duration::from_secs(c.cache_ttl_secs),
+        },
+    )?;
     let forwarded_cert = if cfg.server.forwarded_cert_header.is_empty() {
         None
     } else {
@@ -98,7 +109,9 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
         auth_failures_per_window: cfg.server.auth_failures_per_window,
         auth_failure_window: Duration::from_secs(cfg.server.auth_failure_window_secs.max(1)),
         card_verifier: card_verifier(cfg)?.map(Arc::new),
+        agency_verifier: agency_verifier(cfg)?.map(Arc::new),
         tax_registry,
+        registries,
         max_body_bytes: cfg.server.max_body_bytes,
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
         portal: popreg_web::PortalConfig {
@@ -122,17 +135,41 @@ fn read(what: &str, path: &str) -> anyhow::Result<Vec<u8>> {
 /// The ID-card checker of `server.client_ca` (and `server.client_crl`), if configured.
 pub fn card_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
     let s = &cfg.server;
-    if s.client_ca.is_empty() {
+    verifier(
+        ("server.client_ca", &s.client_ca),
+        ("server.client_crl", &s.client_crl),
+    )
+}
+
+/// The checker of agencies' API client certificates: `server.agency_ca` with `server.agency_crl`, or, without
+/// an agency CA, the ID-card checker.
+pub fn agency_verifier(cfg: &Config) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
+    let s = &cfg.server;
+    if s.agency_ca.is_empty() {
+        return card_verifier(cfg);
+    }
+    verifier(
+        ("server.agency_ca", &s.agency_ca),
+        ("server.agency_crl", &s.agency_crl),
+    )
+}
+
+/// A checker of a CA bundle and its CRLs, each (setting, path); none without a CA bundle.
+fn verifier(
+    (ca_what, ca_path): (&str, &str),
+    (crl_what, crl_path): (&str, &str),
+) -> anyhow::Result<Option<popreg_identity::CardVerifier>> {
+    if ca_path.is_empty() {
         return Ok(None);
     }
-    let ca = read("server.client_ca", &s.client_ca)?;
-    let crl = if s.client_crl.is_empty() {
+    let ca = read(ca_what, ca_path)?;
+    let crl = if crl_path.is_empty() {
         None
     } else {
-        Some(read("server.client_crl", &s.client_crl)?)
+        Some(read(crl_what, crl_path)?)
     };
     let v = popreg_identity::CardVerifier::from_pem(&ca, crl.as_deref())
-        .with_context(|| format!("server.client_ca {} / client_crl", s.client_ca))?;
+        .with_context(|| format!("{ca_what} {ca_path} / {crl_what}"))?;
     Ok(Some(v))
 }
 
@@ -144,16 +181,19 @@ pub fn tls_config(cfg: &Config) -> anyhow::Result<Option<rustls::ServerConfig>> 
     }
     let cert = read("server.tls_cert", &s.tls_cert)?;
     let key = read("server.tls_key", &s.tls_key)?;
-    let cas = if s.client_ca.is_empty() {
-        None
-    } else {
-        Some(popreg_identity::cert::certs_from_pem(&read(
-            "server.client_ca",
-            &s.client_ca,
-        )?)?)
-    };
+    // Clients are asked for a certificate of the ID-card CAs or of the agencies' CAs.
+    let mut cas = Vec::new();
+    for (what, path) in [
+        ("server.client_ca", &s.client_ca),
+        ("server.agency_ca", &s.agency_ca),
+    ] {
+        if !path.is_empty() {
+            cas.extend(popreg_identity::cert::certs_from_pem(&read(what, path)?)?);
+        }
+    }
+    let cas = (!cas.is_empty()).then_some(cas);
     let tls = popreg_identity::tls::server_config(&cert, &key, cas.as_deref())
-        .context("server.tls_cert / tls_key / client_ca")?;
+        .context("server.tls_cert / tls_key / client_ca / agency_ca")?;
     Ok(Some(tls))
 }
 

@@ -73,6 +73,16 @@ impl Default for Audit {
 pub struct Connectors {
     pub tax_registry_url: String,
     pub timeout_ms: u64,
+    /// The legal-entity registry (G.4, G.6); empty: not connected.
+    pub legal_entity_registry_url: String,
+    /// The vehicle registry (G.4); empty: not connected.
+    pub vehicle_registry_url: String,
+    /// The driving-licence registry (G.4); empty: not connected.
+    pub driving_licence_registry_url: String,
+    /// Sent as `X-Road-Client` to those three registries.
+    pub xroad_client: String,
+    /// Seconds a good answer of those registries is reused; 0: never.
+    pub cache_ttl_secs: u64,
 }
 
 impl Default for Connectors {
@@ -80,6 +90,11 @@ impl Default for Connectors {
         Connectors {
             tax_registry_url: String::new(),
             timeout_ms: 3000,
+            legal_entity_registry_url: String::new(),
+            vehicle_registry_url: String::new(),
+            driving_licence_registry_url: String::new(),
+            xroad_client: "AM/GOV/00000001/popreg".into(),
+            cache_ttl_secs: 60,
         }
     }
 }
@@ -99,6 +114,11 @@ pub struct Server {
     pub client_ca: String,
     /// PEM file with the CRLs of those CAs (revoked cards).
     pub client_crl: String,
+    /// PEM bundle of the CAs that issue agencies' API client certificates (mutual TLS); empty: `client_ca`
+    /// with `client_crl`.
+    pub agency_ca: String,
+    /// PEM file with the CRLs of the agency CAs.
+    pub agency_crl: String,
     /// Behind a TLS-terminating reverse proxy: the request header in which the proxy forwards the client's
     /// certificate (URL-encoded PEM, as nginx's `$ssl_client_escaped_cert`); empty: not behind such a proxy.
     pub forwarded_cert_header: String,
@@ -135,6 +155,8 @@ impl Default for Server {
             tls_key: String::new(),
             client_ca: String::new(),
             client_crl: String::new(),
+            agency_ca: String::new(),
+            agency_crl: String::new(),
             forwarded_cert_header: String::new(),
             trusted_proxies: vec![],
             auth_failures_per_window: 30,
@@ -216,6 +238,12 @@ impl Config {
         if let Some(v) = get("POPREG_CLIENT_CRL") {
             self.server.client_crl = v;
         }
+        if let Some(v) = get("POPREG_AGENCY_CA") {
+            self.server.agency_ca = v;
+        }
+        if let Some(v) = get("POPREG_AGENCY_CRL") {
+            self.server.agency_crl = v;
+        }
         if let Some(v) = get("POPREG_FORWARDED_CERT_HEADER") {
             self.server.forwarded_cert_header = v;
         }
@@ -261,6 +289,28 @@ impl Config {
         }
         if let Some(v) = get("POPREG_CONNECTOR_TIMEOUT_MS") {
             self.connectors.timeout_ms = num("POPREG_CONNECTOR_TIMEOUT_MS", v)?;
+        }
+        for (key, field) in [
+            (
+                "POPREG_LEGAL_ENTITY_REGISTRY_URL",
+                &mut self.connectors.legal_entity_registry_url,
+            ),
+            (
+                "POPREG_VEHICLE_REGISTRY_URL",
+                &mut self.connectors.vehicle_registry_url,
+            ),
+            (
+                "POPREG_DRIVING_LICENCE_REGISTRY_URL",
+                &mut self.connectors.driving_licence_registry_url,
+            ),
+            ("POPREG_XROAD_CLIENT", &mut self.connectors.xroad_client),
+        ] {
+            if let Some(v) = get(key) {
+                *field = v;
+            }
+        }
+        if let Some(v) = get("POPREG_CONNECTOR_CACHE_TTL_SECS") {
+            self.connectors.cache_ttl_secs = num("POPREG_CONNECTOR_CACHE_TTL_SECS", v)?;
         }
         if let Some(v) = get("POPREG_NOTIFY_ENABLED") {
             self.notify.enabled = matches!(v.as_str(), "1" | "true" | "yes");
@@ -352,6 +402,14 @@ impl Config {
             if a.parse::<std::net::IpAddr>().is_err() {
                 bail!("server.trusted_proxies: {a:?} is not an IP address");
             }
+        }
+        if !s.agency_ca.is_empty() && s.tls_cert.is_empty() {
+            bail!(
+                "server.agency_ca: client certificates need HTTPS; set server.tls_cert and server.tls_key"
+            );
+        }
+        if !s.agency_crl.is_empty() && s.agency_ca.is_empty() {
+            bail!("server.agency_crl: needs server.agency_ca");
         }
         if !s.client_crl.is_empty() && s.client_ca.is_empty() {
             bail!("server.client_crl: needs server.client_ca");
@@ -447,9 +505,11 @@ mod tests {
             "POPREG_TLS_KEY" => Some("s.key.pem".into()),
             "POPREG_CLIENT_CA" => Some("ca.pem".into()),
             "POPREG_CLIENT_CRL" => Some("crl.pem".into()),
+            "POPREG_AGENCY_CA" => Some("agency-ca.pem".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.server.agency_ca, "agency-ca.pem");
         assert_eq!(
             (c.server.tls_cert.as_str(), c.server.client_crl.as_str()),
             ("s.pem", "crl.pem")
@@ -462,9 +522,54 @@ mod tests {
         no_tls.server.tls_cert.clear();
         no_tls.server.tls_key.clear();
         assert!(no_tls.validate().is_err(), "client_ca without HTTPS");
+        let mut agency_no_tls = no_tls.clone();
+        agency_no_tls.server.client_ca.clear();
+        agency_no_tls.server.client_crl.clear();
+        assert!(agency_no_tls.validate().is_err(), "agency_ca without HTTPS");
         let mut crl_only = c;
         crl_only.server.client_ca.clear();
         assert!(crl_only.validate().is_err());
+    }
+
+    #[test]
+    fn g_4_the_registry_connectors_are_set_from_the_environment() {
+        let mut c = Config::default();
+        c.apply_env(|k| {
+            Some(
+                match k {
+                    "POPREG_LEGAL_ENTITY_REGISTRY_URL" => "http://le.example.am",
+                    "POPREG_VEHICLE_REGISTRY_URL" => "http://veh.example.am",
+                    "POPREG_DRIVING_LICENCE_REGISTRY_URL" => "http://dl.example.am",
+                    "POPREG_XROAD_CLIENT" => "AM/GOV/123/popreg",
+                    "POPREG_CONNECTOR_CACHE_TTL_SECS" => "5",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        })
+        .unwrap();
+        let k = &c.connectors;
+        assert_eq!(
+            (
+                k.legal_entity_registry_url.as_str(),
+                k.vehicle_registry_url.as_str(),
+                k.driving_licence_registry_url.as_str(),
+                k.xroad_client.as_str(),
+                k.cache_ttl_secs
+            ),
+            (
+                "http://le.example.am",
+                "http://veh.example.am",
+                "http://dl.example.am",
+                "AM/GOV/123/popreg",
+                5
+            )
+        );
+        assert!(
+            Config::default()
+                .apply_env(|k| (k == "POPREG_CONNECTOR_CACHE_TTL_SECS").then(|| "soon".into()))
+                .is_err()
+        );
     }
 
     #[test]

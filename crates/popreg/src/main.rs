@@ -148,6 +148,43 @@ enum BodyCmd {
     },
     /// List the bodies.
     List(Common),
+    /// Client certificates of a body's systems (mutual TLS for the API).
+    #[command(subcommand)]
+    Cert(CertCmd),
+}
+
+#[derive(Subcommand)]
+enum CertCmd {
+    /// Register a client certificate (PEM) for a body: requests presenting it act for the body with these
+    /// functions. Only its SHA-256 fingerprint identifies it; subject, issuer and validity are shown.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+        /// PEM file with the certificate (the first one in the file is registered).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Comma-separated functions, as for `popreg key issue`; or all.
+        #[arg(long, default_value = "submit,read_persons")]
+        functions: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a registered certificate; the next request with it is refused.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        /// The registration's id (CERT-…).
+        id: String,
+    },
+    /// List a body's registered certificates.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        body: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -324,6 +361,41 @@ async fn body_cmd(cfg_path: Option<&Path>, cmd: BodyCmd) -> anyhow::Result<()> {
         BodyCmd::List(common) => {
             let store = admin_store(cfg_path, &common).await?;
             print!("{}", admin::bodies_table(&store.bodies().await?));
+            store.close().await;
+        }
+        BodyCmd::Cert(cmd) => cert_cmd(cfg_path, cmd).await?,
+    }
+    Ok(())
+}
+
+async fn cert_cmd(cfg_path: Option<&Path>, cmd: CertCmd) -> anyhow::Result<()> {
+    let actor = admin::cli_actor();
+    match cmd {
+        CertCmd::Add {
+            common,
+            body,
+            cert,
+            functions,
+            label,
+        } => {
+            let fs = admin::parse_functions(&functions)?;
+            let new = admin::read_cert(&cert)?;
+            let store = admin_store(cfg_path, &common).await?;
+            let c = store
+                .register_agency_cert(&actor, &body, &new, &fs, &label)
+                .await?;
+            print!("{}", admin::certs_table(std::slice::from_ref(&c)));
+            store.close().await;
+        }
+        CertCmd::Revoke { common, id } => {
+            let store = admin_store(cfg_path, &common).await?;
+            store.revoke_agency_cert(&actor, &id).await?;
+            println!("client certificate {id} revoked");
+            store.close().await;
+        }
+        CertCmd::List { common, body } => {
+            let store = admin_store(cfg_path, &common).await?;
+            print!("{}", admin::certs_table(&store.agency_certs(&body).await?));
             store.close().await;
         }
     }
@@ -800,6 +872,33 @@ async fn demo(
         .iter()
         .map(|(p, _)| p.to_string())
         .collect::<Vec<_>>();
+    // The legal-entity, vehicle and driving-licence registries are other authorities' systems too: the demo
+    // runs one local server speaking their contract. Its data is derived from the PSN; on top, the sample
+    // card holders hold roles in the demo companies (the TINs of the demo tax registry), so that the
+    // company sections (G.6) can be tried at once.
+    let demo_roles = [
+        (0, 0, "director"),
+        (0, 1, "founder"),
+        (1, 0, "founder"),
+        (2, 2, "head_of_staff"),
+    ];
+    let mut roles = Vec::new();
+    for (who, company, role) in demo_roles {
+        if let Some((psn, _)) = sample_names.get(who) {
+            roles.push((
+                *psn,
+                popreg_domain::Tin::parse(demo_tins[company])?,
+                role.to_string(),
+            ));
+        }
+    }
+    let registries = popreg_connectors::fake::FakeRegistries::start(roles).await?;
+    {
+        use popreg_connectors::registries::RegistryKind as K;
+        cfg.connectors.legal_entity_registry_url = registries.url(K::LegalEntities);
+        cfg.connectors.vehicle_registry_url = registries.url(K::Vehicles);
+        cfg.connectors.driving_licence_registry_url = registries.url(K::DrivingLicences);
+    }
     // A TEST CA with ID cards for the sample persons, for trying ID-card login (the demo itself stays on
     // plain HTTP so that a browser opens it without certificate warnings; see docs/identity.md).
     let pki = dir.join("dev-ca");
@@ -842,6 +941,21 @@ async fn demo(
                 &[popreg_domain::access::Function::Submit],
             )
             .await?;
+    }
+    // The second works at the register's operator: the manager's page and the access administration.
+    if let Some(p) = samples.get(1) {
+        let p = popreg_domain::Psn::parse(p)?;
+        if store.employee("OPS-0001", p).await?.is_none() {
+            use popreg_domain::access::Function;
+            store
+                .add_employee(
+                    "demo",
+                    "OPS-0001",
+                    p,
+                    &[Function::ManageRegister, Function::ManageAccess],
+                )
+                .await?;
+        }
     }
     let mother = popreg_synth::generate(&synth)
         .flat_map(|b| b.entries.into_iter())
@@ -917,7 +1031,10 @@ async fn demo(
     println!(
         "  e-Citizen portal: open {url}/login in a browser and pick a demo card (demo only), then see the desk,"
     );
-    println!("  \"my data\" and \"who used my data\"");
+    println!(
+        "  \"my data\", \"who used my data\", \"other registries\" and \"my companies\" (demo registries at {}/…)",
+        registries.addr
+    );
     println!("  data directory:  {}", dir.display());
     println!("  bodies and their API keys (the keys are in the file; each is shown only there):");
     print!("{}", demo_keys.table());

@@ -13,6 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::hot;
 use crate::{Dialect, Inner, Store, StoreError, corrupt, pg_ops, sqlite_ops};
 
 /// The prefix of every key the register issues: greppable in leaked text (secret scanners), and tells a
@@ -92,6 +93,42 @@ pub struct ReadGrant {
     /// The last day the grant holds, if it is for a term.
     pub ends_on: Option<NaiveDate>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A client certificate a body's system calls the API with (mutual TLS, issue 4 item 6): identified by the
+/// SHA-256 fingerprint of its DER encoding; subject, issuer and validity are kept for display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgencyCert {
+    pub id: String,
+    pub body_id: String,
+    /// SHA-256 of the DER certificate, 64 lower-case hex digits.
+    pub fingerprint: String,
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    /// What a request with this certificate may do, as with an API key.
+    pub functions: Vec<Function>,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A certificate to register: what the CLI or the administration read from its PEM file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAgencyCert {
+    pub fingerprint: String,
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+}
+
+/// An unrevoked registered certificate with its body: what a request presenting it acts as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertCaller {
+    pub body: Body,
+    pub cert: AgencyCert,
 }
 
 /// One change to access control, as recorded.
@@ -322,6 +359,38 @@ fn grant_of(r: GrantRow) -> ReadGrant {
     }
 }
 
+type CertRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+const CERT_COLUMNS: &str = "id, body_id, fingerprint_sha256, subject, issuer, not_before, not_after, functions, \
+     label, created_at, revoked_at";
+
+fn cert_of(r: CertRow) -> Result<AgencyCert, StoreError> {
+    Ok(AgencyCert {
+        functions: split_functions(&r.7)?,
+        id: r.0,
+        body_id: r.1,
+        fingerprint: r.2,
+        subject: r.3,
+        issuer: r.4,
+        not_before: r.5,
+        not_after: r.6,
+        label: r.8,
+        created_at: r.9,
+        revoked_at: r.10,
+    })
+}
+
 /// A kind of thing that is revoked by setting its `revoked_at`: the statements and the words for it.
 struct Revocable {
     select: &'static str,
@@ -342,6 +411,13 @@ const REVOKE_GRANT: Revocable = Revocable {
     update: "UPDATE read_grants SET revoked_at = $1 WHERE id = $2",
     action: "grant.revoke",
     noun: "grant",
+};
+
+const REVOKE_CERT: Revocable = Revocable {
+    select: "SELECT body_id, revoked_at FROM agency_certs WHERE id = $1",
+    update: "UPDATE agency_certs SET revoked_at = $1 WHERE id = $2",
+    action: "cert.revoke",
+    noun: "client certificate",
 };
 
 const INSERT_EVENT: &str = "INSERT INTO access_events (at, actor, action, target, detail) \
@@ -653,6 +729,48 @@ impl Store {
                    b.id, b.body_type, b.name_hy, b.name_en, b.name_ru, b.xroad_member, b.contact_email, \
                    b.created_at FROM api_keys k JOIN bodies b ON b.id = k.body_id \
                    WHERE k.key_sha256 = $1 AND k.revoked_at IS NULL";
+        if let Some(hot) = self.hot() {
+            return hot
+                .run(move |c| {
+                    use rusqlite::OptionalExtension;
+                    let row = c
+                        .prepare_cached(sql)?
+                        .query_row([sha], |r| {
+                            Ok((
+                                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                                (r.get::<_, String>(5)?, r.get::<_, Option<String>>(6)?),
+                                (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?),
+                                (r.get(12)?, r.get(13)?, r.get::<_, String>(14)?),
+                            ))
+                        })
+                        .optional()?;
+                    row.map(|(k, kt, b, bt)| {
+                        Ok(KeyCaller {
+                            key: key_of((
+                                k.0,
+                                k.1,
+                                k.2,
+                                k.3,
+                                k.4,
+                                hot::instant(&kt.0)?,
+                                hot::opt_instant(kt.1)?,
+                            ))?,
+                            body: body_of((
+                                b.0,
+                                b.1,
+                                b.2,
+                                b.3,
+                                b.4,
+                                bt.0,
+                                bt.1,
+                                hot::instant(&bt.2)?,
+                            ))?,
+                        })
+                    })
+                    .transpose()
+                })
+                .await;
+        }
         dispatch!(self, read, pool, ops => {
             let row: Option<CallerRow> =
                 sqlx::query_as(sql).bind(&sha).fetch_optional(pool).await?;
@@ -863,6 +981,39 @@ impl Store {
             "SELECT {GRANT_COLUMNS} FROM read_grants WHERE body_id = $1 AND revoked_at IS NULL \
              AND (ends_on IS NULL OR ends_on >= $2) ORDER BY granted_at, id"
         );
+        if let Some(hot) = self.hot() {
+            let (body_id, today) = (body_id.to_string(), today.format("%Y-%m-%d").to_string());
+            return hot
+                .run(move |c| {
+                    let mut st = c.prepare_cached(&sql)?;
+                    let rows = st.query_map([body_id, today], |r| {
+                        Ok((
+                            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                            (
+                                r.get::<_, String>(5)?,
+                                r.get::<_, Option<String>>(6)?,
+                                r.get::<_, Option<String>>(7)?,
+                            ),
+                        ))
+                    })?;
+                    let mut out = vec![];
+                    for row in rows {
+                        let (g, t): ((String, String, String, String, String), _) = row?;
+                        out.push(grant_of((
+                            g.0,
+                            g.1,
+                            g.2,
+                            g.3,
+                            g.4,
+                            hot::instant(&t.0)?,
+                            hot::opt_date(t.1)?,
+                            hot::opt_instant(t.2)?,
+                        )));
+                    }
+                    Ok(out)
+                })
+                .await;
+        }
         dispatch!(self, read, pool, ops => {
             let rows: Vec<GrantRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(body_id)
@@ -885,6 +1036,164 @@ impl Store {
                 .await?;
             Ok(rows.into_iter().map(grant_of).collect())
         })
+    }
+
+    /// Replace the functions of a person's active employment at a body (A1.34).
+    pub async fn set_employee_functions(
+        &self,
+        actor: &str,
+        body_id: &str,
+        psn: Psn,
+        functions: &[Function],
+    ) -> Result<Employee, StoreError> {
+        let fs = join_functions(functions)?;
+        let now = self.access_now();
+        let key = psn.to_string();
+        dispatch!(self, write, pool, ops => {
+            let mut tx = begin_write!(self, pool);
+            let done = sqlx::query("UPDATE employees SET functions = $1 WHERE body_id = $2 AND psn = $3 AND until IS NULL")
+                .bind(&fs)
+                .bind(body_id)
+                .bind(&key)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(unknown(format!("{key} is not an active employee of {body_id}")));
+            }
+            let target = format!("{body_id}/{key}");
+            record!(tx, now, actor, "employee.functions", &target, serde_json::json!({ "functions": fs }));
+            tx.commit().await?;
+        });
+        self.employee(body_id, psn)
+            .await?
+            .ok_or_else(|| unknown(format!("{key} is not an active employee of {body_id}")))
+    }
+
+    /// Register a client certificate for a body's API calls over mutual TLS, with the functions such calls
+    /// hold. Refuses a fingerprint already registered (revoked ones included: a certificate is never
+    /// registered twice) and a malformed fingerprint.
+    pub async fn register_agency_cert(
+        &self,
+        actor: &str,
+        body_id: &str,
+        new: &NewAgencyCert,
+        functions: &[Function],
+        label: &str,
+    ) -> Result<AgencyCert, StoreError> {
+        let fp = new.fingerprint.trim().to_ascii_lowercase();
+        if fp.len() != 64 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(malformed(
+                "a certificate's SHA-256 fingerprint is 64 hex digits",
+            ));
+        }
+        let fs = join_functions(functions)?;
+        let label = if label.trim().is_empty() {
+            String::new()
+        } else {
+            text("label", label)?
+        };
+        let subject: String = new
+            .subject
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(1000)
+            .collect();
+        let issuer: String = new
+            .issuer
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(1000)
+            .collect();
+        let id = format!("CERT-{}", random_hex(6)?.to_ascii_uppercase());
+        let now = self.access_now();
+        dispatch!(self, write, pool, ops => {
+            let mut tx = begin_write!(self, pool);
+            if sqlx::query("SELECT 1 FROM bodies WHERE id = $1").bind(body_id).fetch_optional(&mut *tx).await?.is_none() {
+                return Err(unknown(format!("no body {body_id}")));
+            }
+            if sqlx::query("SELECT 1 FROM agency_certs WHERE fingerprint_sha256 = $1").bind(&fp).fetch_optional(&mut *tx).await?.is_some() {
+                return Err(conflict("this certificate is already registered"));
+            }
+            sqlx::query(
+                "INSERT INTO agency_certs (id, body_id, fingerprint_sha256, subject, issuer, not_before, not_after, \
+                 functions, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&id)
+            .bind(body_id)
+            .bind(&fp)
+            .bind(&subject)
+            .bind(&issuer)
+            .bind(new.not_before)
+            .bind(new.not_after)
+            .bind(&fs)
+            .bind(&label)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({
+                "body": body_id, "fingerprint_sha256": fp, "subject": subject, "issuer": issuer,
+                "not_after": new.not_after, "functions": fs, "label": label,
+            });
+            record!(tx, now, actor, "cert.add", &id, detail);
+            tx.commit().await?;
+        });
+        cert_of((
+            id,
+            body_id.to_string(),
+            fp,
+            subject,
+            issuer,
+            new.not_before,
+            new.not_after,
+            fs,
+            label,
+            now,
+            None,
+        ))
+    }
+
+    /// Revoke a registered client certificate: the next request with it is refused.
+    pub async fn revoke_agency_cert(&self, actor: &str, cert_id: &str) -> Result<(), StoreError> {
+        self.revoke(actor, &REVOKE_CERT, cert_id).await
+    }
+
+    /// A body's registered client certificates, revoked ones included, oldest first.
+    pub async fn agency_certs(&self, body_id: &str) -> Result<Vec<AgencyCert>, StoreError> {
+        let sql = format!(
+            "SELECT {CERT_COLUMNS} FROM agency_certs WHERE body_id = $1 ORDER BY created_at, id"
+        );
+        dispatch!(self, read, pool, ops => {
+            let rows: Vec<CertRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(body_id)
+                .fetch_all(pool)
+                .await?;
+            rows.into_iter().map(cert_of).collect()
+        })
+    }
+
+    /// The body and registration a presented client certificate (by its SHA-256 fingerprint) stands for,
+    /// if it is registered and not revoked. Its chain and validity are the caller's to check.
+    pub async fn caller_for_cert(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<CertCaller>, StoreError> {
+        let fp = fingerprint.trim().to_ascii_lowercase();
+        let sql = format!(
+            "SELECT {CERT_COLUMNS} FROM agency_certs WHERE fingerprint_sha256 = $1 AND revoked_at IS NULL"
+        );
+        let found = dispatch!(self, read, pool, ops => {
+            let row: Option<CertRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&fp)
+                .fetch_optional(pool)
+                .await?;
+            row.map(cert_of).transpose()?
+        });
+        let Some(cert) = found else { return Ok(None) };
+        let body = self
+            .body(&cert.body_id)
+            .await?
+            .ok_or_else(|| corrupt("certificate's body", &cert.body_id))?;
+        Ok(Some(CertCaller { body, cert }))
     }
 
     /// The record of changes to access control, oldest first; only those about `target` when given.

@@ -18,7 +18,7 @@
 //! [`StoreError::Domain`] (`PSR-CNT-…`, `PSR-AUTH-…`); the codes' texts are in the error-code classifier.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use popreg_domain::{Code, Psn};
+use popreg_domain::{Code, Psn, Tin};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -82,6 +82,69 @@ impl ContactSettings {
     pub fn inbox_link(&self, message_id: &str) -> String {
         format!("{}/my/inbox/{message_id}", self.base())
     }
+
+    /// Where an owner's forwarding addresses are managed: `/my/forwarding` for a person, the company's
+    /// section `/my/companies/{tin}` for a company (G.6).
+    pub fn forwarding_link_of(&self, owner: &Owner) -> String {
+        match owner {
+            Owner::Person(_) => self.forwarding_link(),
+            Owner::Company(tin) => format!("{}/my/companies/{tin}", self.base()),
+        }
+    }
+
+    /// The portal page of one message of an owner's inbox.
+    pub fn inbox_link_of(&self, owner: &Owner, message_id: &str) -> String {
+        match owner {
+            Owner::Person(_) => self.inbox_link(message_id),
+            Owner::Company(tin) => format!("{}/my/companies/{tin}/inbox/{message_id}", self.base()),
+        }
+    }
+}
+
+/// Whose inbox and forwarding addresses: a person, or a company (G.6) by its TIN. In the tables the owner is
+/// kept in the columns `contact_points.psn` and `inbox_messages.recipient_psn` as its key ([`Owner::key`],
+/// also its `Display`): the PSN (10 digits) for a person, `tin:` and the 8 digits for a company, so the two
+/// can never be confused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Person(Psn),
+    Company(Tin),
+}
+
+impl Owner {
+    /// The key the tables keep.
+    pub fn key(&self) -> String {
+        self.to_string()
+    }
+
+    /// The owner of a key, if it is one.
+    pub fn from_key(key: &str) -> Option<Owner> {
+        match key.strip_prefix("tin:") {
+            Some(t) => Tin::parse(t).ok().map(Owner::Company),
+            None => Psn::parse(key).ok().map(Owner::Person),
+        }
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Person(p) => write!(f, "{p}"),
+            Owner::Company(t) => write!(f, "tin:{t}"),
+        }
+    }
+}
+
+impl From<Psn> for Owner {
+    fn from(p: Psn) -> Owner {
+        Owner::Person(p)
+    }
+}
+
+impl From<Tin> for Owner {
+    fn from(t: Tin) -> Owner {
+        Owner::Company(t)
+    }
 }
 
 /// E-mail address or mobile number.
@@ -114,7 +177,8 @@ impl ContactKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContactPoint {
     pub id: i64,
-    pub psn: String,
+    /// Whose address it is: a PSN, or `tin:` and the TIN for a company (G.6); see [`Owner`].
+    pub owner: String,
     pub kind: ContactKind,
     /// The e-mail address (lower-case) or the number in international form (`+37491234567`).
     pub address: String,
@@ -250,7 +314,7 @@ fn contact_of(r: ContactRow) -> Result<ContactPoint, StoreError> {
     let kind = ContactKind::parse(&r.2).ok_or_else(|| crate::corrupt("contact kind", &r.2))?;
     Ok(ContactPoint {
         id: r.0,
-        psn: r.1,
+        owner: r.1,
         kind,
         address: r.3,
         lang: r.4,
@@ -270,6 +334,7 @@ pub(crate) struct Verification {
 }
 
 fn verification(
+    owner: &Owner,
     kind: ContactKind,
     token: &str,
     expires: DateTime<Utc>,
@@ -281,7 +346,7 @@ fn verification(
             template: "verification",
             params: json!({
                 "expires_at": expires.to_rfc3339(),
-                "forwarding_url": settings.forwarding_link(),
+                "forwarding_url": settings.forwarding_link_of(owner),
                 "secret": { "link": settings.verify_link(token) },
             }),
         },
@@ -298,13 +363,17 @@ fn verification(
 
 impl Store {
     /// A person's forwarding addresses, e-mail first, in the order they were added.
-    pub async fn contact_points(&self, psn: Psn) -> Result<Vec<ContactPoint>, StoreError> {
+    pub async fn contact_points(
+        &self,
+        owner: impl Into<Owner>,
+    ) -> Result<Vec<ContactPoint>, StoreError> {
+        let owner: Owner = owner.into();
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contact_points WHERE psn = $1 ORDER BY kind, id"
         );
         dispatch!(self, read, pool, ops => {
             let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(psn.to_string())
+                .bind(owner.to_string())
                 .fetch_all(pool)
                 .await?;
             rows.into_iter().map(contact_of).collect()
@@ -317,13 +386,14 @@ impl Store {
     /// and more verification messages than the daily limit (`PSR-CNT-0009`).
     pub async fn add_email(
         &self,
-        psn: Psn,
+        owner: impl Into<Owner>,
         address: &str,
         lang: &str,
         settings: &ContactSettings,
     ) -> Result<ContactPoint, StoreError> {
+        let owner: Owner = owner.into();
         let address = normalize_email(address)?;
-        self.add_contact(psn, ContactKind::Email, &address, lang, None, settings)
+        self.add_contact(owner, ContactKind::Email, &address, lang, None, settings)
             .await
     }
 
@@ -331,13 +401,14 @@ impl Store {
     /// as [`Store::add_email`] (`PSR-CNT-0003` for a malformed number).
     pub async fn add_phone(
         &self,
-        psn: Psn,
+        owner: impl Into<Owner>,
         number: &str,
         lang: &str,
         settings: &ContactSettings,
     ) -> Result<ContactPoint, StoreError> {
+        let owner: Owner = owner.into();
         let number = normalize_phone(number)?;
-        self.add_contact(psn, ContactKind::Phone, &number, lang, None, settings)
+        self.add_contact(owner, ContactKind::Phone, &number, lang, None, settings)
             .await
     }
 
@@ -345,14 +416,15 @@ impl Store {
     /// new one added (unverified, with its verification message) in one transaction.
     pub async fn replace_contact(
         &self,
-        psn: Psn,
+        owner: impl Into<Owner>,
         id: i64,
         new_address: &str,
         lang: &str,
         settings: &ContactSettings,
     ) -> Result<ContactPoint, StoreError> {
+        let owner: Owner = owner.into();
         let old = self
-            .contact_points(psn)
+            .contact_points(owner)
             .await?
             .into_iter()
             .find(|c| c.id == id)
@@ -361,13 +433,13 @@ impl Store {
             ContactKind::Email => normalize_email(new_address)?,
             ContactKind::Phone => normalize_phone(new_address)?,
         };
-        self.add_contact(psn, old.kind, &address, lang, Some(id), settings)
+        self.add_contact(owner, old.kind, &address, lang, Some(id), settings)
             .await
     }
 
     async fn add_contact(
         &self,
-        psn: Psn,
+        owner: Owner,
         kind: ContactKind,
         address: &str,
         lang: &str,
@@ -383,13 +455,13 @@ impl Store {
                 ContactKind::Phone => settings.sms_token_ttl,
             };
         let lang = lang_of(lang);
-        let msg = verification(kind, &token, expires, settings);
+        let msg = verification(&owner, kind, &token, expires, settings);
         dispatch_with!(self, write, pool, ops, mine = (sqlite_contacts, pg_contacts) => {
             let mut tx = ops::begin(pool).await?;
             if let Some(old) = replacing {
                 let r = sqlx::query("DELETE FROM contact_points WHERE id = $1 AND psn = $2")
                     .bind(old)
-                    .bind(psn.to_string())
+                    .bind(owner.to_string())
                     .execute(&mut *tx)
                     .await?;
                 if r.rows_affected() != 1 {
@@ -397,7 +469,7 @@ impl Store {
                 }
             }
             let n: i64 = sqlx::query("SELECT COUNT(*) FROM contact_points WHERE psn = $1 AND kind = $2")
-                .bind(psn.to_string())
+                .bind(owner.to_string())
                 .bind(kind.as_str())
                 .fetch_one(&mut *tx)
                 .await?
@@ -409,7 +481,7 @@ impl Store {
                 ));
             }
             let exists = sqlx::query("SELECT 1 FROM contact_points WHERE psn = $1 AND kind = $2 AND address = $3")
-                .bind(psn.to_string())
+                .bind(owner.to_string())
                 .bind(kind.as_str())
                 .bind(address)
                 .fetch_optional(&mut *tx)
@@ -418,12 +490,12 @@ impl Store {
             if exists {
                 return Err(refused(Code::ContactExists, "this address is already in the list"));
             }
-            mine::send_allowed(&mut tx, psn, address, now).await?;
+            mine::send_allowed(&mut tx, &owner, address, now).await?;
             let id: i64 = sqlx::query(
                 "INSERT INTO contact_points (psn, kind, address, lang, created_at, token_sha256, token_expires, \
                  attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, 0) RETURNING id",
             )
-            .bind(psn.to_string())
+            .bind(owner.to_string())
             .bind(kind.as_str())
             .bind(address)
             .bind(lang)
@@ -433,11 +505,11 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-            mine::enqueue_verification(&mut tx, psn, id, address, lang, &hash, &msg, now).await?;
+            mine::enqueue_verification(&mut tx, &owner, id, address, lang, &hash, &msg, now).await?;
             tx.commit().await?;
             Ok(ContactPoint {
                 id,
-                psn: psn.to_string(),
+                owner: owner.to_string(),
                 kind,
                 address: address.to_string(),
                 lang: lang.to_string(),
@@ -455,10 +527,11 @@ impl Store {
     /// person (`PSR-CNT-0009`); a verified address needs none (`PSR-CNT-0010`).
     pub async fn resend_verification(
         &self,
-        psn: Psn,
+        owner: impl Into<Owner>,
         id: i64,
         settings: &ContactSettings,
     ) -> Result<ContactPoint, StoreError> {
+        let owner: Owner = owner.into();
         let now = self.clock.now().trunc_subsecs(6);
         let sql =
             format!("SELECT {CONTACT_COLUMNS} FROM contact_points WHERE id = $1 AND psn = $2");
@@ -466,14 +539,14 @@ impl Store {
             let mut tx = ops::begin(pool).await?;
             let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
-                .bind(psn.to_string())
+                .bind(owner.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
             let mut point = contact_of(row.ok_or_else(|| refused(Code::ContactUnknown, format!("no contact point {id}")))?)?;
             if point.verified() {
                 return Err(refused(Code::AlreadyVerified, "this address is already verified"));
             }
-            mine::send_allowed(&mut tx, psn, &point.address, now).await?;
+            mine::send_allowed(&mut tx, &owner, &point.address, now).await?;
             let token = new_token(point.kind)?;
             let hash = token_hash(point.kind, &token);
             let expires = now
@@ -487,8 +560,8 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let msg = verification(point.kind, &token, expires, settings);
-            mine::enqueue_verification(&mut tx, psn, id, &point.address, &point.lang, &hash, &msg, now).await?;
+            let msg = verification(&owner, point.kind, &token, expires, settings);
+            mine::enqueue_verification(&mut tx, &owner, id, &point.address, &point.lang, &hash, &msg, now).await?;
             tx.commit().await?;
             point.pending_until = Some(expires);
             Ok(point)
@@ -497,11 +570,16 @@ impl Store {
 
     /// Remove one of the person's addresses: nothing more is forwarded to it. `false`: no such address of
     /// this person.
-    pub async fn remove_contact(&self, psn: Psn, id: i64) -> Result<bool, StoreError> {
+    pub async fn remove_contact(
+        &self,
+        owner: impl Into<Owner>,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let owner: Owner = owner.into();
         dispatch!(self, write, pool, ops => {
             let r = sqlx::query("DELETE FROM contact_points WHERE id = $1 AND psn = $2")
                 .bind(id)
-                .bind(psn.to_string())
+                .bind(owner.to_string())
                 .execute(pool)
                 .await?;
             Ok(r.rows_affected() == 1)
@@ -548,10 +626,11 @@ impl Store {
     /// is not the person's.
     pub async fn verify_phone(
         &self,
-        psn: Psn,
+        owner: impl Into<Owner>,
         number: &str,
         token: &str,
     ) -> Result<ContactPoint, StoreError> {
+        let owner: Owner = owner.into();
         let number = normalize_phone(number)?;
         let now = self.clock.now().trunc_subsecs(6);
         let sql = format!(
@@ -562,7 +641,7 @@ impl Store {
         let result: Result<ContactPoint, StoreError> = dispatch_with!(self, write, pool, ops, mine = (sqlite_contacts, pg_contacts) => {
             let mut tx = ops::begin(pool).await?;
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(psn.to_string())
+                .bind(owner.to_string())
                 .bind(&number)
                 .fetch_optional(&mut *tx)
                 .await?
@@ -644,7 +723,7 @@ macro_rules! contact_tx_fns {
             /// five a day to an address, ten a day per person. Counted from the outbox itself.
             pub(crate) async fn send_allowed(
                 tx: &mut <$db as sqlx::Database>::Connection,
-                psn: Psn,
+                owner: &Owner,
                 address: &str,
                 now: DateTime<Utc>,
             ) -> Result<(), StoreError> {
@@ -653,7 +732,7 @@ macro_rules! contact_tx_fns {
                     .and_hms_opt(0, 0, 0)
                     .map(|t| t.and_utc() - Duration::hours(4))
                     .unwrap_or(now);
-                let source = format!("contact:{psn}");
+                let source = format!("contact:{owner}");
                 let row = sqlx::query(
                     "SELECT COUNT(*), COALESCE(SUM(CASE WHEN recipient = $2 THEN 1 ELSE 0 END), 0), \
                      MAX(CASE WHEN recipient = $2 THEN created_at END) \
@@ -685,7 +764,7 @@ macro_rules! contact_tx_fns {
             #[allow(clippy::too_many_arguments)]
             pub(crate) async fn enqueue_verification(
                 tx: &mut <$db as sqlx::Database>::Connection,
-                psn: Psn,
+                owner: &Owner,
                 id: i64,
                 address: &str,
                 lang: &str,
@@ -701,7 +780,7 @@ macro_rules! contact_tx_fns {
                     .bind(msg.params.to_string())
                     .bind(format!("verify:{id}:{}", &hash[..16]))
                     .bind(now)
-                    .bind(format!("contact:{psn}"))
+                    .bind(format!("contact:{owner}"))
                     .execute(&mut *tx)
                     .await?;
                 Ok(())
@@ -716,6 +795,27 @@ contact_tx_fns!(pg_contacts, sqlx::Postgres);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn g_6_owner_keys_tell_persons_and_companies_apart() {
+        let tin = Tin::parse("02512345").unwrap();
+        assert_eq!(Owner::Company(tin).key(), "tin:02512345");
+        assert_eq!(Owner::from_key("tin:02512345"), Some(Owner::Company(tin)));
+        assert_eq!(Owner::from_key("tin:0251234"), None);
+        assert_eq!(Owner::from_key("02512345"), None);
+        let s = ContactSettings {
+            portal_url: "https://e-citizen.am/".into(),
+            ..ContactSettings::default()
+        };
+        assert_eq!(
+            s.inbox_link_of(&Owner::Company(tin), "ab"),
+            "https://e-citizen.am/my/companies/02512345/inbox/ab"
+        );
+        assert_eq!(
+            s.forwarding_link_of(&Owner::Company(tin)),
+            "https://e-citizen.am/my/companies/02512345"
+        );
+    }
 
     #[test]
     fn g_7_numbers_are_kept_in_international_form_whatever_the_writing() {

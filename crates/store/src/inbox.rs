@@ -24,7 +24,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::audit::{Leaf, sha256_hex};
-use crate::contacts::ContactSettings;
+use crate::contacts::{ContactSettings, Owner};
 use crate::usage::refused;
 use crate::{Dialect, Inner, Store, StoreError, pg_ops, sqlite_ops};
 
@@ -78,7 +78,9 @@ pub struct NewAttachment {
 /// A notification to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewNotification {
-    pub recipient: Psn,
+    /// A person by PSN, or a company by TIN (G.6): the message goes to the company inbox, forwarded to the
+    /// company's verified addresses.
+    pub recipient: Owner,
     pub subject: String,
     pub text: String,
     /// The notification has legal effect (e.g. a summons): its opening is the moment of delivery.
@@ -325,7 +327,12 @@ pub struct DeliveryStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotificationStatus {
     pub id: String,
-    pub recipient_psn: String,
+    /// The person it was sent to; absent for a company.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient_psn: Option<String>,
+    /// The company it was sent to (G.6); absent for a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient_tin: Option<String>,
     pub legal_significance: bool,
     pub created_at: DateTime<Utc>,
     pub destinations: Vec<DeliveryStatus>,
@@ -475,12 +482,15 @@ macro_rules! inbox_ops {
                         }));
                     }
                 }
-                let psn = n.recipient.to_string();
-                if sqlx::query("SELECT 1 FROM persons WHERE psn = $1")
-                    .bind(&psn)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_none()
+                let psn = n.recipient.key();
+                // A person must be in the register; a company is not kept here (the caller checked it
+                // against the legal-entity registry).
+                if let Owner::Person(p) = n.recipient
+                    && sqlx::query("SELECT 1 FROM persons WHERE psn = $1")
+                        .bind(p.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .is_none()
                 {
                     return Err(refused(Code::PsnUnknown, format!("no person with PSN {psn}")));
                 }
@@ -523,7 +533,7 @@ macro_rules! inbox_ops {
                 .bind(&psn)
                 .fetch_all(&mut *tx)
                 .await?;
-                let inbox_url = settings.inbox_link(&id);
+                let inbox_url = settings.inbox_link_of(&n.recipient, &id);
                 let files: Vec<&str> = n.attachments.iter().map(|a| a.name.as_str()).collect();
                 let source = format!("notification:{id}");
                 for (cid, kind, address, lang) in &points {
@@ -537,7 +547,7 @@ macro_rules! inbox_ops {
                             "attachments": files,
                             "created_at": now.to_rfc3339(),
                             "inbox_url": inbox_url,
-                            "forwarding_url": settings.forwarding_link(),
+                            "forwarding_url": settings.forwarding_link_of(&n.recipient),
                         }))
                     } else {
                         ("sms", "notification_sms", json!({
@@ -577,7 +587,8 @@ macro_rules! inbox_ops {
             pub(crate) async fn open(
                 pool: &sqlx::Pool<DB>,
                 now: DateTime<Utc>,
-                psn: Psn,
+                owner: Owner,
+                reader: Psn,
                 id: &str,
             ) -> Result<Option<InboxMessage>, StoreError> {
                 let mut tx = crate::$ops::begin(pool).await?;
@@ -588,7 +599,7 @@ macro_rules! inbox_ops {
                      LEFT JOIN inbound_mail i ON i.id = m.mail_id WHERE m.id = $1 AND m.recipient_psn = $2",
                 )
                 .bind(id)
-                .bind(psn.to_string())
+                .bind(owner.key())
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(r) = row else {
@@ -601,12 +612,11 @@ macro_rules! inbox_ops {
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    let act = Leaf::act(
-                        "notification.open",
-                        &psn.to_string(),
-                        id,
-                        json!({ "body": r.try_get::<String, _>(1)? }),
-                    );
+                    let mut details = json!({ "body": r.try_get::<String, _>(1)? });
+                    if let Owner::Company(tin) = owner {
+                        details["company"] = json!(tin.as_str());
+                    }
+                    let act = Leaf::act("notification.open", &reader.to_string(), id, details);
                     crate::$ops::audit::append(&mut tx, now, &[act]).await?;
                     opened_at = Some(now);
                 }
@@ -619,7 +629,7 @@ macro_rules! inbox_ops {
                 tx.commit().await?;
                 Ok(Some(InboxMessage {
                     id: r.try_get(0)?,
-                    recipient_psn: psn.to_string(),
+                    recipient_psn: owner.key(),
                     sender: sender_or_mail(
                         r.try_get(1)?,
                         r.try_get(2)?,
@@ -732,7 +742,7 @@ impl Store {
             };
             (head, rows)
         });
-        let Some((id, psn, legal, created_at, opened_at)) = head else {
+        let Some((id, recipient, legal, created_at, opened_at)) = head else {
             return Ok(None);
         };
         let mut destinations = vec![DeliveryStatus {
@@ -769,7 +779,14 @@ impl Store {
         }
         Ok(Some(NotificationStatus {
             id,
-            recipient_psn: psn,
+            recipient_psn: match Owner::from_key(&recipient) {
+                Some(Owner::Company(_)) => None,
+                _ => Some(recipient.clone()),
+            },
+            recipient_tin: match Owner::from_key(&recipient) {
+                Some(Owner::Company(t)) => Some(t.to_string()),
+                _ => None,
+            },
             legal_significance: legal,
             created_at,
             destinations,
@@ -777,13 +794,19 @@ impl Store {
     }
 
     /// A page of a person's inbox, newest first, with the unread count and the total.
-    pub async fn inbox(&self, psn: Psn, offset: i64, limit: i64) -> Result<InboxPage, StoreError> {
+    pub async fn inbox(
+        &self,
+        owner: impl Into<Owner>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<InboxPage, StoreError> {
+        let owner: Owner = owner.into();
         let sql = format!(
             "{ITEM_SELECT} WHERE m.recipient_psn = $1 ORDER BY m.created_at DESC, m.id LIMIT $2 OFFSET $3"
         );
         dispatch!(self, read, pool, ops => {
             let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(psn.to_string())
+                .bind(owner.key())
                 .bind(limit.clamp(1, 500))
                 .bind(offset.max(0))
                 .fetch_all(pool)
@@ -792,7 +815,7 @@ impl Store {
                 "SELECT COUNT(*), COALESCE(SUM(CASE WHEN opened_at IS NULL THEN 1 ELSE 0 END), 0) \
                  FROM inbox_messages WHERE recipient_psn = $1",
             )
-            .bind(psn.to_string())
+            .bind(owner.key())
             .fetch_one(pool)
             .await?;
             Ok(InboxPage {
@@ -810,13 +833,24 @@ impl Store {
         psn: Psn,
         id: &str,
     ) -> Result<Option<InboxMessage>, StoreError> {
+        self.open_message_of(Owner::Person(psn), psn, id).await
+    }
+
+    /// Open a message of `owner`'s inbox as the person `reader`: the person themselves, or for a company
+    /// (G.6) a person the caller has checked holds a role in it. The act names the reader (and the company).
+    pub async fn open_message_of(
+        &self,
+        owner: Owner,
+        reader: Psn,
+        id: &str,
+    ) -> Result<Option<InboxMessage>, StoreError> {
         if id.len() > 64 {
             return Ok(None);
         }
         let now = self.clock.now().trunc_subsecs(6);
         match &self.inner {
-            Inner::Sqlite { write, .. } => sqlite_inbox::open(write, now, psn, id).await,
-            Inner::Postgres(pool) => pg_inbox::open(pool, now, psn, id).await,
+            Inner::Sqlite { write, .. } => sqlite_inbox::open(write, now, owner, reader, id).await,
+            Inner::Postgres(pool) => pg_inbox::open(pool, now, owner, reader, id).await,
         }
     }
 
@@ -824,10 +858,11 @@ impl Store {
     /// has no such attachment.
     pub async fn attachment(
         &self,
-        psn: Psn,
+        owner: impl Into<Owner>,
         id: &str,
         n: i64,
     ) -> Result<Option<Attachment>, StoreError> {
+        let owner: Owner = owner.into();
         dispatch!(self, read, pool, ops => {
             let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
                 "SELECT a.name, a.media_type, a.content FROM inbox_attachments a JOIN inbox_messages m \
@@ -835,7 +870,7 @@ impl Store {
             )
             .bind(id)
             .bind(n)
-            .bind(psn.to_string())
+            .bind(owner.key())
             .fetch_optional(pool)
             .await?;
             Ok(row.map(|(name, media_type, content)| Attachment { name, media_type, content }))

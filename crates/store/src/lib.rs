@@ -116,6 +116,8 @@ enum Inner {
     Sqlite {
         write: SqlitePool,
         read: SqlitePool,
+        /// Plain read-only connections for the request path's point look-ups (see `hot.rs`).
+        hot: Arc<hot::HotReaders>,
     },
     Postgres(PgPool),
 }
@@ -191,11 +193,13 @@ macro_rules! dispatch_with {
     };
 }
 
+mod hot;
+
 // After `dispatch!`, which it uses.
 mod access;
 pub use access::{
-    API_KEY_PREFIX, AccessEvent, ApiKey, Body, Employee, KeyCaller, NewBody, ReadGrant,
-    hash_api_key, valid_xroad_member,
+    API_KEY_PREFIX, AccessEvent, AgencyCert, ApiKey, Body, CertCaller, Employee, KeyCaller,
+    NewAgencyCert, NewBody, ReadGrant, hash_api_key, valid_xroad_member,
 };
 
 // The submission pipeline's transaction; after `dispatch!`, which it uses.
@@ -243,7 +247,7 @@ mod inbound;
 mod inbox;
 pub use contacts::{
     ContactKind, ContactPoint, ContactSettings, MAX_CODE_ATTEMPTS, MAX_CONTACTS_PER_KIND,
-    MAX_SENDS_PER_ADDRESS_PER_DAY, MAX_SENDS_PER_PERSON_PER_DAY, RESEND_INTERVAL,
+    MAX_SENDS_PER_ADDRESS_PER_DAY, MAX_SENDS_PER_PERSON_PER_DAY, Owner, RESEND_INTERVAL,
     VERIFICATION_SUBJECT, normalize_email, normalize_phone,
 };
 pub use inbound::*;
@@ -362,14 +366,23 @@ impl Store {
                     .unwrap_or(url),
             );
             let (write, read) = sqlite::open(&path, opts).await?;
+            let hot = hot::HotReaders::new(path.clone(), opts.max_connections);
             Ok(Store {
-                inner: Inner::Sqlite { write, read },
+                inner: Inner::Sqlite { write, read, hot },
                 clock,
                 label: format!("sqlite:{}", path.display()),
                 submissions: Arc::default(),
                 audit_signer: Arc::default(),
                 usage: Arc::default(),
             })
+        }
+    }
+
+    /// SQLite's hot readers (`hot.rs`); `None` on PostgreSQL.
+    pub(crate) fn hot(&self) -> Option<&Arc<hot::HotReaders>> {
+        match &self.inner {
+            Inner::Sqlite { hot, .. } => Some(hot),
+            Inner::Postgres(_) => None,
         }
     }
 
@@ -434,7 +447,8 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.inner {
-            Inner::Sqlite { write, read } => {
+            Inner::Sqlite { write, read, hot } => {
+                hot.close();
                 read.close().await;
                 write.close().await;
             }
@@ -472,6 +486,17 @@ impl Store {
 
     /// The stored projection of a person as JSON text, exactly as kept (the fast path for reads).
     pub(crate) async fn person_json(&self, psn: Psn) -> Result<Option<String>, StoreError> {
+        if let Some(hot) = self.hot() {
+            let psn = psn.to_string();
+            return hot
+                .run(move |c| {
+                    use rusqlite::OptionalExtension;
+                    Ok(c.prepare_cached("SELECT doc FROM persons WHERE psn = $1")?
+                        .query_row([psn], |r| r.get::<_, String>(0))
+                        .optional()?)
+                })
+                .await;
+        }
         dispatch!(self, read, pool, ops => {
             let row = sqlx::query("SELECT doc FROM persons WHERE psn = $1")
                 .bind(psn.to_string())

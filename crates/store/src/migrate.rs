@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(7, "sms", "0007_sms.sql"),
     migration!(8, "mobile_id", "0008_mobile_id.sql"),
     migration!(9, "notices", "0009_notices.sql"),
+    migration!(10, "agency_certs", "0010_agency_certs.sql"),
     migration!(11, "inbound_mail", "0011_inbound_mail.sql"),
 ];
 

@@ -8,6 +8,15 @@
 //! channel is `x_road` and `X-Road-UserId` names the user; otherwise the channel is `api` and the user is the
 //! key's owner. `X-Road-*` headers without `X-Road-Client` are refused rather than half believed.
 //!
+//! **Client certificates** (mutual TLS, issue 4 item 6). A request over HTTPS with no API key at all that
+//! presents a client certificate is looked up by the SHA-256 fingerprint of its DER encoding among the
+//! bodies' registered certificates (`agency_certs`); a registered, unrevoked one is then checked like an ID
+//! card (chain to `server.agency_ca`, else `server.client_ca`; validity at the register's clock; CRL; client
+//! authentication) and acts for its body with the functions registered with it. The user is
+//! `X-Road-UserId` (behind X-Road) or the certificate's subject common name. An unregistered or revoked
+//! certificate is `401 PSR-AUTH-0010`. A key, when one is presented, always decides: a certificate never
+//! widens a key's rights.
+//!
 //! Nothing here logs a key. A refused key leaves a `security` log line without it.
 
 use axum::http::HeaderMap;
@@ -34,25 +43,43 @@ pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(rest)
 }
 
+tokio::task_local! {
+    /// The TLS client of the API request being served (none over plain HTTP), for [`caller`].
+    static TLS_PEER: Option<popreg_identity::TlsPeer>;
+}
+
+/// Make the request's TLS client (if any) known to [`caller`] while the request is served: the handlers
+/// take only the headers, and the peer cannot come from a header (a client could forge it).
+pub(crate) async fn with_tls_peer(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req.extensions().get::<popreg_identity::TlsPeer>().cloned();
+    TLS_PEER.scope(peer, next.run(req)).await
+}
+
+/// Who a credential acts as: the body, the default user, the functions, and the credential's id for logs.
+struct Found {
+    body: popreg_store::Body,
+    owner_uid: String,
+    functions: Vec<Function>,
+    id: String,
+}
+
 /// The caller of a request, or the coded refusal in the request's format and language: 401 without a key
 /// or with an unknown or revoked one, 403 when `X-Road-Client` is not the key's body's member, 400 for
 /// malformed identity headers.
 pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let refuse = |code: Code, detail: &str| ApiError::new(code, detail).for_request(headers);
-    let key = presented_key(headers).map_err(|detail| refuse(Code::Unauthorized, detail))?;
-    let found = state
-        .0
-        .store
-        .caller_for_key(&key)
-        .await
-        .map_err(|e| ApiError::from(e).for_request(headers))?;
-    let Some(found) = found else {
-        tracing::warn!(
-            target: "security",
-            reason = "unknown or revoked API key",
-            "request refused"
-        );
-        return Err(refuse(Code::Unauthorized, "the API key is not valid"));
+    let no_key = headers.get("x-api-key").is_none() && headers.get(AUTHORIZATION).is_none();
+    let peer = TLS_PEER
+        .try_with(|p| p.clone())
+        .ok()
+        .flatten()
+        .filter(popreg_identity::TlsPeer::has_certificate);
+    let found = match peer {
+        Some(peer) if no_key => by_certificate(state, headers, &peer).await?,
+        _ => by_key(state, headers).await?,
     };
     let external = ExternalIds {
         xroad_client: one_header(headers, X_ROAD_CLIENT)
@@ -75,7 +102,7 @@ pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Call
                     "X-Road-Id, X-Road-UserId and X-Road-Issue come only with X-Road-Client",
                 ));
             }
-            (Channel::Api, found.key.owner_uid.clone())
+            (Channel::Api, found.owner_uid.clone())
         }
         Some(client) => {
             if !popreg_store::valid_xroad_member(client) {
@@ -89,7 +116,7 @@ pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Call
                     target: "security",
                     reason = "X-Road client is not the key's body's member",
                     body = %found.body.id,
-                    key_id = %found.key.id,
+                    credential = %found.id,
                     xroad_client = %client,
                     "request refused"
                 );
@@ -101,7 +128,7 @@ pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Call
             let user = external
                 .xroad_user_id
                 .clone()
-                .unwrap_or_else(|| found.key.owner_uid.clone());
+                .unwrap_or_else(|| found.owner_uid.clone());
             (Channel::XRoad, user)
         }
     };
@@ -109,9 +136,97 @@ pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Call
         body_id: found.body.id,
         body_type: found.body.body_type,
         user_uid,
-        functions: found.key.functions,
+        functions: found.functions,
         channel,
         external,
+    })
+}
+
+/// The body an API key acts for, or `401`.
+async fn by_key(state: &AppState, headers: &HeaderMap) -> Result<Found, ApiError> {
+    let refuse = |code: Code, detail: &str| ApiError::new(code, detail).for_request(headers);
+    let key = presented_key(headers).map_err(|detail| refuse(Code::Unauthorized, detail))?;
+    let found = state
+        .0
+        .store
+        .caller_for_key(&key)
+        .await
+        .map_err(|e| ApiError::from(e).for_request(headers))?;
+    let Some(found) = found else {
+        tracing::warn!(
+            target: "security",
+            reason = "unknown or revoked API key",
+            "request refused"
+        );
+        return Err(refuse(Code::Unauthorized, "the API key is not valid"));
+    };
+    Ok(Found {
+        body: found.body,
+        owner_uid: found.key.owner_uid,
+        functions: found.key.functions,
+        id: found.key.id,
+    })
+}
+
+/// The body a registered client certificate acts for, or `401`: not registered or revoked
+/// (`PSR-AUTH-0010`), or not valid now (the ID card's codes: expired, revoked by its CA, unknown issuer…).
+async fn by_certificate(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: &popreg_identity::TlsPeer,
+) -> Result<Found, ApiError> {
+    let refuse = |code: Code, detail: &str| ApiError::new(code, detail).for_request(headers);
+    let cfg = &state.0.config;
+    let Some(verifier) = cfg.agency_verifier.as_ref().or(cfg.card_verifier.as_ref()) else {
+        return Err(refuse(
+            Code::Unauthorized,
+            "an API key is required (this server checks no client certificates)",
+        ));
+    };
+    let fingerprint = peer.fingerprint().unwrap_or_default();
+    let registered = state
+        .0
+        .store
+        .caller_for_cert(&fingerprint)
+        .await
+        .map_err(|e| ApiError::from(e).for_request(headers))?;
+    let Some(registered) = registered else {
+        tracing::warn!(
+            target: "security",
+            reason = "unregistered or revoked client certificate",
+            %fingerprint,
+            "request refused"
+        );
+        return Err(refuse(
+            Code::AuthClientCertNotRegistered,
+            "the client certificate is not registered for any body, or its registration is revoked",
+        ));
+    };
+    let checked = verifier
+        .verify_client(peer, state.0.store.clock().now())
+        .map_err(|e| {
+            tracing::warn!(
+                target: "security",
+                reason = %e,
+                cert = %registered.cert.id,
+                body = %registered.body.id,
+                "registered client certificate refused"
+            );
+            refuse(e.code(), &e.to_string())
+        })?;
+    let owner_uid = checked
+        .common_name
+        .filter(|cn| !cn.trim().is_empty())
+        .unwrap_or(checked.subject)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_HEADER_CHARS)
+        .collect();
+    Ok(Found {
+        body: registered.body,
+        owner_uid,
+        functions: registered.cert.functions,
+        id: registered.cert.id,
     })
 }
 

@@ -7,6 +7,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod admin;
 mod api;
 mod auth;
 mod error;
@@ -22,6 +23,7 @@ mod notifications;
 mod portal;
 mod schemas;
 mod sms_receipts;
+mod staff;
 mod submit;
 mod usage_api;
 mod whoami;
@@ -55,8 +57,13 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// The tax registry connector for TIN checks; `None` answers "registry unavailable".
     pub tax_registry: Option<popreg_connectors::tax::TaxRegistry>,
+    /// The legal-entity, vehicle and driving-licence registries (G.4, G.6); one not configured is
+    /// "unavailable".
+    pub registries: popreg_connectors::registries::Registries,
     /// Checks ID-card certificates presented over TLS (`GET /whoami`); `None`: ID cards are not accepted.
     pub card_verifier: Option<Arc<popreg_identity::CardVerifier>>,
+    /// Checks agencies' API client certificates (mutual TLS); `None`: the `card_verifier`'s CAs are used.
+    pub agency_verifier: Option<Arc<popreg_identity::CardVerifier>>,
     /// Behind a TLS-terminating reverse proxy: where it forwards the client certificate, and from where.
     pub forwarded_cert: Option<ForwardedCert>,
     /// Refused authentications (`401`) allowed per client address in `auth_failure_window`; past that the
@@ -89,7 +96,9 @@ impl Default for WebConfig {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             tax_registry: None,
+            registries: Default::default(),
             card_verifier: None,
+            agency_verifier: None,
             forwarded_cert: None,
             auth_failures_per_window: 30,
             auth_failure_window: Duration::from_secs(60),
@@ -138,9 +147,11 @@ pub fn router(state: AppState) -> Router {
         .route("/whoami", get(whoami::whoami))
         .merge(schemas::routes())
         .merge(workspace::routes())
+        .merge(admin::routes())
         .merge(my_usage::routes())
         .merge(portal::routes())
         .route("/manage", get(manage_page::view))
+        .route("/staff/body", get(staff::choose_body))
         .nest(
             "/api/v1",
             api::routes()
@@ -150,7 +161,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(notifications::routes())
                 .merge(notices_api::routes())
                 .merge(sms_receipts::routes())
-                .merge(mobile_id::routes()),
+                .merge(mobile_id::routes())
+                .layer(middleware::from_fn(auth::with_tls_peer)),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);
     let throttle = middleware::from_fn_with_state(state.clone(), throttle);

@@ -57,6 +57,11 @@ pub(crate) fn start_of(d: NaiveDate) -> DateTime<Utc> {
 }
 
 /// The default reporting window: the 30 days up to and including `to`.
+/// The end of a suspension's last day (inclusive): the day in Armenia ends at 20:00 UTC.
+pub(crate) fn last_day_end(d: NaiveDate) -> DateTime<Utc> {
+    start_of(d + Duration::days(1)) - Duration::hours(4)
+}
+
 pub(crate) fn default_from(to: NaiveDate) -> NaiveDate {
     to - Duration::days(29)
 }
@@ -326,10 +331,7 @@ async fn suspend(
             format!("no body {}", req.body_id),
         )));
     }
-    // The day in Armenia ends at 20:00 UTC.
-    let until = req
-        .until
-        .map(|d| start_of(d + Duration::days(1)) - Duration::hours(4));
+    let until = req.until.map(last_day_end);
     let id = store
         .suspend(&req.body_id, req.reason.trim(), until, &who.user_uid)
         .await

@@ -14,7 +14,7 @@ use popreg_domain::access::Function;
 use popreg_domain::classifiers::{Lang, classifiers};
 
 use crate::AppState;
-use crate::workspace::{employee, error_page, esc, lang_of, page};
+use crate::workspace::{error_page, esc, lang_of, page};
 
 /// A provider needs the manager's attention past this rejection rate (with at least `MIN_SUBMISSIONS`).
 pub(crate) const ATTENTION_RATE: f64 = 0.2;
@@ -145,8 +145,10 @@ fn chart(days: &[popreg_store::DayCount], title: &str) -> String {
 pub(crate) async fn view(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
     let tx = t(lang);
-    if let Err(r) = employee(
+    if let Err(r) = crate::staff::employee(
         &state,
+        req.uri(),
+        req.headers(),
         req.extensions().get(),
         lang,
         Function::ManageRegister,

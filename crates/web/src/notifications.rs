@@ -1,6 +1,8 @@
 //! The sending API of the Notification System (A1.5.6, G.3.2–3) for state bodies:
 //!
-//! - `POST /api/v1/notifications` (JSON in; JSON or XML out): a notification to a person by PSN — subject,
+//! - `POST /api/v1/notifications` (JSON in; JSON or XML out): a notification to a person by PSN
+//!   (`recipient_psn`), or to a company by TIN (`recipient_tin`, G.6: checked against the legal-entity
+//!   registry, stored in the company inbox and forwarded to the company's verified addresses) — subject,
 //!   text, optional attachments (base64), legal significance, an idempotency key (`Idempotency-Key` header
 //!   or `idempotency_key` field). One transaction writes the inbox message and its forwards to the person's
 //!   verified e-mail addresses and phones. With `"paper_delivery": true` the answer also carries the
@@ -18,9 +20,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use popreg_domain::access::Function;
-use popreg_domain::{Code, Psn};
+use popreg_domain::{Code, Psn, Tin};
 use popreg_store::{
-    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, NewAttachment, NewNotification, Released, View,
+    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, NewAttachment, NewNotification, Owner, Released, View,
 };
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +51,7 @@ struct AttachmentIn {
 #[serde(deny_unknown_fields)]
 struct SendRequest {
     recipient_psn: Option<String>,
-    /// A company by its taxpayer number (G.6): not available yet.
+    /// A company by its taxpayer number (G.6): the company inbox, forwarded to its verified addresses.
     recipient_tin: Option<String>,
     #[serde(default)]
     subject: String,
@@ -96,18 +98,31 @@ async fn send(
     require(&who, Function::SendNotifications).map_err(|e| ctx.err(e))?;
     require_json(&ctx, &headers, "the notification")?;
     let req: SendRequest = json_body(&ctx, &body)?;
-    if req.recipient_tin.is_some() {
+    let recipient = match (req.recipient_psn.as_deref(), req.recipient_tin.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(malformed(
+                &ctx,
+                Code::Malformed,
+                "name the recipient by recipient_psn or by recipient_tin, not both",
+            ));
+        }
+        (Some(p), None) => Owner::Person(Psn::parse(p).map_err(|e| ctx.err(e))?),
+        (None, Some(t)) => Owner::Company(Tin::parse(t).map_err(|e| ctx.err(e))?),
+        (None, None) => {
+            return Err(malformed(
+                &ctx,
+                Code::MissingField,
+                "recipient_psn (a person) or recipient_tin (a company) is required",
+            ));
+        }
+    };
+    if req.paper_delivery && matches!(recipient, Owner::Company(_)) {
         return Err(malformed(
             &ctx,
-            Code::RecipientByTinUnsupported,
-            "notifications to companies by taxpayer number (G.6) are not available yet; name a person by recipient_psn",
+            Code::Malformed,
+            "paper_delivery is for persons only: the register keeps no address of a company",
         ));
     }
-    let raw = req
-        .recipient_psn
-        .as_deref()
-        .ok_or_else(|| malformed(&ctx, Code::MissingField, "recipient_psn is required"))?;
-    let psn = Psn::parse(raw).map_err(|e| ctx.err(e))?;
     if req.attachments.len() > MAX_ATTACHMENTS {
         return Err(malformed(
             &ctx,
@@ -150,7 +165,7 @@ async fn send(
         (None, b) => b,
     };
     let n = NewNotification {
-        recipient: psn,
+        recipient,
         subject: req.subject,
         text: req.body,
         legal_significance: req.legal_significance,
@@ -160,7 +175,21 @@ async fn send(
     n.check().map_err(|e| ctx.err(e))?;
 
     // Paper delivery: the official-notice address (A1.21.2.b), through the gate, before anything is sent.
-    let paper = if req.paper_delivery {
+    // A company must exist in the legal-entity registry (G.6); the register keeps none itself.
+    if let Owner::Company(tin) = recipient {
+        match state.0.config.registries.company(tin).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(malformed(
+                    &ctx,
+                    Code::CompanyUnknown,
+                    format!("the legal-entity registry has no company with TIN {tin}"),
+                ));
+            }
+            Err(e) => return Err(ctx.err(e)),
+        }
+    }
+    let paper = if let (true, Owner::Person(psn)) = (req.paper_delivery, recipient) {
         let date = popreg_store::armenian_date(state.0.store.clock().now());
         let r = state
             .0

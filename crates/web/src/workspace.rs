@@ -16,11 +16,11 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use popreg_domain::access::{Caller, Function};
+use popreg_domain::Code;
+use popreg_domain::access::Function;
 use popreg_domain::classifiers::{Lang, classifiers};
 use popreg_domain::elements::{self, FieldDef, KindDef, ValueDomain};
 use popreg_domain::submission::Violation;
-use popreg_domain::{Channel, Code, ExternalIds};
 use popreg_store::{Outcome, Receipt};
 use serde_json::{Map, Value};
 
@@ -149,63 +149,17 @@ pub(crate) fn lang_of(req_uri: &axum::http::Uri, headers: &HeaderMap) -> Lang {
         .unwrap_or_else(|| crate::negotiate::language(headers))
 }
 
-/// The employee behind the ID card who holds `function` at a body, as a caller of that body; or the page
-/// that says why not.
-pub(crate) async fn employee(
-    state: &AppState,
-    peer: Option<&popreg_identity::TlsPeer>,
-    lang: Lang,
-    function: Function,
-) -> Result<(Caller, String), Response> {
-    let tx = t(lang);
-    let refuse = |status, msg: &str| {
-        page(
-            lang,
-            status,
-            tx.title,
-            &format!("<p class=\"err\">{}</p>", esc(msg)),
-            None,
-        )
-    };
-    let identity = match crate::whoami::identify_peer(state, peer) {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::warn!(target: "security", reason = %e, "workspace: no valid ID card");
-            return Err(refuse(StatusCode::UNAUTHORIZED, tx.no_card));
-        }
-    };
-    let store = &state.0.store;
-    let jobs = store.employments(identity.psn).await.map_err(|e| {
-        tracing::error!(error = %e, "workspace: employments");
-        error_page(
-            lang,
-            StatusCode::SERVICE_UNAVAILABLE,
-            tx.title,
-            Code::StorageUnavailable,
-        )
-    })?;
-    for job in jobs.into_iter().filter(|j| j.functions.contains(&function)) {
-        if let Ok(Some(body)) = store.body(&job.body_id).await {
-            let name = match lang {
-                Lang::Hy => body.name_hy.clone(),
-                Lang::En => body.name_en.clone(),
-                Lang::Ru => body.name_ru.clone(),
-            };
-            return Ok((
-                Caller {
-                    body_id: body.id,
-                    body_type: body.body_type,
-                    user_uid: identity.psn.to_string(),
-                    functions: job.functions,
-                    channel: Channel::Web,
-                    external: ExternalIds::default(),
-                },
-                name,
-            ));
-        }
+/// "Log in with your ID card", in `lang`.
+pub(crate) fn no_card_text(lang: Lang) -> String {
+    t(lang).no_card.to_string()
+}
+
+/// Why a person who is no employee with `function` is refused, in `lang`.
+pub(crate) fn not_employee_text(lang: Lang, function: Function) -> String {
+    match function {
+        Function::Submit => t(lang).not_employee.to_string(),
+        _ => crate::portal::tr(lang, "staff-not-permitted"),
     }
-    tracing::warn!(target: "security", psn = %identity.psn, "workspace: card holder is not a submitting employee");
-    Err(refuse(StatusCode::FORBIDDEN, tx.not_employee))
 }
 
 fn new_token() -> String {
@@ -216,18 +170,39 @@ fn new_token() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
     crate::portal::cookie(headers, CSRF_COOKIE).map(str::to_string)
+}
+
+/// The employee of this request with the `submit` function (session or ID card, see [`crate::staff`]).
+fn staff(
+    state: &AppState,
+    req: &Request,
+    lang: Lang,
+) -> impl Future<Output = Result<crate::staff::Staff, Response>> + Send + use<> {
+    let (state, uri, headers) = (state.clone(), req.uri().clone(), req.headers().clone());
+    let peer = req.extensions().get::<popreg_identity::TlsPeer>().cloned();
+    async move {
+        crate::staff::employee(
+            &state,
+            &uri,
+            &headers,
+            peer.as_ref(),
+            lang,
+            Function::Submit,
+        )
+        .await
+    }
 }
 
 /// `GET /workspace`: what this body may submit.
 async fn home(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let (who, body_name) =
-        match employee(&state, req.extensions().get(), lang, Function::Submit).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
+    let staff = match staff(&state, &req, lang).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (who, body_name) = (&staff.caller, &staff.body_name);
     let tx = t(lang);
     let items: String = elements::kinds()
         .iter()
@@ -244,7 +219,7 @@ async fn home(State(state): State<AppState>, req: Request) -> Response {
     let main = format!(
         "<p>{}: <strong>{}</strong> ({})</p>\n<h2>{}</h2>\n<ul>{items}</ul>",
         tx.body,
-        esc(&body_name),
+        esc(body_name),
         esc(&who.body_id),
         tx.kinds
     );
@@ -343,7 +318,7 @@ pub(crate) fn field_html(
 }
 
 /// A reason in the page's language: the code's title, and the developer's detail (English) on English pages.
-fn message(lang: Lang, v: &Violation) -> String {
+pub(crate) fn message(lang: Lang, v: &Violation) -> String {
     let title = classifiers()
         .error_code(v.code)
         .map(|i| i.title.get(lang))
@@ -416,11 +391,12 @@ fn form_html(
 /// `GET /workspace/{kind}`: the empty form.
 async fn form(State(state): State<AppState>, Path(kind): Path<String>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let (who, _) = match employee(&state, req.extensions().get(), lang, Function::Submit).await {
+    let staff = match staff(&state, &req, lang).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(def) = elements::kind(&kind).filter(|k| k.providers.contains(&who.body_type)) else {
+    let Some(def) = elements::kind(&kind).filter(|k| k.providers.contains(&staff.caller.body_type))
+    else {
         return error_page(
             lang,
             StatusCode::NOT_FOUND,
@@ -428,15 +404,22 @@ async fn form(State(state): State<AppState>, Path(kind): Path<String>, req: Requ
             Code::NotCompetent,
         );
     };
-    let token = cookie_token(req.headers())
-        .filter(|c| c.len() == 48)
-        .unwrap_or_else(new_token);
+    // With a session, the session's CSRF token; with the card alone, the double-submit cookie.
+    let (token, set) = match &staff.session {
+        Some(s) => (s.csrf.clone(), false),
+        None => (
+            cookie_token(req.headers())
+                .filter(|c| c.len() == 48)
+                .unwrap_or_else(new_token),
+            true,
+        ),
+    };
     page(
         lang,
         StatusCode::OK,
         def.title.get(lang),
         &form_html(lang, def, &Map::new(), &[], &token),
-        Some(&token),
+        set.then_some(token.as_str()),
     )
 }
 
@@ -505,7 +488,7 @@ pub(crate) fn to_value(def: &KindDef, pairs: &[(String, String)]) -> Result<Valu
 /// `POST /workspace/{kind}`: the form through the pipeline.
 async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let (who, _) = match employee(&state, req.extensions().get(), lang, Function::Submit).await {
+    let staff = match staff(&state, &req, lang).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -528,16 +511,9 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let cookie = cookie_token(&headers).unwrap_or_default();
-    let same = !cookie.is_empty()
-        && cookie.len() == sent.len()
-        && cookie
-            .bytes()
-            .zip(sent.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if !same {
-        tracing::warn!(target: "security", body = %who.body_id, user = %who.user_uid, "workspace: CSRF token mismatch");
+    let token = sent.to_string();
+    if !crate::staff::form_genuine(&staff, &headers, sent) {
+        tracing::warn!(target: "security", body = %staff.caller.body_id, user = %staff.caller.user_uid, "workspace: CSRF token mismatch");
         return page(
             lang,
             StatusCode::FORBIDDEN,
@@ -551,7 +527,7 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
     };
     let receipt = Receipt {
         kind: def.name.to_string(),
-        caller: who,
+        caller: staff.caller,
         media_type: "application/x-www-form-urlencoded".into(),
         payload: body.to_vec(),
     };
@@ -625,7 +601,7 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
                 lang,
                 status,
                 def.title.get(lang),
-                &form_html(lang, def, &flat, &errors, &cookie),
+                &form_html(lang, def, &flat, &errors, &token),
                 None,
             )
         }

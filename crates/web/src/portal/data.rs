@@ -151,6 +151,8 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ("/my/usage", "desk-usage", "desk-usage-hint"),
         ("/my/sessions", "desk-sessions", "desk-sessions-hint"),
         ("/my/mobile-id", "mobile-title", "desk-mobile-hint"),
+        ("/my/registries", "registries-title", "desk-registries-hint"),
+        ("/my/companies", "companies-title", "desk-companies-hint"),
     ] {
         main.push_str(&format!(
             "<li><h2><a href=\"{href}\">{}</a></h2><p>{}</p></li>",
@@ -159,6 +161,7 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ));
     }
     main.push_str("</ul>");
+    main.push_str(&crate::staff::desk_links(&state, s.psn, l).await);
     Page::new(l, tr(l, "desk-title"))
         .session(s)
         .here(req.uri())

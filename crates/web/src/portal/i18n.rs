@@ -143,6 +143,7 @@ mod tests {
                         ("page", 1.into()),
                         ("pages", 1.into()),
                         ("address", "".into()),
+                        ("until", "".into()),
                     ],
                 );
                 for a in allowed {

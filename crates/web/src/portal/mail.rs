@@ -16,7 +16,7 @@ use axum::http::header::{
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use popreg_domain::classifiers::Lang;
-use popreg_store::{ContactKind, ContactPoint, StoreError};
+use popreg_store::{ContactKind, ContactPoint, Owner, StoreError};
 
 use super::data::local;
 use super::{Citizen, Page, citizen, csrf_field, lang, param, redirect, tr, tr_args};
@@ -70,54 +70,7 @@ pub(crate) async fn inbox(State(state): State<AppState>, req: Request) -> Respon
             ]
         ))
     );
-    if inbox.items.is_empty() {
-        main.push_str(&format!("<p>{}</p>", esc(&tr(l, "inbox-empty"))));
-    } else {
-        main.push_str(&format!(
-            "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"{}\"><table><thead><tr>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             <th scope=\"col\">{}</th></tr></thead><tbody>",
-            esc(&tr(l, "inbox-title")),
-            esc(&tr(l, "inbox-received")),
-            esc(&tr(l, "inbox-from")),
-            esc(&tr(l, "inbox-subject")),
-            esc(&tr(l, "inbox-status")),
-        ));
-        for m in &inbox.items {
-            let unread = m.opened_at.is_none();
-            let mut marks = vec![];
-            if unread {
-                marks.push(tr(l, "inbox-unread"));
-            }
-            if m.legal_significance {
-                marks.push(tr(l, "inbox-legal"));
-            }
-            if m.source == "official_mail" {
-                marks.push(tr(l, "inbox-official-mail"));
-            }
-            if m.attachments > 0 {
-                marks.push(tr_args(
-                    l,
-                    "inbox-attachments",
-                    &[("count", m.attachments.into())],
-                ));
-            }
-            let (sender, subject) = shown(l, &m.source, m.sender.name(l.as_str()), &m.subject);
-            let subject = if unread {
-                format!("<strong>{}</strong>", esc(&subject))
-            } else {
-                esc(&subject)
-            };
-            main.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td><a href=\"/my/inbox/{}\">{subject}</a></td><td>{}</td></tr>",
-                esc(&local(m.created_at)),
-                esc(&sender),
-                esc(&super::urlencode(&m.id)),
-                esc(&marks.join(" · ")),
-            ));
-        }
-        main.push_str("</tbody></table></div>");
-    }
+    main.push_str(&inbox_table(l, &inbox.items, "/my/inbox"));
     let pages = (inbox.total + PER_PAGE - 1) / PER_PAGE;
     if pages > 1 {
         main.push_str(&format!(
@@ -152,6 +105,59 @@ pub(crate) async fn inbox(State(state): State<AppState>, req: Request) -> Respon
     page.main(main).render()
 }
 
+/// The inbox as a table, newest first; each subject links to `{base}/{id}` (`/my/inbox` for the person,
+/// `/my/companies/{tin}/inbox` for a company).
+pub(crate) fn inbox_table(l: Lang, items: &[popreg_store::InboxItem], base: &str) -> String {
+    if items.is_empty() {
+        return format!("<p>{}</p>", esc(&tr(l, "inbox-empty")));
+    }
+    let mut main = format!(
+        "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"{}\"><table><thead><tr>\
+         <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+         <th scope=\"col\">{}</th></tr></thead><tbody>",
+        esc(&tr(l, "inbox-title")),
+        esc(&tr(l, "inbox-received")),
+        esc(&tr(l, "inbox-from")),
+        esc(&tr(l, "inbox-subject")),
+        esc(&tr(l, "inbox-status")),
+    );
+    for m in items {
+        let unread = m.opened_at.is_none();
+        let mut marks = vec![];
+        if unread {
+            marks.push(tr(l, "inbox-unread"));
+        }
+        if m.legal_significance {
+            marks.push(tr(l, "inbox-legal"));
+        }
+        if m.source == "official_mail" {
+            marks.push(tr(l, "inbox-official-mail"));
+        }
+        if m.attachments > 0 {
+            marks.push(tr_args(
+                l,
+                "inbox-attachments",
+                &[("count", m.attachments.into())],
+            ));
+        }
+        let (sender, subject) = shown(l, &m.source, m.sender.name(l.as_str()), &m.subject);
+        let subject = if unread {
+            format!("<strong>{}</strong>", esc(&subject))
+        } else {
+            esc(&subject)
+        };
+        main.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><a href=\"{base}/{}\">{subject}</a></td><td>{}</td></tr>",
+            esc(&local(m.created_at)),
+            esc(&sender),
+            esc(&super::urlencode(&m.id)),
+            esc(&marks.join(" · ")),
+        ));
+    }
+    main.push_str("</tbody></table></div>");
+    main
+}
+
 /// `GET /my/inbox/{id}`
 pub(crate) async fn message(
     State(state): State<AppState>,
@@ -166,14 +172,27 @@ pub(crate) async fn message(
     let page = Page::new(l, tr(l, "inbox-title"))
         .session(&who.session)
         .here(req.uri());
-    let m = match state.0.store.open_message(who.session.psn, &id).await {
+    let found = state.0.store.open_message(who.session.psn, &id).await;
+    message_page(page, l, found, "/my/inbox", "/my/inbox")
+}
+
+/// The page of one opened message (`Ok(None)`: not the owner's, or no such message: the same `404`).
+/// Attachments link to `{base}/{id}/attachments/{n}`; "back" goes to `back`.
+pub(crate) fn message_page(
+    page: Page<'_>,
+    l: Lang,
+    found: Result<Option<popreg_store::InboxMessage>, StoreError>,
+    base: &str,
+    back: &str,
+) -> Response {
+    let m = match found {
         Ok(Some(m)) => m,
         // Another person's message and no message are the same answer.
         Ok(None) => {
             return page
                 .status(StatusCode::NOT_FOUND)
                 .main(format!(
-                    "<p class=\"err\" role=\"alert\">{}</p><p><a href=\"/my/inbox\">{}</a></p>",
+                    "<p class=\"err\" role=\"alert\">{}</p><p><a href=\"{back}\">{}</a></p>",
                     esc(&tr(l, "inbox-no-message")),
                     esc(&tr(l, "inbox-title"))
                 ))
@@ -240,7 +259,7 @@ pub(crate) async fn message(
         ));
         for a in &m.attachments {
             main.push_str(&format!(
-                "<li><a href=\"/my/inbox/{}/attachments/{}\" download>{}</a> ({}, {} B)</li>",
+                "<li><a href=\"{base}/{}/attachments/{}\" download>{}</a> ({}, {} B)</li>",
                 esc(&super::urlencode(&m.id)),
                 a.n,
                 esc(&a.name),
@@ -251,7 +270,7 @@ pub(crate) async fn message(
         main.push_str("</ul>");
     }
     main.push_str(&format!(
-        "</article><p><a href=\"/my/inbox\">{}</a></p>",
+        "</article><p><a href=\"{back}\">{}</a></p>",
         esc(&tr(l, "inbox-back"))
     ));
     page.main(main).render()
@@ -269,7 +288,21 @@ pub(crate) async fn attachment(
         Ok(c) => c,
         Err(r) => return r,
     };
-    match state.0.store.attachment(who.session.psn, &id, n).await {
+    let found = state.0.store.attachment(who.session.psn, &id, n).await;
+    attachment_answer(
+        Page::new(l, tr(l, "inbox-title")).session(&who.session),
+        l,
+        found,
+    )
+}
+
+/// An attachment as a download, or the page that says there is none (or the coded refusal).
+pub(crate) fn attachment_answer(
+    page: Page<'_>,
+    l: Lang,
+    found: Result<Option<popreg_store::Attachment>, StoreError>,
+) -> Response {
+    match found {
         Ok(Some(a)) => {
             let mut r = a.content.into_response();
             let media = HeaderValue::from_str(&a.media_type)
@@ -277,12 +310,14 @@ pub(crate) async fn attachment(
             as_download(&mut r, media, &a.name);
             r
         }
-        Ok(None) => not_found(l, &who),
-        Err(e) => Page::new(l, tr(l, "inbox-title"))
-            .session(&who.session)
-            .status(status_of(&e))
-            .main(coded(l, &e))
+        Ok(None) => page
+            .status(StatusCode::NOT_FOUND)
+            .main(format!(
+                "<p class=\"err\" role=\"alert\">{}</p>",
+                esc(&tr(l, "inbox-no-message"))
+            ))
             .render(),
+        Err(e) => page.status(status_of(&e)).main(coded(l, &e)).render(),
     }
 }
 
@@ -333,6 +368,7 @@ pub(crate) async fn raw(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let page = Page::new(l, tr(l, "inbox-title")).session(&who.session);
     match state.0.store.inbound_raw(who.session.psn, &id).await {
         Ok(Some(bytes)) => {
             let mut r = bytes.into_response();
@@ -343,24 +379,10 @@ pub(crate) async fn raw(
             );
             r
         }
-        Ok(None) => not_found(l, &who),
-        Err(e) => Page::new(l, tr(l, "inbox-title"))
-            .session(&who.session)
-            .status(status_of(&e))
-            .main(coded(l, &e))
-            .render(),
+        // No such message of this person, or an error: answered as for an attachment.
+        Ok(None) => attachment_answer(page, l, Ok(None)),
+        Err(e) => attachment_answer(page, l, Err(e)),
     }
-}
-
-fn not_found(l: Lang, who: &Citizen) -> Response {
-    Page::new(l, tr(l, "inbox-title"))
-        .session(&who.session)
-        .status(StatusCode::NOT_FOUND)
-        .main(format!(
-            "<p class=\"err\" role=\"alert\">{}</p>",
-            esc(&tr(l, "inbox-no-message"))
-        ))
-        .render()
 }
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266), the name cut to safe
@@ -429,35 +451,55 @@ async fn forwarding_page(
             esc(&tr(l, title)),
             k = kind.as_str()
         ));
-        if mine.is_empty() {
-            main.push_str(&format!("<p>{}</p>", esc(&tr(l, "forwarding-none"))));
-        } else {
-            main.push_str("<ul class=\"contacts\">");
-            for p in &mine {
-                main.push_str(&contact_item(l, p, &csrf));
-            }
-            main.push_str("</ul>");
-        }
-        if mine.len() < 3 {
-            main.push_str(&format!(
-                "<form method=\"post\" action=\"/my/forwarding/{k}\">{csrf}<label for=\"new-{k}\">{label}</label>\
-                 <p class=\"src\" id=\"new-{k}-hint\">{hint}</p>\
-                 <input id=\"new-{k}\" name=\"address\" type=\"{input_type}\" required maxlength=\"254\" \
-                 aria-describedby=\"new-{k}-hint\" autocomplete=\"{ac}\"> <button type=\"submit\">{save}</button></form>",
-                k = kind.as_str(),
-                label = esc(&tr(l, add_label)),
-                hint = esc(&tr(l, hint)),
-                ac = if kind == ContactKind::Email { "email" } else { "tel" },
-                save = esc(&tr(l, "forwarding-save")),
-            ));
-        }
+        main.push_str(&contact_list(
+            l,
+            &mine,
+            &csrf,
+            "/my/forwarding",
+            (kind, add_label, input_type, hint),
+        ));
         main.push_str("</section>");
     }
     page.main(main).render()
 }
 
+/// A list of addresses of one kind, and while there are fewer than three the form to add one. The forms
+/// post to `{base}/{kind}` (add) and `{base}/{id}/{action}`.
+pub(crate) fn contact_list(
+    l: Lang,
+    mine: &[&ContactPoint],
+    csrf: &str,
+    base: &str,
+    (kind, add_label, input_type, hint): (ContactKind, &str, &str, &str),
+) -> String {
+    let mut main = String::new();
+    if mine.is_empty() {
+        main.push_str(&format!("<p>{}</p>", esc(&tr(l, "forwarding-none"))));
+    } else {
+        main.push_str("<ul class=\"contacts\">");
+        for p in mine {
+            main.push_str(&contact_item(l, p, csrf, base));
+        }
+        main.push_str("</ul>");
+    }
+    if (mine.len() as i64) < popreg_store::MAX_CONTACTS_PER_KIND {
+        main.push_str(&format!(
+            "<form method=\"post\" action=\"{base}/{k}\">{csrf}<label for=\"new-{k}\">{label}</label>\
+             <p class=\"src\" id=\"new-{k}-hint\">{hint}</p>\
+             <input id=\"new-{k}\" name=\"address\" type=\"{input_type}\" required maxlength=\"254\" \
+             aria-describedby=\"new-{k}-hint\" autocomplete=\"{ac}\"> <button type=\"submit\">{save}</button></form>",
+            k = kind.as_str(),
+            label = esc(&tr(l, add_label)),
+            hint = esc(&tr(l, hint)),
+            ac = if kind == ContactKind::Email { "email" } else { "tel" },
+            save = esc(&tr(l, "forwarding-save")),
+        ));
+    }
+    main
+}
+
 /// One address: its state (✓ verified, ! not yet) and what can be done with it.
-fn contact_item(l: Lang, p: &ContactPoint, csrf: &str) -> String {
+fn contact_item(l: Lang, p: &ContactPoint, csrf: &str, base: &str) -> String {
     let (mark, state) = if p.verified() {
         ("✓", tr(l, "forwarding-verified"))
     } else {
@@ -498,7 +540,7 @@ fn contact_item(l: Lang, p: &ContactPoint, csrf: &str) -> String {
         }
         if p.kind == ContactKind::Phone {
             s.push_str(&format!(
-                "<form method=\"post\" action=\"/my/forwarding/{id}/verify\">{csrf}<label for=\"code-{id}\">{label}</label>\
+                "<form method=\"post\" action=\"{base}/{id}/verify\">{csrf}<label for=\"code-{id}\">{label}</label>\
                  <input id=\"code-{id}\" name=\"code\" required maxlength=\"6\" minlength=\"6\" autocomplete=\"one-time-code\" \
                  inputmode=\"text\"> <button type=\"submit\">{verify}</button></form>",
                 id = p.id,
@@ -507,16 +549,16 @@ fn contact_item(l: Lang, p: &ContactPoint, csrf: &str) -> String {
             ));
         }
         s.push_str(&format!(
-            "<form method=\"post\" action=\"/my/forwarding/{id}/resend\">{csrf}<button type=\"submit\" class=\"secondary\">{}</button></form>",
+            "<form method=\"post\" action=\"{base}/{id}/resend\">{csrf}<button type=\"submit\" class=\"secondary\">{}</button></form>",
             esc(&tr(l, "forwarding-resend")),
             id = p.id
         ));
     }
     s.push_str(&format!(
-        "<form method=\"post\" action=\"/my/forwarding/{id}/replace\">{csrf}<label for=\"replace-{id}\">{label}</label>\
+        "<form method=\"post\" action=\"{base}/{id}/replace\">{csrf}<label for=\"replace-{id}\">{label}</label>\
          <input id=\"replace-{id}\" name=\"address\" required maxlength=\"254\" type=\"{t}\"> \
          <button type=\"submit\" class=\"secondary\">{replace}</button></form>\
-         <form method=\"post\" action=\"/my/forwarding/{id}/remove\">{csrf}<button type=\"submit\" class=\"secondary\">{remove}</button></form></li>",
+         <form method=\"post\" action=\"{base}/{id}/remove\">{csrf}<button type=\"submit\" class=\"secondary\">{remove}</button></form></li>",
         id = p.id,
         label = esc(&tr(l, "forwarding-replace-with")),
         t = if p.kind == ContactKind::Email { "email" } else { "tel" },
@@ -564,47 +606,18 @@ pub(crate) async fn act(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let field = |name: &str| super::form_field(&body, name).unwrap_or_default();
-    let psn = who.session.psn;
-    let settings = &state.0.config.contacts;
-    let store = &state.0.store;
-    let get = |k: &str| {
-        path.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    let id = get("id").parse::<i64>().ok();
-    let result: Result<&str, StoreError> = match (get("action"), id) {
-        ("email", None) if get("id").is_empty() => store
-            .add_email(psn, &field("address"), l.as_str(), settings)
-            .await
-            .map(|_| "added-email"),
-        ("phone", None) if get("id").is_empty() => store
-            .add_phone(psn, &field("address"), l.as_str(), settings)
-            .await
-            .map(|_| "added-phone"),
-        ("verify", Some(id)) => match phone_of(store, psn, id).await {
-            Ok(number) => store
-                .verify_phone(psn, &number, field("code").trim())
-                .await
-                .map(|_| "verified"),
-            Err(e) => Err(e),
-        },
-        ("resend", Some(id)) => store
-            .resend_verification(psn, id, settings)
-            .await
-            .map(|_| "resent"),
-        ("replace", Some(id)) => store
-            .replace_contact(psn, id, &field("address"), l.as_str(), settings)
-            .await
-            .map(|_| "replaced"),
-        ("remove", Some(id)) => match store.remove_contact(psn, id).await {
-            Ok(true) => Ok("removed"),
-            Ok(false) => Err(unknown_contact(id)),
-            Err(e) => Err(e),
-        },
-        _ => return super::redirect("/my/forwarding"),
+    let get = |k: &str| super::path_part(&path, k);
+    let Some(result) = apply(
+        &state,
+        Owner::Person(who.session.psn),
+        get("action"),
+        get("id"),
+        &body,
+        l,
+    )
+    .await
+    else {
+        return super::redirect("/my/forwarding");
     };
     match result {
         Ok(done) => redirect(&format!("/my/forwarding?done={done}")),
@@ -613,6 +626,58 @@ pub(crate) async fn act(
             forwarding_page(&state, &who, l, &uri, status_of(&e), coded(l, &e)).await
         }
     }
+}
+
+/// One action on an owner's forwarding addresses: add (`email`, `phone` without an id), `verify` (a phone's
+/// code), `resend`, `replace`, `remove` (with the address's id). `Ok(done)` names the confirmation;
+/// `None`: no such action (a company has e-mail addresses only).
+pub(crate) async fn apply(
+    state: &AppState,
+    owner: Owner,
+    action: &str,
+    raw_id: &str,
+    body: &[u8],
+    l: Lang,
+) -> Option<Result<&'static str, StoreError>> {
+    let field = |name: &str| super::form_field(body, name).unwrap_or_default();
+    let settings = &state.0.config.contacts;
+    let store = &state.0.store;
+    let id = raw_id.parse::<i64>().ok();
+    let person = match owner {
+        Owner::Person(p) => Some(p),
+        Owner::Company(_) => None,
+    };
+    Some(match (action, id, person) {
+        ("email", None, _) if raw_id.is_empty() => store
+            .add_email(owner, &field("address"), l.as_str(), settings)
+            .await
+            .map(|_| "added-email"),
+        ("phone", None, Some(psn)) if raw_id.is_empty() => store
+            .add_phone(psn, &field("address"), l.as_str(), settings)
+            .await
+            .map(|_| "added-phone"),
+        ("verify", Some(id), Some(psn)) => match phone_of(store, psn, id).await {
+            Ok(number) => store
+                .verify_phone(psn, &number, field("code").trim())
+                .await
+                .map(|_| "verified"),
+            Err(e) => Err(e),
+        },
+        ("resend", Some(id), _) => store
+            .resend_verification(owner, id, settings)
+            .await
+            .map(|_| "resent"),
+        ("replace", Some(id), _) => store
+            .replace_contact(owner, id, &field("address"), l.as_str(), settings)
+            .await
+            .map(|_| "replaced"),
+        ("remove", Some(id), _) => match store.remove_contact(owner, id).await {
+            Ok(true) => Ok("removed"),
+            Ok(false) => Err(unknown_contact(id)),
+            Err(e) => Err(e),
+        },
+        _ => return None,
+    })
 }
 
 fn unknown_contact(id: i64) -> StoreError {
@@ -660,6 +725,22 @@ pub(crate) async fn verify_link(State(state): State<AppState>, req: Request) -> 
         Ok(_) => StatusCode::OK,
         Err(e) => status_of(e),
     };
+    // A company's address (G.6): the confirmation, and the way to the company's section.
+    if let Ok(p) = &result
+        && let Some(Owner::Company(tin)) = Owner::from_key(&p.owner)
+    {
+        let page = Page::new(l, tr(l, "companies-title")).here(req.uri());
+        let page = match &logged_in {
+            Some(who) => page.session(&who.session),
+            None => page,
+        };
+        return page
+            .main(format!(
+                "{top}<p><a href=\"/my/companies/{tin}\">{}</a></p>",
+                esc(&tr(l, "companies-back"))
+            ))
+            .render();
+    }
     match logged_in {
         Some(who) => forwarding_page(&state, &who, l, req.uri(), status, top).await,
         None => Page::new(l, tr(l, "forwarding-title"))

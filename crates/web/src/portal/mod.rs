@@ -12,12 +12,14 @@
 //! login forms, which have no session yet, must come from this origin.
 
 pub(crate) mod addresses;
+pub(crate) mod companies;
 pub(crate) mod data;
 pub(crate) mod i18n;
 pub(crate) mod login;
 pub(crate) mod mail;
 pub(crate) mod mobile;
 pub(crate) mod notices;
+pub(crate) mod registries;
 
 use axum::Router;
 use axum::http::header::{
@@ -98,6 +100,22 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/mobile-id", get(mobile::devices))
         .route("/my/mobile-id/code", post(mobile::generate))
         .route("/my/mobile-id/{id}/revoke", post(mobile::revoke))
+        .route("/my/registries", get(registries::page))
+        .route("/my/companies", get(companies::list))
+        .route("/my/companies/{tin}", get(companies::one))
+        .route("/my/companies/{tin}/inbox/{id}", get(companies::message))
+        .route(
+            "/my/companies/{tin}/inbox/{id}/attachments/{n}",
+            get(companies::attachment),
+        )
+        .route(
+            "/my/companies/{tin}/forwarding/{action}",
+            post(companies::act),
+        )
+        .route(
+            "/my/companies/{tin}/forwarding/{id}/{action}",
+            post(companies::act),
+        )
         .route("/notices", get(notices::list))
         .route("/notices.atom", get(notices::feed))
         .route("/notices/{id}", get(notices::notice))
@@ -328,6 +346,24 @@ pub(crate) async fn posted(
     })
 }
 
+/// The page language and the logged-in person of a request, or the answer to give instead (the way to the
+/// login page).
+pub(crate) async fn viewer(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(Lang, Citizen), Response> {
+    Ok((lang(uri, headers), citizen(state, uri, headers).await?))
+}
+
+/// The value of `name` among a route's path parameters, or `""`.
+pub(crate) fn path_part<'a>(path: &'a [(String, String)], name: &str) -> &'a str {
+    path.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 /// A coded error in the page's language, as HTML: the code's title and the code, then what to do.
 pub(crate) fn coded_html(l: Lang, code: popreg_domain::Code) -> String {
     let (name, explanation) = popreg_domain::classifiers::classifiers()
@@ -423,9 +459,12 @@ impl<'a> Page<'a> {
         }
         let account = match self.session {
             Some(s) => format!(
-                "<li><a href=\"/my\">{desk}</a></li><li><form method=\"post\" action=\"/logout\">{csrf}\
+                "<li><a href=\"/my\">{desk}</a></li><li><a href=\"/my/registries\">{registries}</a></li>\
+                 <li><a href=\"/my/companies\">{companies}</a></li><li><form method=\"post\" action=\"/logout\">{csrf}\
                  <button type=\"submit\" class=\"link\">{logout}</button></form></li>",
                 desk = esc(&tr(l, "nav-desk")),
+                registries = esc(&tr(l, "nav-registries")),
+                companies = esc(&tr(l, "nav-companies")),
                 csrf = csrf_field(s),
                 logout = esc(&tr(l, "nav-logout")),
             ),
@@ -507,7 +546,7 @@ const CSS: &str = "\
 body{font-family:system-ui,'Noto Sans Armenian','DejaVu Sans',sans-serif;margin:0;color:#1b1b1b;background:#fff;line-height:1.5}\
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5rem}.skip:focus{left:.5rem}\
 header{background:#0b3d6e;color:#fff}header nav{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.5rem;max-width:60rem;margin:0 auto;padding:.6rem 1rem}\
-header a,header button.link{color:#fff}header ul{list-style:none;display:flex;gap:1rem;margin:0;padding:0;align-items:center}\
+header a,header button.link{color:#fff}header ul{list-style:none;display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin:0;padding:0;align-items:center}\
 header .langs{margin-left:auto}.brand{font-weight:700;font-size:1.15rem;text-decoration:none}\
 a[aria-current]{font-weight:700;text-decoration:none}\
 main{max-width:60rem;margin:0 auto;padding:1rem}footer{max-width:60rem;margin:2rem auto;padding:1rem;border-top:1px solid #ccc;color:#444}\
