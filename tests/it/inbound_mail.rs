@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::common::*;
-use crate::notifications_api::{person, secret_for, settings};
+use crate::notifications_api::{person, settings, verified_email};
 use crate::notify::{SmtpServer, free_port, python_with};
 
 crate::conformance!(
@@ -195,15 +195,6 @@ fn message(to: &str, subject: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn verified(store: &Store, p: Psn, address: &str) {
-    let c = store
-        .add_email(p, address, "en", &settings())
-        .await
-        .unwrap();
-    let token = secret_for(store, &c.address).await;
-    store.verify_email(&token).await.unwrap();
-}
-
 /// The forward rows in the outbox (newest first).
 async fn forwards(store: &Store) -> Vec<popreg_store::OutboxMessage> {
     store
@@ -226,7 +217,7 @@ async fn g_3_1_smtplib_mail_is_stored_byte_for_byte_and_forwarded_signed_to_veri
 ) {
     let s = &db.store;
     let p = person(s, 1).await;
-    verified(s, p, "anna@home.example.am").await;
+    verified_email(s, p, "anna@home.example.am").await;
     s.add_email(p, "unverified@home.example.am", "hy", &settings())
         .await
         .unwrap();
@@ -389,6 +380,16 @@ impl Talk {
         t
     }
 
+    /// A session that has said EHLO, MAIL, RCPT for `p` and DATA (answered 354).
+    async fn in_data(addr: SocketAddr, p: Psn) -> Talk {
+        let mut t = Talk::connect(addr).await;
+        t.cmd("EHLO client.example.org").await;
+        t.cmd("MAIL FROM:<a@example.org>").await;
+        t.cmd(&format!("RCPT TO:<{}>", official(p))).await;
+        assert!(t.cmd("DATA").await.starts_with("354"));
+        t
+    }
+
     async fn reply(&mut self) -> String {
         let mut all = String::new();
         loop {
@@ -527,13 +528,9 @@ async fn g_3_1_commands_out_of_order_get_503_and_limits_hold(db: TestDb) {
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].subject, "piped");
     }
-    // A silent client is dropped after the command timeout: not tested for its 10 s here; the unit of
-    // the timeout is the same code path as the DATA deadline below.
-    let mut t = Talk::connect(addr).await;
-    t.cmd("EHLO client.example.org").await;
-    t.cmd("MAIL FROM:<a@example.org>").await;
-    t.cmd(&format!("RCPT TO:<{}>", official(ps[0]))).await;
-    assert!(t.cmd("DATA").await.starts_with("354"));
+    // A client that sends its message too slowly is dropped at the DATA deadline (the idle command
+    // timeout: g_3_1_idle_clients_and_connections_over_the_cap_are_dropped).
+    let mut t = Talk::in_data(addr, ps[0]).await;
     t.send(b"Subject: slow\r\n").await;
     let started = std::time::Instant::now();
     let got = t.reply().await;
@@ -563,11 +560,14 @@ async fn g_3_1_oversized_mail_gets_552_and_nothing_is_stored(db: TestDb) {
     let r = smtplib(addr, None, "a@example.org", &[official(p)], &big).await;
     assert_eq!(r["code"], json!(552), "{r}");
     // A client that does not announce it: refused after the data, the session goes on.
-    let mut t = Talk::connect(addr).await;
-    assert!(t.cmd("EHLO c").await.contains("SIZE 65536"));
-    t.cmd("MAIL FROM:<a@example.org>").await;
-    t.cmd(&format!("RCPT TO:<{}>", official(p))).await;
-    assert!(t.cmd("DATA").await.starts_with("354"));
+    assert!(
+        Talk::connect(addr)
+            .await
+            .cmd("EHLO c")
+            .await
+            .contains("SIZE 65536")
+    );
+    let mut t = Talk::in_data(addr, p).await;
     t.send(&big).await;
     assert!(t.cmd(".").await.starts_with("552"));
     assert!(t.cmd("NOOP").await.starts_with("250"));
@@ -586,7 +586,7 @@ async fn one_forward(s: &Store, addr: SocketAddr, p: Psn) -> String {
 async fn g_3_1_a_bounce_to_the_srs_address_marks_the_forwarding_address_failing(db: TestDb) {
     let s = &db.store;
     let p = person(s, 1).await;
-    verified(s, p, "anna@home.example.am").await;
+    verified_email(s, p, "anna@home.example.am").await;
     let setup = Setup::new();
     let addr = setup.start(s, false).await;
     let srs = one_forward(s, addr, p).await;
@@ -611,7 +611,7 @@ Action: failed\r\nStatus: 5.1.1\r\n--r--\r\n";
     );
     // A message this domain forwarded already (the address forwards back here) is not forwarded again.
     let fresh = person(s, 2).await;
-    verified(s, fresh, "boris@home.example.am").await;
+    verified_email(s, fresh, "boris@home.example.am").await;
     let before = forwards(s).await.len();
     let mut looped = b"Received: from a ([127.0.0.1])\r\n\tby mx.e-citizen.am with ESMTP;\r\n\t\
 Thu, 3 Dec 2026 10:00:00 +0000 (popreg official mail for e-citizen.am)\r\n"
@@ -630,7 +630,7 @@ Thu, 3 Dec 2026 10:00:00 +0000 (popreg official mail for e-citizen.am)\r\n"
 async fn g_3_1_a_permanent_smtp_failure_of_a_forward_marks_the_address_failing(db: TestDb) {
     let s = &db.store;
     let p = person(s, 1).await;
-    verified(s, p, "anna@home.example.am").await;
+    verified_email(s, p, "anna@home.example.am").await;
     let setup = Setup::new();
     let addr = setup.start(s, false).await;
     one_forward(s, addr, p).await;
@@ -679,11 +679,7 @@ async fn g_3_1_a_message_is_stored_and_acknowledged_or_neither(db: TestDb) {
     let setup = Setup::new();
     let addr = setup.start(s, false).await;
     // A client that goes away before the final dot: nothing stored.
-    let mut t = Talk::connect(addr).await;
-    t.cmd("EHLO c").await;
-    t.cmd("MAIL FROM:<a@example.org>").await;
-    t.cmd(&format!("RCPT TO:<{}>", official(p))).await;
-    t.cmd("DATA").await;
+    let mut t = Talk::in_data(addr, p).await;
     t.send(b"Subject: half\r\n\r\nHello\r\n").await;
     drop(t);
     // Storage fails half-way (the attachments table refuses): 451, and nothing of it remains.
@@ -766,7 +762,8 @@ async fn g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message(db: Test
             .header(reqwest::header::ACCEPT_LANGUAGE, "en")
             .send()
     };
-    let inbox = get("/my/inbox".into()).await.unwrap().text().await.unwrap();
+    let text = |path: String| async move { get(path).await.unwrap().text().await.unwrap() };
+    let inbox = text("/my/inbox".into()).await;
     assert!(
         inbox.contains("&lt;b&gt;Bold&lt;/b&gt; notice"),
         "escaped subject: {inbox}"
@@ -774,12 +771,7 @@ async fn g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message(db: Test
     assert!(!inbox.contains("<b>Bold</b>"));
     let page = s.inbox(p, 0, 10).await.unwrap();
     for item in &page.items {
-        let html = get(format!("/my/inbox/{}", item.id))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = text(format!("/my/inbox/{}", item.id)).await;
         assert!(
             html.contains(&format!("/my/inbox/{}/raw", item.id)),
             "raw link: {html}"
@@ -807,7 +799,7 @@ async fn g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message(db: Test
         .unwrap();
     assert_eq!(other.status(), 404);
     // A forwarding address that bounces: failing in /my/forwarding, a notice in the inbox.
-    verified(s, p, "anna@home.example.am").await;
+    verified_email(s, p, "anna@home.example.am").await;
     let r = smtplib(
         addr,
         None,
@@ -820,17 +812,12 @@ async fn g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message(db: Test
     popreg_notify::deliver_due(s, &relay(addr.port()))
         .await
         .unwrap();
-    let settings_page = get("/my/forwarding".into())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let settings_page = text("/my/forwarding".into()).await;
     assert!(
         settings_page.contains("forwarding failed on"),
         "{settings_page}"
     );
-    let inbox = get("/my/inbox".into()).await.unwrap().text().await.unwrap();
+    let inbox = text("/my/inbox".into()).await;
     assert!(
         inbox.contains("Forwarding to anna@home.example.am has stopped"),
         "{inbox}"
