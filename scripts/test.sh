@@ -261,28 +261,29 @@ has_jsonschema || die "no Python with jsonschema (Draft 2020-12) after installin
 has_browser() { [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; }
 has_browser || apt_install chromium chromium-driver
 has_browser || die "chromium or chromedriver is still missing after installing chromium chromium-driver"
-# The notification tests (tests/it/notify.rs) deliver e-mail to a real SMTP server, aiosmtpd, run as a child
-# process. They fail, never skip, without it.
-has_aiosmtpd() {
+# Whether one of POPREG_PYTHON, Debian's python3 and the one on the PATH runs the Python code $1.
+has_python_with() {
     local py
     for py in ${POPREG_PYTHON:-} /usr/bin/python3 python3; do
-        "$py" -c 'import aiosmtpd.controller' >/dev/null 2>&1 && return 0
+        "$py" -c "$1" >/dev/null 2>&1 && return 0
     done
     return 1
 }
+# The notification tests (tests/it/notify.rs) deliver e-mail to a real SMTP server, aiosmtpd, run as a child
+# process. They fail, never skip, without it.
+has_aiosmtpd() { has_python_with 'import aiosmtpd.controller'; }
 has_aiosmtpd || apt_install python3 python3-aiosmtpd
 has_aiosmtpd || die "no Python with aiosmtpd after installing python3-aiosmtpd"
+# The official mail tests (tests/it/inbound_mail.rs) check the DKIM signature and ARC set of forwarded mail
+# with an independent implementation, dkimpy (Debian's python3-dkim). They fail, never skip, without it.
+has_dkimpy() { has_python_with 'import dkim; dkim.verify; dkim.arc_verify'; }
+has_dkimpy || apt_install python3 python3-dkim
+has_dkimpy || die "no Python with dkimpy (dkim.verify, dkim.arc_verify) after installing python3-dkim"
 # The SMS tests (crates/notify/tests/smpp.rs) speak SMPP 3.4 to a real SMSC: the server of the PyPI package
 # smpp34 (not packaged by Debian), run by crates/notify/tests/fixtures/smsc.py as a child process. They fail, never
 # skip, without it. Pinned: the fixture uses its Python API.
 SMPP34_VERSION=1.5.0
-has_smpp34() {
-    local py
-    for py in ${POPREG_PYTHON:-} /usr/bin/python3 python3; do
-        "$py" -c 'import smpp34; smpp34.Server' >/dev/null 2>&1 && return 0
-    done
-    return 1
-}
+has_smpp34() { has_python_with 'import smpp34; smpp34.Server'; }
 if ! has_smpp34; then
     /usr/bin/python3 -m pip --version >/dev/null 2>&1 || apt_install python3 python3-pip
     log "installing smpp34==$SMPP34_VERSION for /usr/bin/python3 with pip"
@@ -291,13 +292,7 @@ fi
 has_smpp34 || die "no Python with smpp34 after pip install smpp34==$SMPP34_VERSION"
 # The audit tests (tests/it/audit.rs) check inclusion proofs and checkpoint signatures with an independent
 # implementation: RFC 6962 hashing in Python's hashlib and Ed25519 from python3-cryptography.
-has_cryptography() {
-    local py
-    for py in ${POPREG_PYTHON:-} /usr/bin/python3 python3; do
-        "$py" -c 'from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey' >/dev/null 2>&1 && return 0
-    done
-    return 1
-}
+has_cryptography() { has_python_with 'from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey'; }
 has_cryptography || apt_install python3 python3-cryptography
 has_cryptography || die "no Python with cryptography (Ed25519) after installing python3-cryptography"
 # The PDF export of the citizen's usage view (tests/it/my_usage.rs) is read back by independent tools:

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod common;
 mod identity;
+mod inbound_mail;
 mod matrix;
 mod mobile_id;
 mod my_usage;

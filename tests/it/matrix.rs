@@ -319,6 +319,13 @@ fn matrix(
             SESSIONS,
         ),
         (
+            "/my/inbox/{id}/raw",
+            get.clone(),
+            "/my/inbox/x/raw".into(),
+            "",
+            SESSIONS,
+        ),
+        (
             "/my/forwarding",
             get.clone(),
             "/my/forwarding".into(),

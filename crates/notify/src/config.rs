@@ -28,6 +28,79 @@ pub struct NotifyConfig {
     /// The e-Citizen portal's messages to persons: verification of forwarding addresses (G.5, G.7) and
     /// notifications forwarded from the inbox (G.3.3).
     pub portal: PortalConfig,
+    /// `[notify.inbound]`: the SMTP server of the official mail domain (G.3.1).
+    pub inbound: InboundConfig,
+}
+
+/// `[notify.inbound]`: the register's own SMTP server for `<PSN>@domain` (G.3.1), with forwarding to the
+/// persons' verified addresses (SRS envelope, ARC set, DKIM signature).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboundConfig {
+    /// Run the server in `popreg serve` (`popreg demo` runs it on a free local port).
+    pub enabled: bool,
+    /// `host:port` to listen on (port 0: any free port).
+    pub listen: String,
+    /// The official mail domain: recipients are `<PSN>@domain`.
+    pub domain: String,
+    /// The name in the greeting and EHLO answer; empty: `domain`.
+    pub hostname: String,
+    /// The largest message accepted, in bytes (advertised as `SIZE`; larger ones get 552).
+    pub max_message_bytes: usize,
+    /// Recipients per message at most (more get 452).
+    pub max_recipients: usize,
+    /// Connections served at once at most (more get 421 and are closed).
+    pub max_connections: usize,
+    /// Seconds the server waits for each command line.
+    pub command_timeout_seconds: u64,
+    /// Seconds the whole DATA phase (the message) may take.
+    pub data_timeout_seconds: u64,
+    /// PEM certificate chain and key for STARTTLS; without them STARTTLS is not offered.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Refuse `MAIL FROM` before STARTTLS (530).
+    pub require_tls: bool,
+    /// The secret of the SRS hashes of forwarded mail's envelope sender. Never logged. Without it (or
+    /// without a DKIM key) nothing is forwarded; messages are still stored.
+    pub srs_secret: Option<Secret>,
+    /// A PEM private key (RSA, PKCS#1 or PKCS#8; or Ed25519, PKCS#8) that signs forwards (DKIM, ARC);
+    /// `popreg dkim-key` writes one and prints the DNS record.
+    pub dkim_key: Option<PathBuf>,
+    /// The DKIM selector: the key is published at `<selector>._domainkey.<domain>`.
+    pub dkim_selector: String,
+}
+
+impl Default for InboundConfig {
+    fn default() -> Self {
+        InboundConfig {
+            enabled: false,
+            listen: "0.0.0.0:25".into(),
+            domain: "e-citizen.am".into(),
+            hostname: String::new(),
+            max_message_bytes: 25 << 20,
+            max_recipients: 50,
+            max_connections: 200,
+            command_timeout_seconds: 300,
+            data_timeout_seconds: 600,
+            tls_cert: None,
+            tls_key: None,
+            require_tls: false,
+            srs_secret: None,
+            dkim_key: None,
+            dkim_selector: "popreg".into(),
+        }
+    }
+}
+
+impl InboundConfig {
+    /// The greeting name.
+    pub fn hostname(&self) -> &str {
+        if self.hostname.trim().is_empty() {
+            &self.domain
+        } else {
+            &self.hostname
+        }
+    }
 }
 
 /// `[notify.portal]`.
@@ -67,6 +140,7 @@ impl Default for NotifyConfig {
             smtp: SmtpConfig::default(),
             sms: SmsConfig::default(),
             portal: PortalConfig::default(),
+            inbound: InboundConfig::default(),
         }
     }
 }

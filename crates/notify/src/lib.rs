@@ -20,6 +20,7 @@
 
 pub mod capture;
 mod config;
+pub mod inbound;
 mod mailer;
 pub mod smpp;
 pub mod sms;
@@ -31,8 +32,8 @@ mod worker;
 use std::fmt;
 
 pub use config::{
-    NotifyConfig, PortalConfig, Secret, Security, SmppConfig, SmsConfig, SmsHttpConfig,
-    SmsProviderKind, SmtpConfig,
+    InboundConfig, NotifyConfig, PortalConfig, Secret, Security, SmppConfig, SmsConfig,
+    SmsHttpConfig, SmsProviderKind, SmtpConfig,
 };
 pub use mailer::Mailer;
 pub use sms_worker::{apply_report, deliver_sms_due, record_receipts};

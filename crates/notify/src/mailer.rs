@@ -237,7 +237,59 @@ impl Mailer {
             });
             return Ok(());
         }
-        match self.transport.send(mail).await {
+        Self::classified(self.transport.send(mail).await)
+    }
+
+    /// Forward a received official mail (G.3.1) as it is stored (`copy`: signed, sealed) to `msg`'s
+    /// recipient, with the SRS envelope sender `srs_from` (empty: the null sender).
+    pub(crate) async fn send_forward(
+        &self,
+        msg: &OutboxMessage,
+        srs_from: &str,
+        copy: &[u8],
+    ) -> Result<(), (SendError, Failure)> {
+        use lettre::address::{Address, Envelope};
+        let technical = |e: String| (SendError::message(e), Failure::Technical);
+        let from: Option<Address> = if srs_from.is_empty() {
+            None
+        } else {
+            Some(
+                srs_from
+                    .parse()
+                    .map_err(|e| technical(format!("sender: {e}")))?,
+            )
+        };
+        let to: Address = msg
+            .recipient
+            .parse()
+            .map_err(|e| technical(format!("recipient: {e}")))?;
+        let envelope = Envelope::new(from, vec![to]).map_err(|e| technical(e.to_string()))?;
+        // lettre ends the data with CRLF "." CRLF itself: without this the copy would gain an empty line.
+        let copy = copy.strip_suffix(b"\r\n").unwrap_or(copy);
+        if let Some(capture) = &self.capture {
+            // The demo's mail catcher keeps the forward as it would have left.
+            let raw = String::from_utf8_lossy(copy).into_owned();
+            capture.push(Caught {
+                at: chrono::Utc::now(),
+                channel: "email",
+                to: msg.recipient.clone(),
+                from: srs_from.to_string(),
+                subject: mail_parser::MessageParser::default()
+                    .parse(copy)
+                    .and_then(|m| m.subject().map(str::to_string))
+                    .unwrap_or_default(),
+                body: raw.clone(),
+                raw,
+            });
+            return Ok(());
+        }
+        Self::classified(self.transport.send_raw(&envelope, copy).await)
+    }
+
+    fn classified<T>(
+        sent: Result<T, lettre::transport::smtp::Error>,
+    ) -> Result<(), (SendError, Failure)> {
+        match sent {
             Ok(_) => Ok(()),
             Err(e) => {
                 let kind = if e.is_permanent() {

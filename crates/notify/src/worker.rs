@@ -82,7 +82,12 @@ async fn deliver(
         let Some(msg) = store.outbox_claim("email", 1, lease).await?.pop() else {
             break;
         };
-        match mailer.send_classified(&msg).await {
+        let sent = if msg.template == popreg_store::FORWARD_TEMPLATE {
+            send_forward(store, mailer, &msg).await?
+        } else {
+            mailer.send_classified(&msg).await
+        };
+        match sent {
             Ok(()) => {
                 store.outbox_sent(msg.id).await?;
                 done.sent += 1;
@@ -95,6 +100,16 @@ async fn deliver(
                     attempt = msg.attempts + 1,
                     "notification sent"
                 );
+            }
+            Err((e, popreg_store::Failure::Permanent))
+                if msg.template == popreg_store::FORWARD_TEMPLATE =>
+            {
+                // The person's provider refuses the forward for good: the address is marked failing
+                // and the person told; no retry (G.3.1).
+                store.forward_failed(msg.id, &e.reason).await?;
+                done.failed += 1;
+                tracing::warn!(outbox_id = msg.id, recipient = %msg.recipient, error = %e.reason,
+                    "forward refused for good; address marked failing");
             }
             Err((e, kind)) => {
                 let retry_at = schedule_retry(store, &msg, &e.reason, kind, &mut done).await?;
@@ -115,6 +130,23 @@ async fn deliver(
         }
     }
     Ok(done)
+}
+
+/// Send a forward of official mail: its stored signed copy, with the SRS envelope sender of its row.
+async fn send_forward(
+    store: &Store,
+    mailer: &Mailer,
+    msg: &popreg_store::OutboxMessage,
+) -> Result<Result<(), (crate::SendError, popreg_store::Failure)>, NotifyError> {
+    let mail_id = msg.params["mail_id"].as_str().unwrap_or_default();
+    let srs = msg.params["srs_from"].as_str().unwrap_or_default();
+    Ok(match store.inbound_forward_copy(mail_id).await? {
+        Some(copy) => mailer.send_forward(msg, srs, &copy).await,
+        None => Err((
+            crate::SendError::message(format!("no stored copy of mail {mail_id}")),
+            popreg_store::Failure::Technical,
+        )),
+    })
 }
 
 /// Enqueue the reminder (A1.54) for every rejection older than `deadline` that its body has not corrected

@@ -208,6 +208,9 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     /// The outbox worker, when notifications are enabled; it stops with the server.
     notifier: Option<JoinHandle<()>>,
+    /// Where the official mail server (G.3.1) listens, when `notify.inbound.enabled`.
+    pub inbound_addr: Option<SocketAddr>,
+    inbound: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -222,7 +225,10 @@ impl Running {
             let _ = s.send(());
         }
         (&mut self.task).await??;
-        if let Some(n) = self.notifier.take() {
+        for n in [self.notifier.take(), self.inbound.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = n.await;
         }
         self.store.close().await;
@@ -232,7 +238,10 @@ impl Running {
     /// Wait until the server ends (it ends on Ctrl-C or SIGTERM).
     pub async fn wait(mut self) -> anyhow::Result<()> {
         (&mut self.task).await??;
-        if let Some(n) = self.notifier.take() {
+        for n in [self.notifier.take(), self.inbound.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = n.await;
         }
         self.store.close().await;
@@ -318,6 +327,12 @@ pub async fn start_demo(
             let _ = notify_done.wait_for(|d| *d).await;
         })
         .context("notify: the outbox worker cannot start")?;
+    let mut inbound_done = done_rx.clone();
+    let inbound = popreg_notify::inbound::spawn(store.clone(), &cfg.notify.inbound, async move {
+        let _ = inbound_done.wait_for(|d| *d).await;
+    })
+    .await
+    .context("notify.inbound: the official mail server cannot start")?;
     let https = tls.is_some();
     let task = match tls {
         Some(tls) => tokio::spawn(crate::https::serve(listener, Arc::new(tls), app, stop)),
@@ -337,6 +352,8 @@ pub async fn start_demo(
         stop: Some(tx),
         task,
         notifier,
+        inbound_addr: inbound.as_ref().map(|i| i.local_addr),
+        inbound: inbound.map(|i| i.task),
     })
 }
 

@@ -382,6 +382,28 @@ impl Config {
         if let Some(v) = get("POPREG_SMTP_PASSWORD") {
             self.notify.smtp.password = Some(popreg_notify::Secret::new(v));
         }
+        let inbound = &mut self.notify.inbound;
+        if let Some(v) = get("POPREG_INBOUND_ENABLED") {
+            inbound.enabled = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("POPREG_INBOUND_LISTEN") {
+            inbound.listen = v;
+        }
+        if let Some(v) = get("POPREG_INBOUND_DOMAIN") {
+            inbound.domain = v;
+        }
+        if let Some(v) = get("POPREG_INBOUND_TLS_CERT") {
+            inbound.tls_cert = Some(v.into());
+        }
+        if let Some(v) = get("POPREG_INBOUND_TLS_KEY") {
+            inbound.tls_key = Some(v.into());
+        }
+        if let Some(v) = get("POPREG_INBOUND_SRS_SECRET") {
+            inbound.srs_secret = Some(popreg_notify::Secret::new(v));
+        }
+        if let Some(v) = get("POPREG_INBOUND_DKIM_KEY") {
+            inbound.dkim_key = Some(v.into());
+        }
         if let Some(v) = get("POPREG_LOG_FORMAT") {
             self.log.format = v;
         }
@@ -508,6 +530,41 @@ mod tests {
     fn default_config_file_is_exactly_the_defaults() {
         let parsed: Config = toml::from_str(DEFAULT_CONFIG).unwrap();
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn g_3_1_the_official_mail_server_is_configured_from_the_environment() {
+        let mut c = Config::default();
+        assert!(!c.notify.inbound.enabled);
+        c.apply_env(|k| match k {
+            "POPREG_INBOUND_ENABLED" => Some("true".into()),
+            "POPREG_INBOUND_LISTEN" => Some("127.0.0.1:2525".into()),
+            "POPREG_INBOUND_DOMAIN" => Some("mail.example.am".into()),
+            "POPREG_INBOUND_TLS_CERT" => Some("mx.pem".into()),
+            "POPREG_INBOUND_TLS_KEY" => Some("mx.key.pem".into()),
+            "POPREG_INBOUND_SRS_SECRET" => Some("s3cret".into()),
+            "POPREG_INBOUND_DKIM_KEY" => Some("dkim.pem".into()),
+            _ => None,
+        })
+        .unwrap();
+        let i = &c.notify.inbound;
+        assert!(i.enabled);
+        assert_eq!(i.listen, "127.0.0.1:2525");
+        assert_eq!(i.domain, "mail.example.am");
+        assert_eq!(i.tls_cert.as_deref(), Some(std::path::Path::new("mx.pem")));
+        assert_eq!(
+            i.tls_key.as_deref(),
+            Some(std::path::Path::new("mx.key.pem"))
+        );
+        assert_eq!(i.srs_secret.as_ref().map(|s| s.expose()), Some("s3cret"));
+        assert_eq!(
+            i.dkim_key.as_deref(),
+            Some(std::path::Path::new("dkim.pem"))
+        );
+        assert!(
+            !format!("{i:?}").contains("s3cret"),
+            "the SRS secret is never shown"
+        );
     }
 
     #[test]

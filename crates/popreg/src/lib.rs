@@ -5,5 +5,6 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod devca;
+pub mod dkim;
 pub mod https;
 pub mod import;

@@ -91,6 +91,18 @@ enum Command {
     /// The tamper-evident audit trail: verify it, sign a checkpoint (A2.9).
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Write the DKIM key that signs forwards of official mail (G.3.1) and print the DNS records to publish.
+    DkimKey {
+        /// The PEM file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// The official mail domain.
+        #[arg(long, default_value = "e-citizen.am")]
+        domain: String,
+        /// The DKIM selector.
+        #[arg(long, default_value = "popreg")]
+        selector: String,
+    },
     /// Write a TEST certification authority with ID-card certificates (never for production).
     DevCa {
         /// Directory to write into (must not already hold a CA).
@@ -690,6 +702,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", popreg::devca::run(&out, &psn, &revoke, years)?);
             Ok(())
         }
+        Command::DkimKey {
+            out,
+            domain,
+            selector,
+        } => {
+            print!("{}", popreg::dkim::run(&out, &domain, &selector)?);
+            Ok(())
+        }
         Command::HashKey { key } => {
             println!("{}", popreg_web::hash_api_key(&key));
             Ok(())
@@ -989,6 +1009,21 @@ async fn demo(
     if loopback && cfg.server.tls_cert.is_empty() {
         cfg.portal.secure_cookies = false;
     }
+    // The official mail domain (G.3.1) on a free local port, STARTTLS with the TEST CA's server certificate,
+    // forwards signed with a demo DKIM key (kept in the data directory).
+    let dkim_key = dir.join("dkim.pem");
+    popreg::dkim::ensure(&dkim_key)?;
+    let mut srs = [0u8; 16];
+    getrandom::fill(&mut srs).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+    let inbound = &mut cfg.notify.inbound;
+    inbound.enabled = true;
+    inbound.listen = "127.0.0.1:0".into();
+    inbound.tls_cert = Some(pki.join("server.pem"));
+    inbound.tls_key = Some(pki.join("server.key.pem"));
+    inbound.srs_secret = Some(popreg_notify::Secret::new(
+        srs.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    ));
+    inbound.dkim_key = Some(dkim_key);
     // Links in the demo's e-mails (verification, forwarded notices) point at the demo itself.
     if cfg.notify.public_url.trim().is_empty()
         && cfg.notify.portal.url.trim().is_empty()
@@ -1068,6 +1103,21 @@ async fn demo(
         println!(
             "  provider workspace: import {d}/card-{p}.p12 (password popreg) and {d}/ca.pem into a browser and open \
              https://localhost:8443/workspace (this card holder is an employee of MED-0001)"
+        );
+    }
+    if let Some(mx) = running.inbound_addr {
+        let to = samples
+            .first()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "PSN".into());
+        println!(
+            "  official mail (G.3.1): SMTP on {mx} for <PSN>@{}, e.g. (then see /my/inbox of that person):",
+            cfg.notify.inbound.domain
+        );
+        println!(
+            "    python3 -c \"import smtplib; smtplib.SMTP('127.0.0.1', {}).sendmail('a@example.org', ['{to}@{}'], b'Subject: Hello\\r\\n\\r\\nHello from outside\\r\\n')\"",
+            mx.port(),
+            cfg.notify.inbound.domain
         );
     }
     println!("  stop with Ctrl-C");

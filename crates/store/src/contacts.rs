@@ -188,6 +188,10 @@ pub struct ContactPoint {
     pub verified_at: Option<DateTime<Utc>>,
     /// While unverified: until when the last link or code works (`None`: none works, send a new one).
     pub pending_until: Option<DateTime<Utc>>,
+    /// Mail forwarded to it bounced for good (G.3.1): since when, and the relay's or the bounce's words.
+    /// Nothing is forwarded to it while failing; removing and adding it again starts afresh.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub failing_reason: Option<String>,
 }
 
 impl ContactPoint {
@@ -290,8 +294,7 @@ fn token_hash(kind: ContactKind, token: &str) -> String {
     }
 }
 
-const CONTACT_COLUMNS: &str =
-    "id, psn, kind, address, lang, created_at, verified_at, token_expires, attempts";
+const CONTACT_COLUMNS: &str = "id, psn, kind, address, lang, created_at, verified_at, token_expires, attempts, failing_since, failing_reason";
 
 type ContactRow = (
     i64,
@@ -303,6 +306,8 @@ type ContactRow = (
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
     i64,
+    Option<DateTime<Utc>>,
+    Option<String>,
 );
 
 fn contact_of(r: ContactRow) -> Result<ContactPoint, StoreError> {
@@ -316,6 +321,8 @@ fn contact_of(r: ContactRow) -> Result<ContactPoint, StoreError> {
         created_at: r.5,
         verified_at: r.6,
         pending_until: if r.6.is_none() { r.7 } else { None },
+        failing_since: r.9,
+        failing_reason: r.10,
     })
 }
 
@@ -509,6 +516,8 @@ impl Store {
                 created_at: now,
                 verified_at: None,
                 pending_until: Some(expires),
+                failing_since: None,
+                failing_reason: None,
             })
         })
     }
@@ -648,6 +657,8 @@ impl Store {
                 row.try_get("verified_at")?,
                 row.try_get("token_expires")?,
                 row.try_get("attempts")?,
+                row.try_get("failing_since")?,
+                row.try_get("failing_reason")?,
             ))?;
             let attempts: i64 = row.try_get("attempts")?;
             let outcome = if point.verified() {

@@ -45,6 +45,28 @@ pub(crate) const OUTBOX_INSERT: &str = "INSERT INTO outbox (channel, recipient, 
      created_at, next_attempt_at, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
      ON CONFLICT (dedupe_key) DO NOTHING";
 
+/// Write a message's attachments (numbered from 0) inside the transaction `$tx`.
+macro_rules! insert_attachments {
+    ($tx:ident, $id:expr, $attachments:expr) => {
+        for (i, a) in $attachments.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO inbox_attachments (message_id, n, name, media_type, size, sha256, content) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind($id)
+            .bind(i as i64)
+            .bind(&a.name)
+            .bind(&a.media_type)
+            .bind(a.content.len() as i64)
+            .bind(crate::access::hex(&<sha2::Sha256 as sha2::Digest>::digest(&a.content)))
+            .bind(a.content.clone())
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+pub(crate) use insert_attachments;
+
 /// A file sent with a notification.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAttachment {
@@ -68,7 +90,8 @@ pub struct NewNotification {
     pub idempotency_key: Option<String>,
 }
 
-fn valid_media_type(s: &str) -> bool {
+/// Whether `s` is a media type (`type/subtype`, RFC 6838 tokens).
+pub fn valid_media_type(s: &str) -> bool {
     let token = |t: &str| {
         !t.is_empty()
             && t.len() <= 64
@@ -235,6 +258,9 @@ pub struct Attachment {
 pub struct InboxItem {
     pub id: String,
     pub sender: Sender,
+    /// `notification` (a state body's), `official_mail` (received at the official address, G.3.1),
+    /// `forward_failure` (the portal's notice that a forwarding address bounced).
+    pub source: String,
     pub subject: String,
     pub legal_significance: bool,
     pub created_at: DateTime<Utc>,
@@ -260,6 +286,10 @@ pub struct InboxMessage {
     pub id: String,
     pub recipient_psn: String,
     pub sender: Sender,
+    /// As [`InboxItem::source`].
+    pub source: String,
+    /// Official mail that could not be parsed as MIME: only its raw form is meaningful.
+    pub malformed: bool,
     pub subject: String,
     pub text: String,
     pub legal_significance: bool,
@@ -354,11 +384,28 @@ type ItemRow = (
     DateTime<Utc>,
     Option<DateTime<Utc>>,
     i64,
+    String,
+    Option<String>,
 );
 
 const ITEM_SELECT: &str = "SELECT m.id, m.body_id, b.name_hy, b.name_en, b.name_ru, m.subject, m.legal_significance, \
-     m.created_at, m.opened_at, (SELECT COUNT(*) FROM inbox_attachments a WHERE a.message_id = m.id) \
-     FROM inbox_messages m LEFT JOIN bodies b ON b.id = m.body_id";
+     m.created_at, m.opened_at, (SELECT COUNT(*) FROM inbox_attachments a WHERE a.message_id = m.id), \
+     m.source, i.from_header \
+     FROM inbox_messages m LEFT JOIN bodies b ON b.id = m.body_id LEFT JOIN inbound_mail i ON i.id = m.mail_id";
+
+/// The sender of a message: the state body that sent it, or the `From:` of official mail.
+fn sender_or_mail(
+    body_id: String,
+    hy: Option<String>,
+    en: Option<String>,
+    ru: Option<String>,
+    from_header: Option<String>,
+) -> Sender {
+    match from_header {
+        Some(from) => sender_of(body_id, Some(from.clone()), Some(from.clone()), Some(from)),
+        None => sender_of(body_id, hy, en, ru),
+    }
+}
 
 pub(crate) fn sender_of(
     body_id: String,
@@ -377,7 +424,8 @@ pub(crate) fn sender_of(
 fn item_of(r: ItemRow) -> InboxItem {
     InboxItem {
         id: r.0,
-        sender: sender_of(r.1, r.2, r.3, r.4),
+        sender: sender_or_mail(r.1, r.2, r.3, r.4, r.11),
+        source: r.10,
         subject: r.5,
         legal_significance: r.6,
         created_at: r.7,
@@ -470,21 +518,7 @@ macro_rules! inbox_ops {
                     Err(e) => return Err(e.into()),
                     Ok(_) => {}
                 }
-                for (i, a) in n.attachments.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO inbox_attachments (message_id, n, name, media_type, size, sha256, content) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(&id)
-                    .bind(i as i64)
-                    .bind(&a.name)
-                    .bind(&a.media_type)
-                    .bind(a.content.len() as i64)
-                    .bind(crate::access::hex(&<sha2::Sha256 as sha2::Digest>::digest(&a.content)))
-                    .bind(a.content.clone())
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                insert_attachments!(tx, &id, &n.attachments);
                 let names: Option<(String, String, String)> =
                     sqlx::query_as("SELECT name_hy, name_en, name_ru FROM bodies WHERE id = $1")
                         .bind(&caller.body_id)
@@ -560,8 +594,9 @@ macro_rules! inbox_ops {
                 let mut tx = crate::$ops::begin(pool).await?;
                 let row = sqlx::query(
                     "SELECT m.id, m.body_id, b.name_hy, b.name_en, b.name_ru, m.subject, m.text, \
-                     m.legal_significance, m.created_at, m.opened_at FROM inbox_messages m \
-                     LEFT JOIN bodies b ON b.id = m.body_id WHERE m.id = $1 AND m.recipient_psn = $2",
+                     m.legal_significance, m.created_at, m.opened_at, m.source, i.from_header, i.malformed \
+                     FROM inbox_messages m LEFT JOIN bodies b ON b.id = m.body_id \
+                     LEFT JOIN inbound_mail i ON i.id = m.mail_id WHERE m.id = $1 AND m.recipient_psn = $2",
                 )
                 .bind(id)
                 .bind(owner.key())
@@ -595,7 +630,15 @@ macro_rules! inbox_ops {
                 Ok(Some(InboxMessage {
                     id: r.try_get(0)?,
                     recipient_psn: owner.key(),
-                    sender: sender_of(r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?),
+                    sender: sender_or_mail(
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(11)?,
+                    ),
+                    source: r.try_get(10)?,
+                    malformed: r.try_get::<Option<bool>, _>(12)?.unwrap_or(false),
                     subject: r.try_get(5)?,
                     text: r.try_get(6)?,
                     legal_significance: r.try_get(7)?,

@@ -245,12 +245,14 @@ pub use mobile_id::{
 };
 // Notifications to persons: the portal inbox, the sending API's transaction, forwarding addresses.
 mod contacts;
+mod inbound;
 mod inbox;
 pub use contacts::{
     ContactKind, ContactPoint, ContactSettings, MAX_CODE_ATTEMPTS, MAX_CONTACTS_PER_KIND,
     MAX_SENDS_PER_ADDRESS_PER_DAY, MAX_SENDS_PER_PERSON_PER_DAY, Owner, RESEND_INTERVAL,
     VERIFICATION_SUBJECT, normalize_email, normalize_phone,
 };
+pub use inbound::*;
 pub use inbox::*;
 mod notices;
 pub use notices::*;

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(8, "mobile_id", "0008_mobile_id.sql"),
     migration!(9, "notices", "0009_notices.sql"),
     migration!(10, "agency_certs", "0010_agency_certs.sql"),
+    migration!(11, "inbound_mail", "0011_inbound_mail.sql"),
     migration!(12, "restrictions", "0012_restrictions.sql"),
 ];
 

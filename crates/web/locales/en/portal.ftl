@@ -512,3 +512,12 @@ demo-mail-to = To
 demo-mail-from = From
 demo-mail-at = Sent
 demo-mail-raw = The whole message as it would go over SMTP
+# The official mail domain (G.3.1)
+inbox-official-mail = official mail
+inbox-portal-sender = E-Citizen portal
+inbox-raw = Download the original message
+inbox-raw-note = This message came to your official address by e-mail. The text is shown without formatting; the original message, byte for byte, can be downloaded.
+inbox-malformed = This message could not be read as e-mail. Only the original can be downloaded.
+inbox-forward-failing-subject = Forwarding to { $address } has stopped
+inbox-forward-failing-text = Mail forwarded to { $address } was returned as undeliverable ({ $reason }). Nothing more is forwarded to that address. Check it, then remove it and add it again in the forwarding settings.
+forwarding-failing = forwarding failed on { $date }: { $reason }

@@ -3,6 +3,7 @@
 //! - `GET /my/inbox[?page=N]`: notifications and official mail, newest first, unread ones marked;
 //! - `GET /my/inbox/{id}`: one message; the first opening records delivery (and is audited by the store);
 //! - `GET /my/inbox/{id}/attachments/{n}`: an attachment, always as a download;
+//! - `GET /my/inbox/{id}/raw`: the original of official mail (G.3.1), byte for byte, as a download;
 //! - `GET /my/forwarding`: up to three e-mail addresses and the mobile numbers, verified ones with a check
 //!   mark and the others with "!" (G.7); forms to add, verify (SMS code), resend, replace and remove;
 //! - `POST /my/forwarding/…`: those actions, each with the session's CSRF token;
@@ -129,6 +130,9 @@ pub(crate) fn inbox_table(l: Lang, items: &[popreg_store::InboxItem], base: &str
         if m.legal_significance {
             marks.push(tr(l, "inbox-legal"));
         }
+        if m.source == "official_mail" {
+            marks.push(tr(l, "inbox-official-mail"));
+        }
         if m.attachments > 0 {
             marks.push(tr_args(
                 l,
@@ -136,15 +140,16 @@ pub(crate) fn inbox_table(l: Lang, items: &[popreg_store::InboxItem], base: &str
                 &[("count", m.attachments.into())],
             ));
         }
+        let (sender, subject) = shown(l, &m.source, m.sender.name(l.as_str()), &m.subject);
         let subject = if unread {
-            format!("<strong>{}</strong>", esc(&m.subject))
+            format!("<strong>{}</strong>", esc(&subject))
         } else {
-            esc(&m.subject)
+            esc(&subject)
         };
         main.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td><a href=\"{base}/{}\">{subject}</a></td><td>{}</td></tr>",
             esc(&local(m.created_at)),
-            esc(m.sender.name(l.as_str())),
+            esc(&sender),
             esc(&super::urlencode(&m.id)),
             esc(&marks.join(" · ")),
         ));
@@ -195,11 +200,24 @@ pub(crate) fn message_page(
         }
         Err(e) => return page.status(status_of(&e)).main(coded(l, &e)).render(),
     };
+    let (from, subject) = shown(l, &m.source, m.sender.name(l.as_str()), &m.subject);
+    let text = if m.source == "forward_failure" {
+        tr_args(
+            l,
+            "inbox-forward-failing-text",
+            &[
+                ("address", m.subject.clone().into()),
+                ("reason", m.text.clone().into()),
+            ],
+        )
+    } else {
+        m.text.clone()
+    };
     let mut main = format!(
         "<article><h2>{subject}</h2><dl><dt>{from_l}</dt><dd>{from}</dd><dt>{recv_l}</dt><dd>{recv}</dd></dl>",
-        subject = esc(&m.subject),
+        subject = esc(&subject),
         from_l = esc(&tr(l, "inbox-from")),
-        from = esc(m.sender.name(l.as_str())),
+        from = esc(&from),
         recv_l = esc(&tr(l, "inbox-received")),
         recv = esc(&local(m.created_at)),
     );
@@ -209,9 +227,26 @@ pub(crate) fn message_page(
             esc(&tr(l, "inbox-legal-note"))
         ));
     }
+    if m.source == "official_mail" {
+        // Mail from outside is shown as escaped text only (HTML was reduced to text when it arrived);
+        // the original is a download, never rendered in the portal's origin.
+        main.push_str(&format!(
+            "<p class=\"note\">{}</p><p><a href=\"/my/inbox/{}/raw\" download>{}</a></p>",
+            esc(&tr(
+                l,
+                if m.malformed {
+                    "inbox-malformed"
+                } else {
+                    "inbox-raw-note"
+                }
+            )),
+            esc(&super::urlencode(&m.id)),
+            esc(&tr(l, "inbox-raw")),
+        ));
+    }
     main.push_str(&format!(
         "<div class=\"message\" style=\"white-space:pre-wrap\">{}</div>",
-        esc(&m.text)
+        esc(&text)
     ));
     if !m.attachments.is_empty() {
         main.push_str(&format!(
@@ -270,22 +305,9 @@ pub(crate) fn attachment_answer(
     match found {
         Ok(Some(a)) => {
             let mut r = a.content.into_response();
-            let h = r.headers_mut();
             let media = HeaderValue::from_str(&a.media_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            h.insert(CONTENT_TYPE, media);
-            if let Ok(v) = HeaderValue::from_str(&content_disposition(&a.name)) {
-                h.insert(CONTENT_DISPOSITION, v);
-            }
-            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert(
-                axum::http::header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            h.insert(
-                CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("sandbox; default-src 'none'"),
-            );
+            as_download(&mut r, media, &a.name);
             r
         }
         Ok(None) => page
@@ -296,6 +318,70 @@ pub(crate) fn attachment_answer(
             ))
             .render(),
         Err(e) => page.status(status_of(&e)).main(coded(l, &e)).render(),
+    }
+}
+
+/// The sender and subject a message is listed with: the portal's own notices are written in the
+/// reader's language from what they record (the address in the subject).
+fn shown(l: Lang, source: &str, sender: &str, subject: &str) -> (String, String) {
+    if source == "forward_failure" {
+        (
+            tr(l, "inbox-portal-sender"),
+            tr_args(
+                l,
+                "inbox-forward-failing-subject",
+                &[("address", subject.to_string().into())],
+            ),
+        )
+    } else {
+        (sender.to_string(), subject.to_string())
+    }
+}
+
+/// Headers that keep a download from being rendered in the portal's origin.
+fn as_download(r: &mut Response, media: HeaderValue, name: &str) {
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, media);
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(name)) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+}
+
+/// `GET /my/inbox/{id}/raw`: the original of official mail (G.3.1), byte for byte, as a download
+/// (`message/rfc822`).
+pub(crate) async fn raw(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    let l = lang(req.uri(), req.headers());
+    let who = match citizen(&state, req.uri(), req.headers()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let page = Page::new(l, tr(l, "inbox-title")).session(&who.session);
+    match state.0.store.inbound_raw(who.session.psn, &id).await {
+        Ok(Some(bytes)) => {
+            let mut r = bytes.into_response();
+            as_download(
+                &mut r,
+                HeaderValue::from_static("message/rfc822"),
+                &format!("message-{}.eml", id.chars().take(64).collect::<String>()),
+            );
+            r
+        }
+        // No such message of this person, or an error: answered as for an attachment.
+        Ok(None) => attachment_answer(page, l, Ok(None)),
+        Err(e) => attachment_answer(page, l, Err(e)),
     }
 }
 
@@ -425,6 +511,22 @@ fn contact_item(l: Lang, p: &ContactPoint, csrf: &str, base: &str) -> String {
         addr = esc(&p.address),
         state = esc(&state),
     );
+    if let Some(since) = p.failing_since {
+        s.push_str(&format!(
+            " <span class=\"err\" role=\"status\">{}</span>",
+            esc(&tr_args(
+                l,
+                "forwarding-failing",
+                &[
+                    ("date", local(since).into()),
+                    (
+                        "reason",
+                        p.failing_reason.clone().unwrap_or_default().into()
+                    ),
+                ]
+            ))
+        ));
+    }
     if !p.verified() {
         if let Some(until) = p.pending_until {
             s.push_str(&format!(

@@ -95,6 +95,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/inbox", get(mail::inbox))
         .route("/my/inbox/{id}", get(mail::message))
         .route("/my/inbox/{id}/attachments/{n}", get(mail::attachment))
+        .route("/my/inbox/{id}/raw", get(mail::raw))
         .route("/my/forwarding", get(mail::forwarding))
         .route("/my/forwarding/verify", get(mail::verify_link))
         .route("/my/forwarding/{action}", post(mail::act))
