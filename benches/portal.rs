@@ -12,7 +12,9 @@
 //!   the last answer is read (closed loop, keep-alive), like `wrk` does.
 //! - Reported: requests/s and the latency of each request as the client measured it (p50/p90/p99/p99.9,
 //!   max), which is an upper bound of the server's time: it includes the client's own work on the same two
-//!   cores. Every "my data" answer wrote its usage record durably before it was sent (`Store::read_own`).
+//!   cores; and the server's own time per route from its Prometheus histogram
+//!   (`popreg_http_request_duration_seconds`, buckets 10/20/25/30/40/50 ms): the share answered within each bound.
+//!   Every "my data" answer wrote its usage record durably before it was sent (`Store::read_own`).
 //!
 //! Results, method and machine: `docs/benchmarks.md`.
 
@@ -131,6 +133,36 @@ async fn main() -> anyhow::Result<()> {
             percentile(&all, 99.0),
             percentile(&all, 99.9),
             all.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        );
+        // The server's own time for this route, from its Prometheus histogram (warm-up included): the
+        // share of requests answered within each bucket bound around the 30 ms target.
+        let metrics = client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let bucket = |le: &str| -> f64 {
+            let key = format!(
+                "popreg_http_request_duration_seconds_bucket{{method=\"GET\",route=\"{page}\",le=\"{le}\"}}"
+            );
+            metrics
+                .lines()
+                .find(|l| l.starts_with(&key))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        };
+        let total = bucket("+Inf");
+        println!(
+            "{page}: server time (histogram of {total} requests): {:.2}% within 10 ms, {:.2}% within 20 ms, \
+             {:.2}% within 25 ms, {:.2}% within 30 ms, {:.2}% within 40 ms, {:.2}% within 50 ms",
+            100.0 * bucket("0.01") / total.max(1.0),
+            100.0 * bucket("0.02") / total.max(1.0),
+            100.0 * bucket("0.025") / total.max(1.0),
+            100.0 * bucket("0.03") / total.max(1.0),
+            100.0 * bucket("0.04") / total.max(1.0),
+            100.0 * bucket("0.05") / total.max(1.0),
         );
     }
     running.shutdown().await?;

@@ -21,8 +21,10 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
+                // Fine steps up to 50 ms, where the latency targets are (10 ms lookups, 30 ms portal pages).
                 .set_buckets(&[
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04,
+                    0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 ])
                 .ok()?
                 .install_recorder()

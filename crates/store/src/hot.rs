@@ -132,6 +132,35 @@ pub(crate) fn opt_date(s: Option<String>) -> Result<Option<NaiveDate>, StoreErro
         .transpose()
 }
 
+/// An entry from a row of `entry_columns!()` (the same reading as the sqlx path's `entry_from_row`).
+pub(crate) fn entry(r: &rusqlite::Row<'_>) -> Result<popreg_domain::Entry, StoreError> {
+    let payload: String = r.get(3)?;
+    let subject: String = r.get(1)?;
+    let channel: String = r.get(6)?;
+    Ok(popreg_domain::Entry {
+        id: r.get(0)?,
+        subject: popreg_domain::Psn::parse(&subject)
+            .map_err(|e| crate::corrupt("entry subject", e))?,
+        kind: r.get(2)?,
+        fact: serde_json::from_str(&payload).map_err(|e| crate::corrupt("entry payload", e))?,
+        provider: r.get(4)?,
+        user_uid: r.get(5)?,
+        channel: popreg_domain::Channel::parse(&channel)
+            .ok_or_else(|| crate::corrupt("entry channel", &channel))?,
+        external: popreg_domain::ExternalIds {
+            xroad_client: r.get(7)?,
+            xroad_id: r.get(8)?,
+            xroad_user_id: r.get(9)?,
+            xroad_issue: r.get(10)?,
+            idempotency_key: r.get(11)?,
+        },
+        recorded_at: instant(&r.get::<_, String>(12)?)?,
+        valid_from: opt_date(r.get(13)?)?,
+        valid_to: opt_date(r.get(14)?)?,
+        supersedes: r.get(15)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -522,6 +522,24 @@ impl Store {
 
     /// Every entry about a person, in recording order.
     pub(crate) async fn entries(&self, psn: Psn) -> Result<Vec<Entry>, StoreError> {
+        if let Some(hot) = self.hot() {
+            let psn = psn.to_string();
+            return hot
+                .run(move |c| {
+                    let mut st = c.prepare_cached(concat!(
+                        "SELECT ",
+                        entry_columns!(),
+                        " FROM entries WHERE subject_psn = $1 ORDER BY id"
+                    ))?;
+                    let mut rows = st.query([psn])?;
+                    let mut out = vec![];
+                    while let Some(r) = rows.next()? {
+                        out.push(hot::entry(r)?);
+                    }
+                    Ok(out)
+                })
+                .await;
+        }
         match &self.inner {
             Inner::Sqlite { read, .. } => {
                 sqlite_ops::load_entries(&mut *read.acquire().await?, psn).await

@@ -207,7 +207,48 @@ impl Store {
             return Ok(SessionLookup::Unknown);
         }
         let id = token_hash(token);
-        let row = dispatch!(self, read, pool, _ops => {
+        // Every portal page looks its session up: one of the hot look-ups (`hot.rs`).
+        let row = if let Some(hot) = self.hot() {
+            let key = id.clone();
+            hot.run(move |c| {
+                use rusqlite::OptionalExtension;
+                let row = c
+                    .prepare_cached(
+                        "SELECT psn, method, csrf, created_at, last_seen, expires_at, end_reason \
+                         FROM sessions WHERE id_sha256 = $1",
+                    )?
+                    .query_row([key], |r| {
+                        Ok((
+                            (
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                            ),
+                            (
+                                r.get::<_, String>(3)?,
+                                r.get::<_, String>(4)?,
+                                r.get::<_, String>(5)?,
+                            ),
+                            r.get::<_, Option<String>>(6)?,
+                        ))
+                    })
+                    .optional()?;
+                row.map(|(a, t, end)| -> Result<_, StoreError> {
+                    Ok((
+                        a.0,
+                        a.1,
+                        a.2,
+                        crate::hot::instant(&t.0)?,
+                        crate::hot::instant(&t.1)?,
+                        crate::hot::instant(&t.2)?,
+                        end,
+                    ))
+                })
+                .transpose()
+            })
+            .await?
+        } else {
+            dispatch!(self, read, pool, _ops => {
             sqlx::query(
                 "SELECT psn, method, csrf, created_at, last_seen, expires_at, end_reason \
                  FROM sessions WHERE id_sha256 = $1",
@@ -227,7 +268,8 @@ impl Store {
                 ))
             })
             .transpose()?
-        });
+            })
+        };
         let Some((psn, method, csrf, created_at, last_seen, expires_at, ended)) = row else {
             return Ok(SessionLookup::Unknown);
         };
