@@ -131,6 +131,7 @@ crate::conformance!(
     a1_37_x_road_ids_and_the_user_reach_the_entry,
     a1_55_a_suspended_body_cannot_submit_until_lifted,
     a1_55_repeated_rejections_suspend_the_body_automatically,
+    a1_34_a_key_with_submit_deaths_only_cannot_submit_a_birth,
     hostile_bodies_are_refused_coded_and_logged,
     a1_53_a_rejection_puts_an_email_to_the_body_in_the_outbox,
     a1_52_the_rejection_feed_pages_by_id,
@@ -464,6 +465,55 @@ async fn a1_55_repeated_rejections_suspend_the_body_automatically(db: TestDb) {
         .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
         .await;
     assert_eq!(s, StatusCode::CREATED);
+}
+
+/// A1.34: a client or employee may be limited to some kinds (`submit_births`, `submit_deaths`,
+/// `submit_addresses`); another kind of the body's competence is refused (403, logged in the rejection log),
+/// and the rejection feed stays open to it.
+async fn a1_34_a_key_with_submit_deaths_only_cannot_submit_a_birth(db: TestDb) {
+    let e = env(db).await;
+    let (_, key) =
+        e.db.store
+            .issue_api_key(
+                "test",
+                "MED-0001",
+                "mortuary-clerk",
+                &[Function::SubmitDeaths],
+                "deaths",
+            )
+            .await
+            .unwrap();
+    let send = |kind: &str, v: Value| {
+        e.http
+            .post(e.url(&format!("/api/v1/submissions/{kind}")))
+            .header("x-api-key", &key)
+            .header("content-type", "application/json")
+            .body(v.to_string())
+            .send()
+    };
+    let r = send("birth", e.birth("Արամ", "2026-11-20")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "PSR-API-0007", "{v}");
+    let logged = e.rejections("MED-0001").await;
+    assert_eq!(logged[0].code, "PSR-API-0007");
+    assert_eq!(logged[0].user_uid, "mortuary-clerk");
+    let r = send(
+        "death",
+        json!({"psn": e.father.to_string(), "date": "2026-11-21"}),
+    )
+    .await
+    .unwrap();
+    let status = r.status();
+    assert_eq!(status, StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let feed = e
+        .http
+        .get(e.url("/api/v1/rejections"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
 }
 
 async fn hostile_bodies_are_refused_coded_and_logged(db: TestDb) {

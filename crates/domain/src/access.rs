@@ -65,8 +65,15 @@ impl BodyType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Function {
-    /// Submit data of the kinds the body is competent for.
+    /// Submit data of every kind the body is competent for.
     Submit,
+    /// Submit births only (within the body's competence).
+    SubmitBirths,
+    /// Submit deaths only (within the body's competence).
+    SubmitDeaths,
+    /// Submit addresses only — main and additional addresses, addresses abroad, consular registration —
+    /// within the body's competence.
+    SubmitAddresses,
     /// Read persons within the body's read grants.
     ReadPersons,
     /// Monitor and reject entries, manage suspensions (the register's manager).
@@ -91,6 +98,9 @@ pub enum Function {
 impl Function {
     pub const ALL: &'static [Function] = &[
         Function::Submit,
+        Function::SubmitBirths,
+        Function::SubmitDeaths,
+        Function::SubmitAddresses,
         Function::ReadPersons,
         Function::ManageRegister,
         Function::ManageAccess,
@@ -106,6 +116,9 @@ impl Function {
     pub fn as_str(self) -> &'static str {
         match self {
             Function::Submit => "submit",
+            Function::SubmitBirths => "submit_births",
+            Function::SubmitDeaths => "submit_deaths",
+            Function::SubmitAddresses => "submit_addresses",
             Function::ReadPersons => "read_persons",
             Function::ManageRegister => "manage_register",
             Function::ManageAccess => "manage_access",
@@ -122,6 +135,43 @@ impl Function {
     pub fn parse(s: &str) -> Option<Function> {
         Function::ALL.iter().copied().find(|f| f.as_str() == s)
     }
+
+    /// Whether this function lets its holder submit `kind` (the body's competence is checked apart).
+    pub fn submits(self, kind: &str) -> bool {
+        match self {
+            Function::Submit => true,
+            Function::SubmitBirths => kind == "birth",
+            Function::SubmitDeaths => kind == "death",
+            Function::SubmitAddresses => ADDRESS_KINDS.contains(&kind),
+            _ => false,
+        }
+    }
+
+    /// `submit` or one of the per-kind submission functions.
+    pub fn is_submit(self) -> bool {
+        matches!(
+            self,
+            Function::Submit
+                | Function::SubmitBirths
+                | Function::SubmitDeaths
+                | Function::SubmitAddresses
+        )
+    }
+}
+
+/// The submission kinds of [`Function::SubmitAddresses`].
+pub const ADDRESS_KINDS: &[&str] = &[
+    "main_address",
+    "additional_address",
+    "address_abroad",
+    "consular_registration",
+];
+
+/// Whether `held` satisfies a requirement of `wanted`. Asking for [`Function::Submit`] asks for the right to
+/// submit at all (a staff page, the rejection feed), which any per-kind submission function gives; which kinds
+/// may be submitted is [`Caller::may_submit`].
+pub fn holds(held: &[Function], wanted: Function) -> bool {
+    held.contains(&wanted) || (wanted == Function::Submit && held.iter().any(|f| f.is_submit()))
 }
 
 /// The identified caller of one request: the body it acts for, the identified user (A1.37), what it may
@@ -140,13 +190,41 @@ pub struct Caller {
 
 impl Caller {
     pub fn may(&self, f: Function) -> bool {
-        self.functions.contains(&f)
+        holds(&self.functions, f)
+    }
+
+    /// Whether the caller's functions let it submit `kind` (A1.34; the body's competence, A1.32, is checked
+    /// apart).
+    pub fn may_submit(&self, kind: &str) -> bool {
+        self.functions.iter().any(|f| f.submits(kind))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a1_34_per_kind_submission_functions_permit_their_kinds_only() {
+        let c = |fs: &[Function]| Caller {
+            body_id: "MED-1".into(),
+            body_type: BodyType::MedicalOrganization,
+            user_uid: "u".into(),
+            functions: fs.to_vec(),
+            channel: Channel::Api,
+            external: Default::default(),
+        };
+        let births = c(&[Function::SubmitBirths]);
+        assert!(births.may_submit("birth") && !births.may_submit("death"));
+        assert!(births.may(Function::Submit), "a right to submit at all");
+        assert!(!births.may(Function::SubmitDeaths));
+        let addresses = c(&[Function::SubmitAddresses, Function::ReadPersons]);
+        assert!(addresses.may_submit("address_abroad") && !addresses.may_submit("birth"));
+        let all = c(&[Function::Submit]);
+        assert!(all.may_submit("death") && all.may_submit("marriage"));
+        let reader = c(&[Function::ReadPersons]);
+        assert!(!reader.may_submit("birth") && !reader.may(Function::Submit));
+    }
 
     #[test]
     fn body_types_and_functions_round_trip_through_their_names() {

@@ -100,7 +100,7 @@ pub(crate) async fn employee(
         .await
         .map_err(unavailable)?
         .into_iter()
-        .filter(|j| j.functions.contains(&function))
+        .filter(|j| popreg_domain::access::holds(&j.functions, function))
         .collect();
     if jobs.is_empty() {
         tracing::warn!(target: "security", %psn, function = function.as_str(), "staff page: not an employee with the function");
@@ -187,7 +187,10 @@ pub(crate) async fn desk_links(state: &AppState, psn: popreg_domain::Psn, lang: 
         (Function::ManageRegister, "/manage", "staff-link-manage"),
         (Function::ManageAccess, "/admin", "staff-link-admin"),
     ] {
-        if jobs.iter().any(|j| j.functions.contains(&f)) {
+        if jobs
+            .iter()
+            .any(|j| popreg_domain::access::holds(&j.functions, f))
+        {
             items.push_str(&format!(
                 "<li><a href=\"{href}?lang={}\">{}</a></li>",
                 lang.as_str(),

@@ -112,6 +112,18 @@ pub(crate) fn competence(caller: &Caller, kind: &str) -> Result<&'static KindDef
         Violation::new(Code::UnknownKind, "", format!("no submission kind {kind}"))
     })?;
     if def.providers.contains(&caller.body_type) {
+        // A1.34: the employee's or client's functions may limit it to some kinds (submit_births, …).
+        if !caller.may_submit(kind) {
+            tracing::warn!(target: "security", body = %caller.body_id, user = %caller.user_uid, kind, "submission of a kind not permitted to this user");
+            return Err(Violation::new(
+                Code::Forbidden,
+                "",
+                format!(
+                    "the functions of {} at body {} do not include submitting {kind}",
+                    caller.user_uid, caller.body_id
+                ),
+            ));
+        }
         return Ok(def);
     }
     Err(Violation::new(

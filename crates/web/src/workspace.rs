@@ -206,7 +206,7 @@ async fn home(State(state): State<AppState>, req: Request) -> Response {
     let tx = t(lang);
     let items: String = elements::kinds()
         .iter()
-        .filter(|k| k.providers.contains(&who.body_type))
+        .filter(|k| k.providers.contains(&who.body_type) && who.may_submit(k.name))
         .map(|k| {
             format!(
                 "<li><a href=\"/workspace/{}?lang={}\">{}</a></li>",
@@ -395,8 +395,9 @@ async fn form(State(state): State<AppState>, Path(kind): Path<String>, req: Requ
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(def) = elements::kind(&kind).filter(|k| k.providers.contains(&staff.caller.body_type))
-    else {
+    let Some(def) = elements::kind(&kind).filter(|k| {
+        k.providers.contains(&staff.caller.body_type) && staff.caller.may_submit(k.name)
+    }) else {
         return error_page(
             lang,
             StatusCode::NOT_FOUND,
