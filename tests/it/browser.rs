@@ -23,7 +23,6 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::common::*;
-use popreg_domain::{NewEntry, Sex};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -591,33 +590,8 @@ async fn g_3_portal_flows_in_a_real_browser_address_forwarding_notification_usag
     let db = TestDb::sqlite().await;
     let s = &db.store;
     let p = psn(4701);
-    s.append(
-        &prov("CIV-01"),
-        vec![NewEntry::new(
-            p,
-            registration("Անի", "Մելքոնյան", d(1990, 4, 2), Sex::F),
-        )],
-    )
-    .await
-    .unwrap();
-    let mut cfg = test_config();
-    cfg.server.listen = "127.0.0.1:0".into();
-    cfg.portal.secure_cookies = false;
-    cfg.notify.poll_seconds = 1;
     // The links in the e-mails name the portal's public address; the test follows them to this server.
-    cfg.notify.portal.url = "https://e-citizen.test".into();
-    let caught = std::sync::Arc::new(popreg_notify::capture::Capture::default());
-    let app = popreg::app::start_demo(
-        &cfg,
-        s.clone(),
-        vec![popreg_web::DemoCard {
-            psn: p,
-            name: "Անի Մելքոնյան".into(),
-        }],
-        Some(caught.clone()),
-    )
-    .await
-    .unwrap();
+    let (app, caught) = crate::portal::catcher_site(&db, p, "https://e-citizen.test").await;
     let url = app.url();
     let driver = Driver::start();
     let b = Browser::open(&driver).await;

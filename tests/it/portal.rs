@@ -158,15 +158,7 @@ async fn g_2_sessions_open_touch_and_end_by_logout_idle_and_absolute_limit(db: T
 /// A demo server with one demo card: the person `p`, registered with a conviction.
 pub(crate) async fn demo_site(db: &TestDb, p: Psn) -> popreg::app::Running {
     let s = &db.store;
-    s.append(
-        &prov("CIV-01"),
-        vec![NewEntry::new(
-            p,
-            registration("Անի", "Մելքոնյան", d(1990, 4, 2), Sex::F),
-        )],
-    )
-    .await
-    .unwrap();
+    register_ani(s, p).await;
     s.append(
         &prov("JUD-01"),
         vec![NewEntry::new(
@@ -194,6 +186,50 @@ pub(crate) async fn demo_site(db: &TestDb, p: Psn) -> popreg::app::Running {
     )
     .await
     .unwrap()
+}
+
+/// Register the demo person `p`, Անի Մելքոնյան.
+async fn register_ani(s: &popreg_store::Store, p: Psn) {
+    s.append(
+        &prov("CIV-01"),
+        vec![NewEntry::new(
+            p,
+            registration("Անի", "Մելքոնյան", d(1990, 4, 2), Sex::F),
+        )],
+    )
+    .await
+    .unwrap();
+}
+
+/// A demo server with the mail catcher (`/demo/mail`) and one demo card, the person `p`; the outbox worker
+/// polls every second; links in its e-mails name `portal_url`.
+pub(crate) async fn catcher_site(
+    db: &TestDb,
+    p: Psn,
+    portal_url: &str,
+) -> (
+    popreg::app::Running,
+    std::sync::Arc<popreg_notify::capture::Capture>,
+) {
+    register_ani(&db.store, p).await;
+    let mut cfg = test_config();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.portal.secure_cookies = false;
+    cfg.notify.poll_seconds = 1;
+    cfg.notify.portal.url = portal_url.into();
+    let caught = std::sync::Arc::new(popreg_notify::capture::Capture::default());
+    let app = popreg::app::start_demo(
+        &cfg,
+        db.store.clone(),
+        vec![popreg_web::DemoCard {
+            psn: p,
+            name: "Անի Մելքոնյան".into(),
+        }],
+        Some(caught.clone()),
+    )
+    .await
+    .unwrap();
+    (app, caught)
 }
 
 /// A form body of simple values (digits, paths, hex tokens: nothing to escape but the separators).
@@ -859,32 +895,7 @@ async fn g_5_the_demo_mail_catcher_shows_the_verification_mail_and_the_sms_code(
     let db = TestDb::sqlite().await;
     let p = psn(4601);
     let s = &db.store;
-    s.append(
-        &prov("CIV-01"),
-        vec![NewEntry::new(
-            p,
-            registration("Անի", "Մելքոնյան", d(1990, 4, 2), Sex::F),
-        )],
-    )
-    .await
-    .unwrap();
-    let mut cfg = test_config();
-    cfg.server.listen = "127.0.0.1:0".into();
-    cfg.portal.secure_cookies = false;
-    cfg.notify.poll_seconds = 1;
-    cfg.notify.portal.url = "http://portal.test".into();
-    let caught = std::sync::Arc::new(popreg_notify::capture::Capture::default());
-    let app = popreg::app::start_demo(
-        &cfg,
-        s.clone(),
-        vec![popreg_web::DemoCard {
-            psn: p,
-            name: "Անի Մելքոնյան".into(),
-        }],
-        Some(caught.clone()),
-    )
-    .await
-    .unwrap();
+    let (app, caught) = catcher_site(&db, p, "http://portal.test").await;
     let url = app.url();
     let c = client();
     let empty = text(&c, format!("{url}/demo/mail?lang=en"), "").await;
@@ -952,6 +963,8 @@ async fn g_5_the_demo_mail_catcher_shows_the_verification_mail_and_the_sms_code(
     .await;
     assert_eq!(location(&r), "/my/forwarding?done=verified");
     // A server that is not the demo has no catcher: the page does not exist.
+    let mut cfg = test_config();
+    cfg.server.listen = "127.0.0.1:0".into();
     let plain = popreg::app::start(&cfg, s.clone()).await.unwrap();
     let r = c
         .get(format!("{}/demo/mail", plain.url()))
