@@ -8,7 +8,9 @@
 //! (`docs/benchmarks.md`); handing the call to tokio's blocking pool instead still spent a third of it on
 //! waking threads. A primary-key look-up in a file the operating system caches is shorter than a thread
 //! hand-off, so it runs inline. The price: a look-up that must read the disk holds one runtime thread for
-//! that read. Only indexed single-row (or single-body) look-ups may come here; scans stay on sqlx.
+//! that read. Only indexed single-row (or single-body) look-ups run inline ([`HotReaders::run`]); one
+//! person's range of the usage log (up to 10,000 rows) runs on the blocking pool
+//! ([`HotReaders::run_blocking`]); other scans stay on sqlx.
 //!
 //! The connections are read-only (`SQLITE_OPEN_READ_ONLY`, `query_only`), opened lazily on the same file as
 //! the sqlx pools, at most `max` at a time; in WAL mode each statement sees the latest commit, as the sqlx
@@ -38,7 +40,7 @@ impl HotReaders {
         })
     }
 
-    fn open(&self) -> rusqlite::Result<Connection> {
+    pub(crate) fn open(&self) -> rusqlite::Result<Connection> {
         let c = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -50,29 +52,68 @@ impl HotReaders {
         Ok(c)
     }
 
-    /// Run `f` on an idle connection (opening one if none is idle), on this thread.
-    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        F: FnOnce(&Connection) -> Result<T, StoreError>,
-    {
-        let _permit = self
+    /// Wait for a permit and take an idle connection, if there is one.
+    async fn checkout(
+        &self,
+    ) -> Result<(tokio::sync::SemaphorePermit<'_>, Option<Connection>), StoreError> {
+        let permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite readers are closed".into()))?;
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => self.open()?,
-        };
-        let out = f(&conn);
-        // A connection whose statement failed for a reason of its own (I/O, a closed file) is dropped; the
-        // next call opens a fresh one.
+        Ok((permit, idle))
+    }
+
+    /// Give a connection back after `out`. A connection whose statement failed for a reason of its own (I/O,
+    /// a closed file) is dropped; the next call opens a fresh one.
+    fn checkin<T>(&self, conn: Connection, out: &Result<T, StoreError>) {
         if !matches!(out, Err(StoreError::Unavailable(_))) {
             self.idle
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(conn);
+        }
+    }
+
+    /// Run `f` on an idle connection (opening one if none is idle), on this thread.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let (_permit, idle) = self.checkout().await?;
+        let conn = match idle {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let out = f(&conn);
+        self.checkin(conn, &out);
+        out
+    }
+
+    /// Run `f` on an idle connection on tokio's blocking pool: for range reads too long to run inline.
+    pub(crate) async fn run_blocking<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (_permit, idle) = self.checkout().await?;
+        let me = Arc::clone(self);
+        let (conn, out) = tokio::task::spawn_blocking(move || {
+            let conn = match idle {
+                Some(c) => c,
+                None => match me.open() {
+                    Ok(c) => c,
+                    Err(e) => return (None, Err(StoreError::from(e))),
+                },
+            };
+            let out = f(&conn);
+            (Some(conn), out)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?;
+        if let Some(conn) = conn {
+            self.checkin(conn, &out);
         }
         out
     }
@@ -115,6 +156,11 @@ pub(crate) fn instant(s: &str) -> Result<DateTime<Utc>, StoreError> {
         .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| crate::corrupt("timestamp", format!("{s:?}: {e}")))
+}
+
+/// An instant as sqlx binds it in SQLite, so that text comparisons with stored instants agree.
+pub(crate) fn sqlx_instant(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
 /// An optional instant column.
