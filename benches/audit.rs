@@ -89,6 +89,11 @@ async fn main() -> anyhow::Result<()> {
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // The persons, for the portal bench's `--psns` (the first has `leaves / persons` records).
+    std::fs::write(
+        dir.join("psns.txt"),
+        psns.iter().map(|p| format!("{p}\n")).collect::<String>(),
+    )?;
     // A second run over the same --dir re-measures on the data already there.
     let fresh = store.count_persons().await? == 0;
     if fresh {

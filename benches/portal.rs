@@ -2,7 +2,11 @@
 //! "my data" `/my/data`, over HTTP, by `--users` concurrent logged-in persons (default 50) for `--secs`
 //! seconds each page, against an existing register (e.g. the 3,000,000 persons of `benches/run.sh`).
 //!
-//! `cargo bench -p popreg --bench portal -- --dir DIR --psns FILE [--users 50] [--secs 20]`
+//! `cargo bench -p popreg --bench portal -- --dir DIR --psns FILE [--users 50] [--secs 20] [--pages /my,/my/data]`
+//!
+//! `--pages` names other pages to measure the same way, e.g. `/my/usage` over the register that
+//! `benches/audit.rs` fills (its `--dir` holds a `psns.txt` whose first person has `leaves / persons` usage
+//! records), with `--users 1`.
 //!
 //! - `DIR` is a data directory made by `popreg generate` (SQLite); `FILE` a list of its PSNs, one per line
 //!   (`benches/run.sh` writes one: `psns.txt`).
@@ -46,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let psns_file = arg("--psns").ok_or_else(|| anyhow::anyhow!("--psns FILE"))?;
     let users: usize = arg("--users").and_then(|v| v.parse().ok()).unwrap_or(50);
     let secs: u64 = arg("--secs").and_then(|v| v.parse().ok()).unwrap_or(20);
+    let pages = arg("--pages").unwrap_or_else(|| "/my,/my/data".into());
     let mut psns = vec![];
     for line in std::fs::read_to_string(&psns_file)?.lines().take(users) {
         psns.push(Psn::parse(line.trim())?);
@@ -82,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(users)
         .build()?;
-    for page in ["/my", "/my/data"] {
+    for page in pages.split(',') {
         // Warm-up: every user once.
         for c in &cookies {
             let r = client
