@@ -843,7 +843,9 @@ macro_rules! submit_ops {
                     }
                 }
                 let new_psn = match sub {
-                    Submission::Birth(_) | Submission::Registration(_) => Some(fresh_psn(conn).await?),
+                    Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
+                        Some(fresh_psn(conn).await?)
+                    }
                     _ => None,
                 };
                 let ctx = Context { today: armenian_date(now), persons: &persons, new_psn, duplicate_cleared };
