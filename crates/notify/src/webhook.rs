@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn the_signature_is_hmac_sha256_of_timestamp_dot_body() {
-        // RFC 4231 test case 2 (key "Jefe"), with the message split as `<timestamp>.<body>`.
+        // The tag is over `<timestamp>.<body>`, checked against ring's one-shot HMAC of that string.
         let s = sign("Jefe", 0, b"");
         assert!(s.starts_with("sha256=") && s.len() == 7 + 64, "{s}");
         assert_ne!(sign("Jefe", 1, b"x"), sign("Jefe", 2, b"x"));
