@@ -759,6 +759,109 @@ async fn g_3_portal_flows_in_a_real_browser_address_forwarding_notification_usag
     app.shutdown().await.unwrap();
 }
 
+/// The provider workspace in a real browser (A1.35, the web channel): a hospital's employee logs in with
+/// the demo card chooser, opens the birth form from the workspace, submits a valid birth and sees the
+/// newborn's PSN; a birth dated in the future comes back with the message next to the date and what was
+/// typed kept. Every page has a language, a title and a name on every control, passes the contrast check,
+/// and is saved as a screenshot (`target/browser-artifacts/workspace-*.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a1_35_workspace_in_a_real_browser_a_birth_answers_the_psn_and_errors_sit_by_their_fields()
+{
+    use popreg_domain::access::{BodyType, Function};
+    let db = TestDb::sqlite().await;
+    let s = &db.store;
+    let clerk = psn(4801);
+    let (mother, father) = (psn(4802), psn(4803));
+    register_parents(s, mother, father, "Պետրոսյան").await;
+    crate::admin::new_body(s, "MED-0001", BodyType::MedicalOrganization).await;
+    let app = crate::portal::demo_site(&db, clerk).await;
+    s.add_employee("test", "MED-0001", clerk, &[Function::Submit])
+        .await
+        .unwrap();
+    let url = app.url();
+    let driver = Driver::start();
+    let b = Browser::open(&driver).await;
+    let shoot = |name: &'static str| {
+        let b = &b;
+        async move {
+            assert_named(b, "en").await;
+            assert_text_contrast(b).await;
+            let png = b.screenshot().await;
+            assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: a PNG");
+            std::fs::write(artifacts().join(format!("workspace-{name}.png")), &png).unwrap();
+        }
+    };
+
+    b.goto(&format!("{url}/login?next=/workspace")).await;
+    b.click("form[action='/login/demo'] button").await;
+    assert_eq!(b.here().await, "/workspace");
+    b.goto(&format!("{url}/workspace?lang=en")).await;
+    assert!(b.text().await.contains("MED-0001"), "{}", b.text().await);
+    shoot("home").await;
+    b.click("a[href='/workspace/birth?lang=en']").await;
+    assert_eq!(b.here().await, "/workspace/birth?lang=en");
+    shoot("birth-form").await;
+
+    let form = "form[action='/workspace/birth?lang=en']";
+    let fill_birth = |date: &'static str| {
+        let b = &b;
+        let mother = mother.to_string();
+        async move {
+            for (name, value) in [
+                ("first_name", "Արամ"),
+                ("surname", "Պետրոսյան"),
+                ("sex", "M"),
+                ("birth_date", date),
+                ("birth_place.country", "AM"),
+                ("birth_place.marz", "AM-ER"),
+                ("mother.psn", mother.as_str()),
+            ] {
+                fill(b, &format!("{form} [name='{name}']"), value).await;
+            }
+        }
+    };
+    // A birth in the future: the form comes back with the message next to the date, the values kept.
+    fill_birth("2026-02-01").await;
+    b.click(&format!("{form} button[type=submit]")).await;
+    let err = b.one("#birth_date-error").await;
+    assert!(
+        b.visible_text(&err).await.contains("PSR-VAL-0002"),
+        "{}",
+        b.visible_text(&err).await
+    );
+    let kept = b
+        .js(
+            "return document.querySelector(\"[name='first_name']\").value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(kept, "Արամ");
+    let alert = b.one("p.err[role=alert]").await;
+    assert!(b.displayed(&alert).await);
+    shoot("birth-refused").await;
+    assert_eq!(
+        s.rejections(Some("MED-0001"), 0, 10).await.unwrap().len(),
+        1
+    );
+
+    // A valid one: accepted, with the newborn's PSN on the page.
+    fill_birth("2026-01-14").await;
+    b.click(&format!("{form} button[type=submit]")).await;
+    let shown = b.one("#psn").await;
+    let child = popreg_domain::Psn::parse(b.visible_text(&shown).await.trim()).unwrap();
+    let state = s.unaudited().person(child).await.unwrap().unwrap();
+    assert_eq!(state.names.first.hy, "Արամ");
+    assert_eq!(state.parents.len(), 1);
+    let entry = &s.unaudited().entries(child).await.unwrap()[0];
+    assert_eq!(entry.channel, popreg_domain::Channel::Web);
+    assert_eq!(entry.user_uid, clerk.to_string());
+    shoot("birth-accepted").await;
+
+    b.close().await;
+    drop(driver);
+    app.shutdown().await.unwrap();
+}
+
 #[test]
 fn g_2_contrast_ratios_are_those_of_wcag() {
     assert!((contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)") - 21.0).abs() < 1e-9);

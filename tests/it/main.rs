@@ -22,4 +22,5 @@ mod schemas;
 mod sms;
 mod store;
 mod submit;
+mod webhooks;
 mod workspace;

@@ -197,6 +197,14 @@ fn matrix(
             &["s-medical"],
         ),
         ("/manage", get.clone(), "/manage".into(), "", &["s-manager"]),
+        // The manager page's forms (an empty suspension: refused next to its field, nothing done).
+        (
+            "/manage/actions/{action}",
+            post.clone(),
+            "/manage/actions/suspend".into(),
+            "",
+            &["s-manager"],
+        ),
         // The access administration: `manage_access` with a session.
         ("/admin", get.clone(), "/admin".into(), "", &["admin"]),
         (
@@ -529,6 +537,28 @@ fn matrix(
             "/api/v1/suspension".into(),
             "",
             KEYED,
+        ),
+        // A provider's own webhook (`submit`): an invalid URL is refused after the caller is let through.
+        (
+            "/webhook",
+            get.clone(),
+            "/api/v1/webhook".into(),
+            "",
+            &["provider", "operator"],
+        ),
+        (
+            "/webhook",
+            Method::PUT,
+            "/api/v1/webhook".into(),
+            "{\"url\":\"ftp://nowhere\"}",
+            &["provider", "operator"],
+        ),
+        (
+            "/webhook",
+            Method::DELETE,
+            "/api/v1/webhook".into(),
+            "",
+            &["provider", "operator"],
         ),
         (
             "/manage/stats",

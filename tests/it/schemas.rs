@@ -639,7 +639,7 @@ async fn schema_routes_are_public_localized_and_coded() {
     assert_eq!(term["security_class"], "special-category");
     assert_eq!(term["steward"], json!(["penitentiary_service"]));
     assert_eq!(term["value_domain"]["maximum"], 600);
-    assert_eq!(j["kinds"].as_array().unwrap().len(), 24);
+    assert_eq!(j["kinds"].as_array().unwrap().len(), 26);
     app.shutdown().await.unwrap();
 }
 

@@ -31,6 +31,7 @@ const BODIES: &[(&str, BodyType, Option<&str>)] = &[
     ("PEN-0001", BodyType::PenitentiaryService, None),
     ("MIGR-01", BodyType::AuthorizedBody, None),
     ("OPS-01", BodyType::Operator, None),
+    ("EMB-FR", BodyType::DiplomaticMission, None),
 ];
 
 async fn env(db: TestDb) -> Env {
@@ -116,6 +117,42 @@ impl Env {
         })
     }
 
+    /// Submit an XML body that must be accepted and create a person: that person.
+    async fn accepted_xml(&self, body: &str, kind: &str, xml: String) -> PersonState {
+        let r = self
+            .post(body, kind)
+            .header("content-type", "application/xml")
+            .header("accept", "application/xml")
+            .body(xml)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let answer = r.text().await.unwrap();
+        assert!(answer.contains("<status>accepted</status>"), "{answer}");
+        let psn = answer
+            .split("<psn>")
+            .nth(1)
+            .and_then(|s| s.split("</psn>").next())
+            .unwrap();
+        let store = self.db.store.unaudited();
+        store
+            .person(Psn::parse(psn).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A portal session of `p`, made an employee of `body` with `function`: (cookie, CSRF token).
+    async fn staff_session(&self, body: &str, p: Psn, function: Function) -> (String, String) {
+        self.db
+            .store
+            .add_employee("test", body, p, &[function])
+            .await
+            .unwrap();
+        crate::admin::session(&self.db.store, p).await
+    }
+
     async fn rejections(&self, body: &str) -> Vec<popreg_store::Rejection> {
         self.db.store.rejections(Some(body), 0, 100).await.unwrap()
     }
@@ -140,6 +177,10 @@ crate::conformance!(
     a1_50_2_the_manager_rejects_an_accepted_entry_without_deleting_it,
     a1_50_the_managers_view_counts_by_body_code_and_day,
     a1_55_suspensions_are_applied_and_lifted_by_the_manager_and_visible_to_the_provider,
+    a1_38_a_birth_abroad_from_the_diplomatic_service_answers_a_psn_in_json_and_xml,
+    a1_38_a_death_abroad_needs_a_place_abroad_and_the_diplomatic_service,
+    a1_38_an_employee_of_an_embassy_registers_a_birth_abroad_through_the_workspace_form,
+    a1_50_2_the_manager_page_rejects_an_entry_suspends_and_lifts_with_errors_next_to_the_fields,
 );
 
 async fn a1_42_a_birth_in_json_answers_the_newborns_psn_and_links_the_parents(db: TestDb) {
@@ -192,29 +233,7 @@ async fn a1_35_a_birth_in_xml_is_the_same_submission(db: TestDb) {
          <mother><psn>{}</psn></mother></birth>",
         e.mother
     );
-    let r = e
-        .post("MED-0001", "birth")
-        .header("content-type", "application/xml")
-        .header("accept", "application/xml")
-        .body(xml)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let body = r.text().await.unwrap();
-    assert!(body.contains("<status>accepted</status>"), "{body}");
-    let psn = body
-        .split("<psn>")
-        .nth(1)
-        .and_then(|s| s.split("</psn>").next())
-        .unwrap();
-    let child =
-        e.db.store
-            .unaudited()
-            .person(Psn::parse(psn).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+    let child = e.accepted_xml("MED-0001", "birth", xml).await;
     assert_eq!(child.sex, Sex::F);
     assert_eq!(child.names.first.hy, "Նարե");
     // An XML refusal is an XML problem with the field named.
@@ -980,4 +999,498 @@ async fn concurrent_submissions_are_each_decided_against_the_others(db: TestDb) 
         e.rejections("MED-0001").await.len(),
         (2..20).filter(|i| i % 3 == 0).count()
     );
+}
+
+impl Env {
+    /// A birth in Lyon to the register's mother and a father without PSN.
+    fn birth_abroad(&self, first: &str, country: &str) -> Value {
+        json!({
+            "first_name": first, "surname": "Պետրոսյան", "sex": "F", "birth_date": "2026-10-02",
+            "birth_place": {"country": country, "locality": "Lyon"},
+            "mother": {"psn": self.mother.to_string()},
+            "father": {"no_psn": true, "first_name": "Պիեռ", "surname": "Դյուպոն",
+                "document_type": "FOREIGN_PASSPORT", "document_number": "19FR12345", "document_country": "FR"}
+        })
+    }
+}
+
+async fn a1_38_a_birth_abroad_from_the_diplomatic_service_answers_a_psn_in_json_and_xml(
+    db: TestDb,
+) {
+    let e = env(db).await;
+    // JSON: the newborn's PSN at once (A1.42), the father described without PSN (A1.39–40).
+    let (s, v) = e
+        .json("EMB-FR", "birth_abroad", &e.birth_abroad("Նարե", "FR"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["late"], false,
+        "a birth abroad is not due by the next working day"
+    );
+    let child = Psn::parse(v["psn"].as_str().unwrap()).unwrap();
+    let state = e.db.store.unaudited().person(child).await.unwrap().unwrap();
+    assert_eq!(state.birth_place.country, "FR");
+    assert_eq!(state.parents.len(), 2);
+    let entries = e.db.store.unaudited().entries(child).await.unwrap();
+    assert_eq!(entries[0].provider, "EMB-FR");
+    assert_eq!(entries[0].kind, "birth");
+    // XML: the same submission.
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<birth_abroad><first_name>Արամ</first_name>\
+         <surname>Պետրոսյան</surname><sex>M</sex><birth_date>2026-10-03</birth_date>\
+         <birth_place><country>DE</country><locality>Berlin</locality></birth_place>\
+         <mother><psn>{}</psn></mother></birth_abroad>",
+        e.mother
+    );
+    let born = e.accepted_xml("EMB-FR", "birth_abroad", xml.clone()).await;
+    assert_eq!(born.birth_place.country, "DE");
+    // A medical organization is not competent for events abroad, in either format.
+    let (s, v) = e
+        .json("MED-0001", "birth_abroad", &e.birth_abroad("Նարե", "FR"))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PSR-SUB-0001"))
+    );
+    let r = e
+        .post("MED-0001", "birth_abroad")
+        .header("content-type", "application/xml")
+        .header("accept", "application/xml")
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<code>PSR-SUB-0001</code>")
+    );
+    // A birth "abroad" in Armenia: refused, coded, localized, next to the field, and logged.
+    let persons = e.db.store.count_persons().await.unwrap();
+    let r = e
+        .post("EMB-FR", "birth_abroad")
+        .header("content-type", "application/json")
+        .header("accept-language", "hy")
+        .body(e.birth_abroad("Լուսինե", "AM").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "PSR-CON-0016");
+    assert_eq!(v["errors"][0]["field"], "birth_place.country");
+    assert_eq!(v["errors"][0]["message"], "Վայրը արտերկրում չէ");
+    assert_eq!(e.db.store.count_persons().await.unwrap(), persons);
+    let log = e.rejections("EMB-FR").await;
+    assert_eq!(
+        (log[0].kind.as_str(), log[0].code.as_str()),
+        ("birth_abroad", "PSR-CON-0016")
+    );
+}
+
+async fn a1_38_a_death_abroad_needs_a_place_abroad_and_the_diplomatic_service(db: TestDb) {
+    let e = env(db).await;
+    let death = |country: &str| json!({"psn": e.father.to_string(), "date": "2026-11-02", "place": {"country": country, "locality": "Lyon"}});
+    let r = e
+        .post("EMB-FR", "death_abroad")
+        .header("content-type", "application/json")
+        .header("accept-language", "ru")
+        .body(death("AM").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "PSR-CON-0016");
+    assert_eq!(v["errors"][0]["field"], "place.country");
+    assert_eq!(v["errors"][0]["message"], "Место не за рубежом");
+    // Without a place at all: a structural error.
+    let (s, v) = e
+        .json(
+            "EMB-FR",
+            "death_abroad",
+            &json!({"psn": e.father.to_string(), "date": "2026-11-02"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("PSR-VAL-0006"))
+    );
+    // A hospital may not register it; the embassy may, and the death is the father's.
+    let (s, v) = e.json("MED-0001", "death_abroad", &death("FR")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PSR-SUB-0001"))
+    );
+    let (s, v) = e.json("EMB-FR", "death_abroad", &death("FR")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let father =
+        e.db.store
+            .unaudited()
+            .person(e.father)
+            .await
+            .unwrap()
+            .unwrap();
+    let died = father.death.unwrap();
+    assert_eq!(
+        died.date,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
+    );
+    // A second death is a contradiction wherever it is said to have happened.
+    let (s, v) = e.json("EMB-FR", "death_abroad", &death("DE")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("PSR-CON-0003"))
+    );
+}
+
+async fn a1_38_an_employee_of_an_embassy_registers_a_birth_abroad_through_the_workspace_form(
+    db: TestDb,
+) {
+    let e = env(db).await;
+    let clerk = psn(603);
+    let (cookie, csrf) = e.staff_session("EMB-FR", clerk, Function::Submit).await;
+    let form = page_text(&e.http, &e.url("/workspace/birth_abroad?lang=en"), &cookie).await;
+    assert!(form.contains("name=\"birth_place.locality\""), "{form}");
+    assert!(form.contains("Place of birth abroad"), "{form}");
+    let post = |country: &'static str| {
+        let fields = vec![
+            ("csrf", csrf.clone()),
+            ("first_name", "Արամ".to_string()),
+            ("surname", "Պետրոսյան".to_string()),
+            ("sex", "M".to_string()),
+            ("birth_date", "2026-10-05".to_string()),
+            ("birth_place.country", country.to_string()),
+            ("birth_place.locality", "Lyon".to_string()),
+            ("mother.psn", e.mother.to_string()),
+        ];
+        e.http
+            .post(e.url("/workspace/birth_abroad?lang=en"))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(urlencoded(&fields))
+            .send()
+    };
+    // In Armenia: the form comes back with the message next to the country.
+    let r = post("AM").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("id=\"birth_place-country-error\""), "{body}");
+    assert!(
+        body.contains("Place is not abroad (PSR-CON-0016)"),
+        "{body}"
+    );
+    // Abroad: accepted, with the newborn's PSN; the entry records the web channel and the employee.
+    let r = post("FR").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body = r.text().await.unwrap();
+    let child = body
+        .split("<dd id=\"psn\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap();
+    let child = Psn::parse(child).unwrap();
+    let entries = e.db.store.unaudited().entries(child).await.unwrap();
+    assert_eq!(entries[0].channel, Channel::Web);
+    assert_eq!(entries[0].user_uid, clerk.to_string());
+    assert_eq!(entries[0].provider, "EMB-FR");
+    // A hospital's employee does not even get the form.
+    let (cookie, _) = e
+        .staff_session("MED-0001", psn(604), Function::Submit)
+        .await;
+    let r = e
+        .http
+        .get(e.url("/workspace/birth_abroad"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// A form body, every value percent-encoded.
+pub(crate) fn urlencoded(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::notices::urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The manager's page in a browser session (A1.50.2, A1.55): the forms post with the session's CSRF token,
+/// a refusal comes back next to its field in the page's language, a done action redirects with a note, and
+/// each is in the audit trail under the manager's PSN.
+async fn a1_50_2_the_manager_page_rejects_an_entry_suspends_and_lifts_with_errors_next_to_the_fields(
+    db: TestDb,
+) {
+    let e = env(db).await;
+    let manager = psn(605);
+    let (cookie, csrf) = e
+        .staff_session("OPS-01", manager, Function::ManageRegister)
+        .await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |action: &str, lang: &str, fields: Vec<(&str, String)>| {
+        c.post(e.url(&format!("/manage/actions/{action}?lang={lang}")))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(urlencoded(&fields))
+            .send()
+    };
+    // A refused form: 422, the page again.
+    let refused =
+        |action: &'static str, lang: &'static str, fields: Vec<(&'static str, String)>| {
+            let sent = post(action, lang, fields);
+            async move {
+                let r = sent.await.unwrap();
+                assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+                r.text().await.unwrap()
+            }
+        };
+    let page = c
+        .get(e.url("/manage?lang=en"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("action=\"/manage/actions/reject-entry?lang=en\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("action=\"/manage/actions/suspend?lang=en\""),
+        "{html}"
+    );
+
+    // Reject an accepted entry by hand (A1.50.2).
+    let marriage = json!({"psn": e.mother.to_string(), "spouse": {"psn": e.father.to_string()}, "date": "2020-06-01"});
+    let (_, v) = e.json("ZAGS-ER", "marriage", &marriage).await;
+    let entry = v["entry_ids"][0].as_i64().unwrap();
+    let reject = |id: &str, code: &str, token: &str| {
+        vec![
+            ("csrf", token.to_string()),
+            ("entry_id", id.to_string()),
+            ("reason_code", code.to_string()),
+            ("note", "the act was annulled".to_string()),
+        ]
+    };
+    let r = post(
+        "reject-entry",
+        "en",
+        reject(&entry.to_string(), "PSR-CON-0004", "0000"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a forged form");
+    let html = refused(
+        "reject-entry",
+        "en",
+        reject("twelve", "PSR-CON-0004", &csrf),
+    )
+    .await;
+    assert!(
+        html.contains(
+            "<p class=\"err\" id=\"reject-entry-entry_id-error\">Enter a whole number.</p>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"the act was annulled\""),
+        "typed values kept: {html}"
+    );
+    let html = refused(
+        "reject-entry",
+        "hy",
+        reject(&entry.to_string(), "PSR-NOPE-0001", &csrf),
+    )
+    .await;
+    assert!(
+        html.contains("id=\"reject-entry-reason_code-error\">Ընտրեք ցանկից պատճառի կոդ։"),
+        "{html}"
+    );
+    let r = post(
+        "reject-entry",
+        "en",
+        reject(&entry.to_string(), "PSR-CON-0004", &csrf),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/manage?lang=en&done=reject-entry");
+    let mother =
+        e.db.store
+            .unaudited()
+            .person(e.mother)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(
+        mother.marriages.is_empty(),
+        "the retraction supersedes the marriage"
+    );
+    assert!(
+        e.db.store.unaudited().entry(entry).await.unwrap().is_some(),
+        "nothing is deleted"
+    );
+    let log = e.rejections("ZAGS-ER").await;
+    assert_eq!(
+        (log[0].code.as_str(), log[0].kind.as_str()),
+        ("PSR-CON-0004", "marriage")
+    );
+    assert!(log[0].errors[0].detail.contains("annulled"));
+    let acts = e.db.store.audit_acts("entry.reject", 1000).await.unwrap();
+    assert_eq!(acts.len(), 1);
+    assert_eq!(acts[0]["actor"], format!("OPS-01/{manager}"));
+    assert_eq!(acts[0]["target"], entry.to_string());
+    let done = page_text(&c, &e.url("/manage?lang=ru&done=reject-entry"), &cookie).await;
+    assert!(
+        done.contains("Запись отклонена, поставщик извещён."),
+        "{done}"
+    );
+    // Twice: refused next to the entry number.
+    assert!(refused("reject-entry",
+        "ru",
+        reject(&entry.to_string(), "PSR-CON-0004", &csrf)).await.contains(
+        "id=\"reject-entry-entry_id-error\">Нет принятой записи с этим номером, которую можно отклонить."
+    ));
+
+    // Suspend a body with a reason and a last day (A1.55).
+    let suspend = |body: &str, reason: &str, until: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("body_id", body.to_string()),
+            ("reason", reason.to_string()),
+            ("until", until.to_string()),
+        ]
+    };
+    for (fields, field, message) in [
+        (
+            suspend("NOPE", "late births", ""),
+            "body_id",
+            "There is no such body.",
+        ),
+        (
+            suspend("MED-0001", " ", ""),
+            "reason",
+            "Give a reason (at most 500 characters).",
+        ),
+        (
+            suspend("MED-0001", "late births", "2026-11-01"),
+            "until",
+            "Enter a date as YYYY-MM-DD, not before today.",
+        ),
+    ] {
+        let html = refused("suspend", "en", fields).await;
+        assert!(
+            html.contains(&format!("id=\"suspend-{field}-error\">{message}</p>")),
+            "{field}: {html}"
+        );
+    }
+    assert!(
+        e.db.store
+            .active_suspension("MED-0001")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = post(
+        "suspend",
+        "en",
+        suspend("MED-0001", "late births", "2026-11-30"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let s =
+        e.db.store
+            .active_suspension("MED-0001")
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(s.reason, "late births");
+    assert_eq!(s.imposed_by, manager.to_string());
+    let (status, v) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PSR-SUB-0002"))
+    );
+    let acts = e.db.store.audit_acts("body.suspend", 1000).await.unwrap();
+    assert_eq!(acts[0]["target"], "MED-0001");
+    assert_eq!(acts[0]["detail"]["reason"], "late births");
+
+    // The page lists it with a lift button; lifting works once.
+    let html = page_text(&c, &e.url("/manage?lang=en"), &cookie).await;
+    assert!(
+        html.contains(&format!("name=\"suspension_id\" value=\"{}\"", s.id)),
+        "{html}"
+    );
+    let lift = vec![("csrf", csrf.clone()), ("suspension_id", s.id.to_string())];
+    let r = post("lift", "en", lift.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        e.db.store
+            .active_suspension("MED-0001")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        e.db.store
+            .audit_acts("body.suspension_lift", 1000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = post("lift", "hy", lift).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Գործող այդպիսի կասեցում չկա։")
+    );
+    let (status, _) = e
+        .json("MED-0001", "birth", &e.birth("Արամ", "2026-11-20"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // A provider's employee may not use the forms at all.
+    let (nc, ncsrf) = e
+        .staff_session("MED-0001", psn(606), Function::Submit)
+        .await;
+    let r = c
+        .post(e.url("/manage/actions/suspend"))
+        .header("cookie", &nc)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(urlencoded(
+            &suspend("ZAGS-ER", "x", "")
+                .into_iter()
+                .map(|(k, v)| (k, if k == "csrf" { ncsrf.clone() } else { v }))
+                .collect::<Vec<_>>(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        e.db.store
+            .active_suspension("ZAGS-ER")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A page's text, fetched with a session cookie.
+async fn page_text(c: &reqwest::Client, url: &str, cookie: &str) -> String {
+    let r = c.get(url).header("cookie", cookie).send().await.unwrap();
+    r.text().await.unwrap()
 }

@@ -75,6 +75,7 @@ codes! {
     NoSuchGuardianship = "PSR-CON-0013", 422;
     NoSuchConviction = "PSR-CON-0014", 422;
     AddressNotAbroad = "PSR-CON-0015", 422;
+    PlaceNotAbroad = "PSR-CON-0016", 422;
     LikelyDuplicate = "PSR-DUP-0001", 202;
     NotCompetent = "PSR-SUB-0001", 403;
     BodySuspended = "PSR-SUB-0002", 403;

@@ -144,6 +144,8 @@ wire_structs! {
     RegistrationForm { first_name: String, patronymic: Option<String>, surname: String, sex: Sex,
         birth_date: NaiveDate, birth_place: Place }
     DeathForm { psn: Psn, date: NaiveDate, place: Option<Place>, declared_by_court: Option<bool> }
+    /// A death abroad: the place is required (and outside Armenia).
+    DeathAbroadForm { psn: Psn, date: NaiveDate, place: Place }
     MarriageForm { psn: Psn, spouse: WirePerson, date: NaiveDate, act_number: Option<String> }
     NameChangeForm { psn: Psn, first_name: String, patronymic: Option<String>, surname: String, date: NaiveDate }
     PaternityForm { psn: Psn, father: WirePerson, date: NaiveDate, first_name: Option<String>,
@@ -182,6 +184,10 @@ pub enum Submission {
     GuardianshipEnd(GuardianshipEndForm),
     ConsularRegistration(ConsularRegistrationForm),
     AddressAbroad(AddressForm),
+    /// A1.38–48: a birth abroad, registered by the diplomatic service; answers the newborn's PSN like a birth.
+    BirthAbroad(BirthForm),
+    /// A death abroad, registered by the diplomatic service.
+    DeathAbroad(DeathAbroadForm),
     LegalIncapacity(IncapacityForm),
     LegalCapacityRestored(DatedForm),
     Conviction(ConvictionForm),
@@ -252,6 +258,8 @@ impl Submission {
             "guardianship_end" => Submission::GuardianshipEnd(de(v)?),
             "consular_registration" => Submission::ConsularRegistration(de(v)?),
             "address_abroad" => Submission::AddressAbroad(de(v)?),
+            "birth_abroad" => Submission::BirthAbroad(de(v)?),
+            "death_abroad" => Submission::DeathAbroad(de(v)?),
             "legal_incapacity" => Submission::LegalIncapacity(de(v)?),
             "legal_capacity_restored" => Submission::LegalCapacityRestored(de(v)?),
             "conviction" => Submission::Conviction(de(v)?),
@@ -278,8 +286,9 @@ impl Submission {
     /// The submission as the JSON value of its wire form (what the manager reviews and releases).
     pub fn to_value(&self) -> serde_json::Value {
         let v = match self {
-            Submission::Birth(f) => serde_json::to_value(f),
+            Submission::Birth(f) | Submission::BirthAbroad(f) => serde_json::to_value(f),
             Submission::Death(f) => serde_json::to_value(f),
+            Submission::DeathAbroad(f) => serde_json::to_value(f),
             Submission::Marriage(f) | Submission::Divorce(f) => serde_json::to_value(f),
             Submission::NameChange(f) => serde_json::to_value(f),
             Submission::Paternity(f) => serde_json::to_value(f),
@@ -318,6 +327,8 @@ impl Submission {
             Submission::GuardianshipEnd(_) => "guardianship_end",
             Submission::ConsularRegistration(_) => "consular_registration",
             Submission::AddressAbroad(_) => "address_abroad",
+            Submission::BirthAbroad(_) => "birth_abroad",
+            Submission::DeathAbroad(_) => "death_abroad",
             Submission::LegalIncapacity(_) => "legal_incapacity",
             Submission::LegalCapacityRestored(_) => "legal_capacity_restored",
             Submission::Conviction(_) => "conviction",
@@ -337,8 +348,11 @@ impl Submission {
     /// The subject's PSN, when the subject already exists (every kind but births and registrations).
     pub fn subject(&self) -> Option<Psn> {
         Some(match self {
-            Submission::Birth(_) | Submission::Registration(_) => return None,
+            Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
+                return None;
+            }
             Submission::Death(f) => f.psn,
+            Submission::DeathAbroad(f) => f.psn,
             Submission::Marriage(f) | Submission::Divorce(f) => f.psn,
             Submission::NameChange(f) => f.psn,
             Submission::Paternity(f) => f.psn,
@@ -369,7 +383,7 @@ impl Submission {
             }
         };
         match self {
-            Submission::Birth(f) => {
+            Submission::Birth(f) | Submission::BirthAbroad(f) => {
                 add("mother", Some(&f.mother));
                 add("father", f.father.as_ref());
             }
@@ -399,7 +413,7 @@ impl Submission {
     /// a duplicate registration).
     pub fn referenced_then(&self, loaded: &HashMap<Psn, PersonState>) -> Vec<Psn> {
         match self {
-            Submission::Birth(f) => f
+            Submission::Birth(f) | Submission::BirthAbroad(f) => f
                 .mother
                 .psn
                 .and_then(|m| loaded.get(&m))
@@ -412,9 +426,10 @@ impl Submission {
     /// The date the event happened (for lateness and "not in the future").
     pub fn event_date(&self) -> NaiveDate {
         match self {
-            Submission::Birth(f) => f.birth_date,
+            Submission::Birth(f) | Submission::BirthAbroad(f) => f.birth_date,
             Submission::Registration(f) => f.birth_date,
             Submission::Death(f) => f.date,
+            Submission::DeathAbroad(f) => f.date,
             Submission::Marriage(f) | Submission::Divorce(f) => f.date,
             Submission::NameChange(f) => f.date,
             Submission::Paternity(f) => f.date,
@@ -439,7 +454,9 @@ impl Submission {
     /// The field that holds [`Submission::event_date`].
     fn event_field(&self) -> &'static str {
         match self {
-            Submission::Birth(_) | Submission::Registration(_) => "birth_date",
+            Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
+                "birth_date"
+            }
             Submission::ConsularRegistration(_) => "since",
             Submission::AddressAbroad(_)
             | Submission::MainAddress(_)
@@ -655,7 +672,7 @@ pub fn decide(sub: &Submission, ctx: &Context<'_>) -> Decision {
     // The subject must exist, and be alive and born at the event (a death is checked on its own).
     let subject = sub.subject().and_then(|p| c.person("psn", p));
     if let Some(s) = subject
-        && !matches!(sub, Submission::Death(_))
+        && !matches!(sub, Submission::Death(_) | Submission::DeathAbroad(_))
     {
         c.alive_at("psn", s, event, sub.event_field());
     }
@@ -680,7 +697,7 @@ pub fn decide(sub: &Submission, ctx: &Context<'_>) -> Decision {
     if !c.out.is_empty() {
         return Decision::Reject(c.out);
     }
-    if let Submission::Birth(f) = sub
+    if let Submission::Birth(f) | Submission::BirthAbroad(f) = sub
         && !ctx.duplicate_cleared
         && let Some(v) = duplicate_birth(f, ctx)
     {
@@ -734,8 +751,23 @@ fn rules(
     entries: &mut Vec<NewEntry>,
 ) {
     let psn = sub.subject();
+    // A1.38–48: an event abroad happened outside Armenia.
+    let abroad = match sub {
+        Submission::BirthAbroad(f) => Some(("birth_place.country", &f.birth_place)),
+        Submission::DeathAbroad(f) => Some(("place.country", &f.place)),
+        _ => None,
+    };
+    if let Some((field, place)) = abroad
+        && place.country == "AM"
+    {
+        c.fail(
+            Code::PlaceNotAbroad,
+            field,
+            "an event abroad cannot have happened in Armenia",
+        );
+    }
     match sub {
-        Submission::Birth(f) => {
+        Submission::Birth(f) | Submission::BirthAbroad(f) => {
             let names = match names(&f.first_name, f.patronymic.as_deref(), &f.surname, "") {
                 Ok(n) => Some(n),
                 Err(v) => {
@@ -840,7 +872,21 @@ fn rules(
                 Err(v) => c.out.push(v),
             }
         }
-        Submission::Death(f) => {
+        Submission::Death(_) | Submission::DeathAbroad(_) => {
+            let abroad;
+            let f = match sub {
+                Submission::DeathAbroad(a) => {
+                    abroad = DeathForm {
+                        psn: a.psn,
+                        date: a.date,
+                        place: Some(a.place.clone()),
+                        declared_by_court: None,
+                    };
+                    &abroad
+                }
+                Submission::Death(f) => f,
+                _ => return,
+            };
             let Some(s) = subject else { return };
             if let Some(d) = &s.death {
                 c.fail(

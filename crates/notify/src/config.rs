@@ -19,6 +19,9 @@ pub struct NotifyConfig {
     /// Days after a rejection without an accepted correction before the reminder is sent (A1.54); 0 sends
     /// no reminders.
     pub reminder_after_days: u32,
+    /// Milliseconds between two passes of the webhook worker (A1.52), which runs in `popreg serve` whether
+    /// or not `enabled` is set (a body that registered a webhook expects it); 0 does not run it.
+    pub webhook_poll_ms: u64,
     /// The register's public address, e.g. `https://register.example.am`; the e-mails point to the
     /// rejection feed under it. Empty: the e-mails name the path `/api/v1/rejections` alone.
     pub public_url: String,
@@ -136,6 +139,7 @@ impl Default for NotifyConfig {
             enabled: false,
             poll_seconds: 10,
             reminder_after_days: 5,
+            webhook_poll_ms: 1000,
             public_url: String::new(),
             smtp: SmtpConfig::default(),
             sms: SmsConfig::default(),

@@ -11,8 +11,11 @@
 //! the outbox's `sms` rows through it when `[notify.sms]` names a provider ([`deliver_sms_due`]) and records
 //! the delivery receipts ([`record_receipts`]).
 //!
+//! Webhooks of providers (A1.52) are a channel of their own too: [`webhook`] POSTs the events of
+//! `webhook_outbox`, signed with HMAC-SHA256, with the same backoff.
+//!
 //! For the binary: [`NotifyConfig`] is the `[notify]` section, and [`spawn`] starts the worker (or nothing
-//! when `notify.enabled` is false).
+//! when `notify.enabled` is false); [`webhook::spawn`] starts the webhook worker.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -27,6 +30,7 @@ pub mod sms;
 pub mod sms_http;
 mod sms_worker;
 pub mod templates;
+pub mod webhook;
 mod worker;
 
 use std::fmt;

@@ -210,6 +210,8 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     /// The outbox worker, when notifications are enabled; it stops with the server.
     notifier: Option<JoinHandle<()>>,
+    /// The webhook worker (A1.52), unless `notify.webhook_poll_ms` is 0; it stops with the server.
+    webhooks: Option<JoinHandle<()>>,
     /// Where the official mail server (G.3.1) listens, when `notify.inbound.enabled`.
     pub inbound_addr: Option<SocketAddr>,
     inbound: Option<JoinHandle<()>>,
@@ -227,9 +229,18 @@ impl Running {
             let _ = s.send(());
         }
         (&mut self.task).await??;
-        for n in [self.notifier.take(), self.inbound.take()]
-            .into_iter()
-            .flatten()
+        self.finish().await
+    }
+
+    /// Wait for the workers (they stop with the server), then close the database.
+    async fn finish(&mut self) -> anyhow::Result<()> {
+        for n in [
+            self.notifier.take(),
+            self.webhooks.take(),
+            self.inbound.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             let _ = n.await;
         }
@@ -240,14 +251,7 @@ impl Running {
     /// Wait until the server ends (it ends on Ctrl-C or SIGTERM).
     pub async fn wait(mut self) -> anyhow::Result<()> {
         (&mut self.task).await??;
-        for n in [self.notifier.take(), self.inbound.take()]
-            .into_iter()
-            .flatten()
-        {
-            let _ = n.await;
-        }
-        self.store.close().await;
-        Ok(())
+        self.finish().await
     }
 }
 
@@ -329,6 +333,16 @@ pub async fn start_demo(
             let _ = notify_done.wait_for(|d| *d).await;
         })
         .context("notify: the outbox worker cannot start")?;
+    let webhooks = (cfg.notify.webhook_poll_ms > 0).then(|| {
+        let mut done = done_rx.clone();
+        popreg_notify::webhook::spawn(
+            store.clone(),
+            Duration::from_millis(cfg.notify.webhook_poll_ms),
+            async move {
+                let _ = done.wait_for(|d| *d).await;
+            },
+        )
+    });
     let mut inbound_done = done_rx.clone();
     let inbound = popreg_notify::inbound::spawn(store.clone(), &cfg.notify.inbound, async move {
         let _ = inbound_done.wait_for(|d| *d).await;
@@ -354,6 +368,7 @@ pub async fn start_demo(
         stop: Some(tx),
         task,
         notifier,
+        webhooks,
         inbound_addr: inbound.as_ref().map(|i| i.local_addr),
         inbound: inbound.map(|i| i.task),
     })

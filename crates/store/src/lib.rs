@@ -257,6 +257,10 @@ pub use inbound::*;
 pub use inbox::*;
 mod notices;
 pub use notices::*;
+mod webhooks;
+pub use webhooks::{
+    MAX_WEBHOOK_URL, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent, valid_webhook_url,
+};
 
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {

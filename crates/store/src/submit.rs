@@ -761,7 +761,8 @@ macro_rules! submit_ops {
                 Ok(())
             }
 
-            /// Write the rejection log row and the e-mail to the body's responsible person.
+            /// Write the rejection log row, the e-mail to the body's responsible person and the event for the
+            /// body's webhook.
             async fn log_rejection(
                 conn: &mut Conn,
                 from: &Sender<'_>,
@@ -793,6 +794,26 @@ macro_rules! submit_ops {
                 .fetch_one(&mut *conn)
                 .await?;
                 let id: i64 = row.try_get(0)?;
+                let params = serde_json::json!({
+                    "rejection_id": id,
+                    "submission_id": submission_id,
+                    "body_id": from.body_id,
+                    "kind": from.kind,
+                    "code": code,
+                    "errors": errors,
+                    "received_at": now.to_rfc3339(),
+                });
+                // A1.52: the event for the body's webhook, if it registered one, in this transaction.
+                let event = serde_json::json!({"event": "rejection", "rejection": &params});
+                sqlx::query(
+                    "INSERT INTO webhook_outbox (body_id, event, payload, created_at, next_attempt_at) \
+                     SELECT body_id, 'rejection', $2, $3, $3 FROM webhooks WHERE body_id = $1",
+                )
+                .bind(from.body_id)
+                .bind(event.to_string())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
                 let email = sqlx::query("SELECT contact_email FROM bodies WHERE id = $1")
                     .bind(from.body_id)
                     .fetch_optional(&mut *conn)
@@ -801,15 +822,6 @@ macro_rules! submit_ops {
                     .transpose()?
                     .flatten();
                 if let Some(to) = email.filter(|e| !e.trim().is_empty()) {
-                    let params = serde_json::json!({
-                        "rejection_id": id,
-                        "submission_id": submission_id,
-                        "body_id": from.body_id,
-                        "kind": from.kind,
-                        "code": code,
-                        "errors": errors,
-                        "received_at": now.to_rfc3339(),
-                    });
                     sqlx::query(
                         "INSERT INTO outbox (channel, recipient, template, lang, params, dedupe_key, created_at, \
                          next_attempt_at) VALUES ('email', $1, 'rejection', 'hy', $2, $3, $4, $4)",
@@ -843,7 +855,9 @@ macro_rules! submit_ops {
                     }
                 }
                 let new_psn = match sub {
-                    Submission::Birth(_) | Submission::Registration(_) => Some(fresh_psn(conn).await?),
+                    Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
+                        Some(fresh_psn(conn).await?)
+                    }
                     _ => None,
                 };
                 let ctx = Context { today: armenian_date(now), persons: &persons, new_psn, duplicate_cleared };

@@ -26,6 +26,7 @@ mod sms_receipts;
 mod staff;
 mod submit;
 mod usage_api;
+mod webhooks_api;
 mod whoami;
 mod workspace;
 pub mod xml;
@@ -150,7 +151,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(my_usage::routes())
         .merge(portal::routes())
-        .route("/manage", get(manage_page::view))
+        .merge(manage_page::routes())
         .route("/staff/body", get(staff::choose_body))
         .nest(
             "/api/v1",
@@ -162,6 +163,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(notices_api::routes())
                 .merge(sms_receipts::routes())
                 .merge(mobile_id::routes())
+                .merge(webhooks_api::routes())
                 .layer(middleware::from_fn(auth::with_tls_peer)),
         );
     let forwarded = middleware::from_fn_with_state(state.clone(), forwarded_cert);

@@ -132,7 +132,7 @@ pub(crate) fn page(
     let h = r.headers_mut();
     if let Some(token) = cookie
         && let Ok(v) = HeaderValue::from_str(&format!(
-            "{CSRF_COOKIE}={token}; Path=/workspace; HttpOnly; Secure; SameSite=Strict"
+            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict"
         ))
     {
         h.insert(SET_COOKIE, v);
@@ -162,7 +162,7 @@ pub(crate) fn not_employee_text(lang: Lang, function: Function) -> String {
     }
 }
 
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut b = [0u8; 24];
     if getrandom::fill(&mut b).is_err() {
         return String::new();
@@ -180,19 +180,19 @@ fn staff(
     req: &Request,
     lang: Lang,
 ) -> impl Future<Output = Result<crate::staff::Staff, Response>> + Send + use<> {
+    staff_with(state, req, lang, Function::Submit)
+}
+
+/// The employee of this request with `function`; the future holds no borrow of the request.
+pub(crate) fn staff_with(
+    state: &AppState,
+    req: &Request,
+    lang: Lang,
+    function: Function,
+) -> impl Future<Output = Result<crate::staff::Staff, Response>> + Send + use<> {
     let (state, uri, headers) = (state.clone(), req.uri().clone(), req.headers().clone());
     let peer = req.extensions().get::<popreg_identity::TlsPeer>().cloned();
-    async move {
-        crate::staff::employee(
-            &state,
-            &uri,
-            &headers,
-            peer.as_ref(),
-            lang,
-            Function::Submit,
-        )
-        .await
-    }
+    async move { crate::staff::employee(&state, &uri, &headers, peer.as_ref(), lang, function).await }
 }
 
 /// `GET /workspace`: what this body may submit.
@@ -486,6 +486,27 @@ pub(crate) fn to_value(def: &KindDef, pairs: &[(String, String)]) -> Result<Valu
     Ok(Value::Object(root))
 }
 
+/// A form's bytes and its fields (an unreadable body has no fields); over `limit` bytes, the error page.
+pub(crate) async fn read_form(
+    req: Request,
+    limit: usize,
+    title: &str,
+    lang: Lang,
+) -> Result<(Bytes, Vec<(String, String)>), Response> {
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| {
+            error_page(
+                lang,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                title,
+                Code::PayloadTooLarge,
+            )
+        })?;
+    let pairs = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    Ok((body, pairs))
+}
+
 /// `POST /workspace/{kind}`: the form through the pipeline.
 async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
@@ -495,18 +516,10 @@ async fn submit(State(state): State<AppState>, Path(kind): Path<String>, req: Re
     };
     let tx = t(lang);
     let headers = req.headers().clone();
-    let body: Bytes = match axum::body::to_bytes(req.into_body(), usize::MAX).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error_page(
-                lang,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                tx.title,
-                Code::PayloadTooLarge,
-            );
-        }
+    let (body, pairs) = match read_form(req, usize::MAX, tx.title, lang).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let sent = pairs
         .iter()
         .find(|(k, _)| k == "csrf")

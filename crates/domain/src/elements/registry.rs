@@ -124,6 +124,11 @@ const PLACE_AM: Sample = Sample::Object(&[
     ("settlement", Sample::Str("AM-ER-001-01")),
 ]);
 
+const PLACE_ABROAD: Sample = Sample::Object(&[
+    ("country", Sample::Str("FR")),
+    ("locality", Sample::Str("Lyon")),
+]);
+
 // ------------------------------------------------------------------------------------------------ elements
 
 pub(crate) const ELEMENTS: &[ElementDef] = &[
@@ -222,6 +227,22 @@ pub(crate) const ELEMENTS: &[ElementDef] = &[
         PLACE_AM,
     ),
     el(
+        "psr.person.birth_place_abroad",
+        t(
+            "Ծննդավայր արտասահմանում",
+            "Place of birth abroad",
+            "Место рождения за рубежом",
+        ),
+        t(
+            "Անձի ծննդյան վայրը Հայաստանից դուրս․ երկիրը չի կարող լինել Հայաստանը։",
+            "Where the person was born, outside Armenia: the country cannot be Armenia.",
+            "Место рождения лица за пределами Армении: страна не может быть Арменией.",
+        ),
+        Composite("place"),
+        Personal,
+        PLACE_ABROAD,
+    ),
+    el(
         "psr.person.mother",
         t("Մայր", "Mother", "Мать"),
         t(
@@ -311,6 +332,22 @@ pub(crate) const ELEMENTS: &[ElementDef] = &[
         Composite("place"),
         Personal,
         PLACE_AM,
+    ),
+    el(
+        "psr.death.place_abroad",
+        t(
+            "Մահվան վայր արտասահմանում",
+            "Place of death abroad",
+            "Место смерти за рубежом",
+        ),
+        t(
+            "Անձի մահվան վայրը Հայաստանից դուրս․ երկիրը չի կարող լինել Հայաստանը։",
+            "Where the person died, outside Armenia: the country cannot be Armenia.",
+            "Место смерти лица за пределами Армении: страна не может быть Арменией.",
+        ),
+        Composite("place"),
+        Personal,
+        PLACE_ABROAD,
     ),
     el(
         "psr.death.declared_by_court",
@@ -1109,6 +1146,31 @@ pub(crate) const KINDS: &[KindDef] = &[
             req("valid_from", "psr.address.valid_from"),
             opt("valid_to", "psr.address.valid_to"),
         ],
+    ),
+    kind(
+        "birth_abroad",
+        t(
+            "Ծնունդ արտասահմանում",
+            "Birth abroad",
+            "Рождение за рубежом",
+        ),
+        &[DiplomaticMission],
+        &[
+            NEW_PERSON[0],
+            NEW_PERSON[1],
+            NEW_PERSON[2],
+            NEW_PERSON[3],
+            NEW_PERSON[4],
+            req("birth_place", "psr.person.birth_place_abroad"),
+            req("mother", "psr.person.mother"),
+            opt("father", "psr.person.father"),
+        ],
+    ),
+    kind(
+        "death_abroad",
+        t("Մահ արտասահմանում", "Death abroad", "Смерть за рубежом"),
+        &[DiplomaticMission],
+        &[SUBJECT, DATE, req("place", "psr.death.place_abroad")],
     ),
     kind(
         "legal_incapacity",

@@ -91,7 +91,7 @@ fn a2_2_identifiers_are_unique_and_every_field_names_an_element() {
             }
         }
     }
-    assert_eq!(kinds().len(), 24);
+    assert_eq!(kinds().len(), 26);
 }
 
 #[test]

@@ -439,6 +439,37 @@ fn a1_44_addresses_abroad_must_be_abroad_and_periods_ordered() {
 }
 
 #[test]
+fn a1_38_events_abroad_answer_a_psn_and_must_have_happened_outside_armenia() {
+    let mut w = world();
+    // A birth abroad to a mother described without a PSN: a new person, never late (A1.41 is for births
+    // and deaths in Armenia).
+    let mut b = birth("Արամ", "2026-01-20");
+    b["birth_place"] = json!({"country": "FR", "locality": "Lyon"});
+    b["mother"] = json!({"no_psn": true, "first_name": "Մարի", "surname": "Դյուպոն",
+        "document_type": "FOREIGN_PASSPORT", "document_number": "19FR12345", "document_country": "FR"});
+    let Decision::Accept { created, late, .. } = w.submit("birth_abroad", b.clone()) else {
+        panic!("refused")
+    };
+    assert_eq!((created, late), (Some(psn(999)), false));
+    b["birth_place"]["country"] = json!("AM");
+    assert_eq!(codes(&w.decide("birth_abroad", b)), ["PSR-CON-0016"]);
+    let death = |country: &str| json!({"psn": psn(3).to_string(), "date": "2026-02-01", "place": {"country": country, "locality": "Lyon"}});
+    assert_eq!(
+        codes(&w.decide("death_abroad", death("AM"))),
+        ["PSR-CON-0016"]
+    );
+    assert!(matches!(
+        w.submit("death_abroad", death("FR")),
+        Decision::Accept { .. }
+    ));
+    // A second death, abroad or not, contradicts the first.
+    assert_eq!(
+        codes(&w.decide("death_abroad", death("FR"))),
+        ["PSR-CON-0003"]
+    );
+}
+
+#[test]
 fn a1_24_paternity_links_the_father_and_may_change_the_childs_surname() {
     let mut w = world();
     let v = json!({"psn": psn(4).to_string(), "father": {"psn": psn(3).to_string()}, "date": "2026-01-15", "surname": "Սարգսյան"});
