@@ -256,6 +256,9 @@ pub use inbound::*;
 pub use inbox::*;
 mod notices;
 pub use notices::*;
+// The Appointment Booking System (A1.5.4): services, slots, bookings.
+mod booking;
+pub use booking::*;
 
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {

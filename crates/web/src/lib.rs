@@ -8,6 +8,7 @@
 )]
 
 mod admin;
+mod appointments;
 mod api;
 mod auth;
 mod error;
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(schemas::routes())
         .merge(workspace::routes())
         .merge(admin::routes())
+        .merge(appointments::routes())
         .merge(my_usage::routes())
         .merge(portal::routes())
         .route("/manage", get(manage_page::view))
