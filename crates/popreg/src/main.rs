@@ -975,7 +975,9 @@ async fn demo(
     }
     let opened =
         admin::demo_appointments(&store, popreg_store::armenian_date(chrono::Utc::now())).await?;
-    eprintln!("popreg demo: {opened} visiting times open at MIG-0001 (the portal's \"my appointments\")");
+    eprintln!(
+        "popreg demo: {opened} visiting times open at MIG-0001 (the portal's \"my appointments\")"
+    );
     let mother = popreg_synth::generate(&synth)
         .flat_map(|b| b.entries.into_iter())
         .find_map(|(_, e)| match e.fact {

@@ -249,10 +249,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn unknown_service() -> StoreError {
-    refused(
-        Code::ServiceUnknown,
-        "no service with this id at this body",
-    )
+    refused(Code::ServiceUnknown, "no service with this id at this body")
 }
 
 fn unknown_slot() -> StoreError {
@@ -442,7 +439,11 @@ macro_rules! deliver_note {
 impl Store {
     /// Add a service of the caller's body (A1.5.4); the act `appointment.service` in the same transaction.
     /// Needs `staff_appointments` (`PSR-API-0007`); the content is checked by [`NewService::checked`].
-    pub async fn add_service(&self, caller: &Caller, s: &NewService) -> Result<Service, StoreError> {
+    pub async fn add_service(
+        &self,
+        caller: &Caller,
+        s: &NewService,
+    ) -> Result<Service, StoreError> {
         may_staff(caller)?;
         let s = s.checked()?;
         let id = crate::access::random_hex(16)?;
@@ -706,7 +707,11 @@ impl Store {
     }
 
     /// A person's next bookings in force (status `booked`, not yet begun), soonest first.
-    pub async fn upcoming_bookings(&self, psn: Psn, limit: i64) -> Result<Vec<Booking>, StoreError> {
+    pub async fn upcoming_bookings(
+        &self,
+        psn: Psn,
+        limit: i64,
+    ) -> Result<Vec<Booking>, StoreError> {
         self.bookings_where(
             "k.psn = $1 AND k.status = 'booked' AND k.starts_at > $2 AND k.starts_at <= $3 \
              ORDER BY k.starts_at, k.id",
@@ -822,13 +827,13 @@ impl Store {
                 return Err(unknown_slot());
             }
             if sqlx::query_as::<_, (i64,)>(
-                "SELECT 1 FROM appointment_bookings WHERE psn = $1 AND starts_at = $2 AND status <> 'cancelled'",
+                "SELECT COUNT(*) FROM appointment_bookings WHERE psn = $1 AND starts_at = $2 AND status <> 'cancelled'",
             )
             .bind(&who)
             .bind(slot.starts_at)
-            .fetch_optional(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?
-            .is_some()
+            .0 > 0
             {
                 return Err(busy());
             }
@@ -1016,7 +1021,9 @@ impl Store {
         }
         let by = actor(caller);
         let services = self.services_by_id().await?;
-        let sql = format!("{BOOKING_SELECT} WHERE k.slot_id = $1 AND k.status = 'booked' ORDER BY k.seat");
+        let sql = format!(
+            "{BOOKING_SELECT} WHERE k.slot_id = $1 AND k.status = 'booked' ORDER BY k.seat"
+        );
         let cancelled = dispatch!(self, write, pool, ops => {
             let mut tx = ops::begin(pool).await?;
             let done = sqlx::query(
@@ -1075,7 +1082,8 @@ fn booking_of(r: BookingRow, services: &HashMap<String, Service>) -> Result<Book
         .get(&r.11)
         .cloned()
         .ok_or_else(|| crate::corrupt("booking", "its service is missing"))?;
-    let status = BookingStatus::parse(&r.7).ok_or_else(|| crate::corrupt("booking status", &r.7))?;
+    let status =
+        BookingStatus::parse(&r.7).ok_or_else(|| crate::corrupt("booking status", &r.7))?;
     Ok(Booking {
         id: r.0,
         slot_id: r.1,

@@ -149,9 +149,9 @@ async fn render(
             .unwrap_or(default)
             .to_string()
     };
-    let error = |form: &str, field: &str| match refused
-        .filter(|r| r.form == form && (r.field == field || (field.is_empty() && r.field.is_empty())))
-    {
+    let error = |form: &str, field: &str| match refused.filter(|r| {
+        r.form == form && (r.field == field || (field.is_empty() && r.field.is_empty()))
+    }) {
         Some(r) => format!(
             "<p class=\"err\" role=\"alert\" id=\"{form}-{field}-error\">{}</p>",
             esc(&r.message)
@@ -160,7 +160,11 @@ async fn render(
     };
     let mut main = format!(
         "<p>{}</p>",
-        esc(&tr_args(l, "appt-staff-intro", &[("body", staff.body_name.clone().into())]))
+        esc(&tr_args(
+            l,
+            "appt-staff-intro",
+            &[("body", staff.body_name.clone().into())]
+        ))
     );
     if let Some(n) = note {
         main.push_str(&format!("<p class=\"ok\" role=\"status\">{}</p>", esc(&n)));
@@ -175,7 +179,11 @@ async fn render(
     // The day's slots and bookings.
     main.push_str(&format!(
         "<section aria-labelledby=\"slots\"><h2 id=\"slots\">{}</h2>{}",
-        esc(&tr_args(l, "appt-staff-slots", &[("day", day.to_string().into())])),
+        esc(&tr_args(
+            l,
+            "appt-staff-slots",
+            &[("day", day.to_string().into())]
+        )),
         error("cancel", "")
     ));
     if slots.is_empty() {
@@ -264,7 +272,11 @@ async fn render(
             id = esc(&s.id),
             sel = if chosen == s.id { " selected" } else { "" },
             name = esc(s.name(l.as_str())),
-            minutes = esc(&tr_args(l, "appt-minutes", &[("minutes", s.minutes.into())])),
+            minutes = esc(&tr_args(
+                l,
+                "appt-minutes",
+                &[("minutes", s.minutes.into())]
+            )),
         ));
     }
     main.push_str(&format!(
@@ -316,7 +328,11 @@ async fn render(
             esc(&s.name_hy),
             esc(&s.name_en),
             esc(&s.name_ru),
-            esc(&tr_args(l, "appt-minutes", &[("minutes", s.minutes.into())]))
+            esc(&tr_args(
+                l,
+                "appt-minutes",
+                &[("minutes", s.minutes.into())]
+            ))
         ));
     }
     main.push_str("</ul>");
@@ -333,7 +349,11 @@ async fn render(
             label = esc(&tr(l, &format!("appt-staff-field-{name}"))),
             star = if required { " *" } else { "" },
             req = if required { " required" } else { "" },
-            value = esc(&kept("service", name, if name == "minutes" { "20" } else { "" })),
+            value = esc(&kept(
+                "service",
+                name,
+                if name == "minutes" { "20" } else { "" }
+            )),
         )
     };
     main.push_str(&format!(
@@ -435,7 +455,17 @@ async fn refused(
         message: refusal_text(f.l, &e),
         values,
     };
-    render(state, f.l, &f.staff, &f.session, f.day, None, Some(&r), status).await
+    render(
+        state,
+        f.l,
+        &f.staff,
+        &f.session,
+        f.day,
+        None,
+        Some(&r),
+        status,
+    )
+    .await
 }
 
 /// `GET /appointments/staff?day=YYYY-MM-DD`
@@ -448,9 +478,7 @@ async fn home(State(state): State<AppState>, req: Request) -> Response {
             Err(r) => return r,
         };
     let note = param(&parts.uri, "done")
-        .filter(|d| {
-            ["service", "slots", "cancelled", "attended", "no_show"].contains(&d.as_str())
-        })
+        .filter(|d| ["service", "slots", "cancelled", "attended", "no_show"].contains(&d.as_str()))
         .map(|d| {
             tr_args(
                 l,
@@ -597,7 +625,12 @@ async fn mark(
                 .render();
         }
     };
-    match state.0.store.mark_booking(&f.staff.caller, &id, status).await {
+    match state
+        .0
+        .store
+        .mark_booking(&f.staff.caller, &id, status)
+        .await
+    {
         Ok(_) => done(f.day, status.as_str()),
         Err(e) => refused(&state, &f, "cancel", "", vec![], e).await,
     }

@@ -8,8 +8,8 @@
 )]
 
 mod admin;
-mod appointments;
 mod api;
+mod appointments;
 mod auth;
 mod error;
 pub mod input;

@@ -11,9 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use popreg_domain::Code;
 use popreg_domain::classifiers::{Lang, classifiers};
-use popreg_store::{
-    BOOKING_SECURITY_CLASS, Booking, BookingNote, BookingStatus, Slot, StoreError,
-};
+use popreg_store::{BOOKING_SECURITY_CLASS, Booking, BookingNote, BookingStatus, Slot, StoreError};
 
 use super::data::{failed, local};
 use super::{Citizen, Page, csrf_field, form_field, param, posted, redirect, tr, tr_args, viewer};
@@ -35,7 +33,11 @@ pub(crate) fn booked_note(b: &Booking) -> BookingNote {
     let l = lang_of(b);
     let when = local(b.starts_at);
     BookingNote {
-        subject: tr_args(l, "appt-note-booked-subject", &[("time", when.clone().into())]),
+        subject: tr_args(
+            l,
+            "appt-note-booked-subject",
+            &[("time", when.clone().into())],
+        ),
         text: tr_args(
             l,
             "appt-note-booked-text",
@@ -151,10 +153,7 @@ async fn render(
     let now = store.clock().now();
     let mut main = String::new();
     if let Some(n) = note {
-        main.push_str(&format!(
-            "<p class=\"ok\" role=\"status\">{}</p>",
-            esc(&n)
-        ));
+        main.push_str(&format!("<p class=\"ok\" role=\"status\">{}</p>", esc(&n)));
     }
     main.push_str(&format!("<p>{}</p>", esc(&tr(l, "appt-intro"))));
     let (upcoming, past): (Vec<&Booking>, Vec<&Booking>) = mine
@@ -285,7 +284,11 @@ fn free_times(l: Lang, who: &Citizen, free: &[Slot], refused: Option<&Refused>) 
                 id = esc(&s.id),
                 sel = if chosen { " selected" } else { "" },
                 when = esc(&local(s.starts_at)),
-                free = esc(&tr_args(l, "appt-free-places", &[("count", s.free().into())])),
+                free = esc(&tr_args(
+                    l,
+                    "appt-free-places",
+                    &[("count", s.free().into())]
+                )),
             ));
         }
         let sid = esc(&service.id);
