@@ -5,6 +5,7 @@ mod access;
 mod admin;
 mod api;
 mod audit;
+mod booking;
 mod browser;
 mod cli;
 mod common;

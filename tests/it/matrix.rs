@@ -96,6 +96,10 @@ const SESSION_ROLES: &[(&str, Option<Job>)] = &[
         "admin",
         Some((BodyType::Operator, &[Function::ManageAccess])),
     ),
+    (
+        "s-appointments",
+        Some((BodyType::AuthorizedBody, &[Function::StaffAppointments])),
+    ),
 ];
 
 /// Every portal session.
@@ -109,6 +113,7 @@ const SESSIONS: &[&str] = &[
     "s-authorized",
     "s-manager",
     "admin",
+    "s-appointments",
 ];
 /// The employees with `submit`.
 const SUBMITTERS: &[&str] = &[
@@ -138,6 +143,7 @@ const ALL: &[&str] = &[
     "s-authorized",
     "s-manager",
     "admin",
+    "s-appointments",
 ];
 const KEYED: &[&str] = &[
     "provider",
@@ -204,6 +210,64 @@ fn matrix(
             "/manage/actions/suspend".into(),
             "",
             &["s-manager"],
+        ),
+        // The Appointment Booking System (A1.5.4): the staff's page needs `staff_appointments` and a session;
+        // a person's own appointments need a session.
+        (
+            "/appointments/staff",
+            get.clone(),
+            "/appointments/staff".into(),
+            "",
+            &["s-appointments"],
+        ),
+        (
+            "/appointments/staff/services",
+            post.clone(),
+            "/appointments/staff/services".into(),
+            "",
+            &["s-appointments"],
+        ),
+        (
+            "/appointments/staff/slots",
+            post.clone(),
+            "/appointments/staff/slots".into(),
+            "",
+            &["s-appointments"],
+        ),
+        (
+            "/appointments/staff/slots/{id}/cancel",
+            post.clone(),
+            "/appointments/staff/slots/00/cancel".into(),
+            "",
+            &["s-appointments"],
+        ),
+        (
+            "/appointments/staff/bookings/{id}/{action}",
+            post.clone(),
+            "/appointments/staff/bookings/00/attended".into(),
+            "",
+            &["s-appointments"],
+        ),
+        (
+            "/my/appointments",
+            get.clone(),
+            "/my/appointments".into(),
+            "",
+            SESSIONS,
+        ),
+        (
+            "/my/appointments/book",
+            post.clone(),
+            "/my/appointments/book".into(),
+            "",
+            SESSIONS,
+        ),
+        (
+            "/my/appointments/{id}/cancel",
+            post.clone(),
+            "/my/appointments/00/cancel".into(),
+            "",
+            SESSIONS,
         ),
         // The access administration: `manage_access` with a session.
         ("/admin", get.clone(), "/admin".into(), "", &["admin"]),

@@ -114,6 +114,15 @@ codes! {
     NoticeUnknown = "PSR-PUB-0001", 404;
     NoticeWithdrawn = "PSR-PUB-0002", 409;
     NoticeArmenianRequired = "PSR-PUB-0003", 422;
+    SlotTaken = "PSR-BKG-0001", 409;
+    SlotUnknown = "PSR-BKG-0002", 404;
+    SlotInPast = "PSR-BKG-0003", 422;
+    BookingUnknown = "PSR-BKG-0004", 404;
+    BookingClosed = "PSR-BKG-0005", 409;
+    PersonBusy = "PSR-BKG-0006", 409;
+    ServiceUnknown = "PSR-BKG-0007", 404;
+    SlotPlanInvalid = "PSR-BKG-0008", 422;
+    VisitNotDue = "PSR-BKG-0009", 409;
     ContactLimit = "PSR-CNT-0001", 422;
     EmailMalformed = "PSR-CNT-0002", 400;
     PhoneMalformed = "PSR-CNT-0003", 400;

@@ -214,6 +214,7 @@ const DEMO_BODIES: &[DemoBody] = &[
             Function::ManageAccess,
             Function::SendNotifications,
             Function::PublishNotices,
+            Function::StaffAppointments,
         ],
     },
     DemoBody {
@@ -385,6 +386,75 @@ pub async fn demo_bodies(store: &Store, dir: &Path, owners: &[String]) -> anyhow
     let file = dir.join("demo-keys.txt");
     write_private(&file, &text)?;
     Ok(DemoKeys { keys, file })
+}
+
+/// The demo's Appointment Booking System (A1.5.4): two services of the Migration and Citizenship Service
+/// (MIG-0001) with visiting times on the next five working days from `today` (Yerevan), so that the
+/// portal's "my appointments" offers free times at once. Returns how many times were opened.
+pub async fn demo_appointments(store: &Store, today: chrono::NaiveDate) -> anyhow::Result<usize> {
+    use chrono::{Datelike, Days, NaiveTime, Weekday};
+    let caller = popreg_domain::access::Caller {
+        body_id: "MIG-0001".into(),
+        body_type: BodyType::AuthorizedBody,
+        user_uid: "demo".into(),
+        functions: vec![Function::StaffAppointments],
+        channel: popreg_domain::Channel::Web,
+        external: popreg_domain::ExternalIds::default(),
+    };
+    let services = [
+        (
+            "Խորհրդատվություն քաղաքացիության հարցերով",
+            "Advice on citizenship",
+            "Консультация по вопросам гражданства",
+            30,
+            (9, 12, 30, 1),
+        ),
+        (
+            "Անձնագրի փաստաթղթերի ընդունում",
+            "Passport application",
+            "Приём документов на паспорт",
+            20,
+            (14, 16, 20, 2),
+        ),
+    ];
+    let mut opened = 0;
+    for (hy, en, ru, minutes, (from, to, every, capacity)) in services {
+        let service = store
+            .add_service(
+                &caller,
+                &popreg_store::NewService {
+                    name_hy: hy.into(),
+                    name_en: en.into(),
+                    name_ru: ru.into(),
+                    minutes,
+                },
+            )
+            .await?;
+        let mut day = today;
+        let mut days = 0;
+        while days < 5 {
+            day = day + Days::new(1);
+            if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+                continue;
+            }
+            days += 1;
+            let hour = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).context("a time of day");
+            opened += store
+                .open_slots(
+                    &caller,
+                    &popreg_store::SlotPlan {
+                        service_id: service.id.clone(),
+                        day,
+                        from: hour(from)?,
+                        to: hour(to)?,
+                        every_minutes: every,
+                        capacity,
+                    },
+                )
+                .await?;
+        }
+    }
+    Ok(opened)
 }
 
 /// Write a file only its owner can read (it holds secrets).

@@ -957,6 +957,27 @@ async fn demo(
                 .await?;
         }
     }
+    // The third receives visitors at the Migration and Citizenship Service (A1.5.4), whose services have
+    // free times on the next working days; reading the visitors' names passes the access gate.
+    if let Some(p) = samples.get(2) {
+        let p = popreg_domain::Psn::parse(p)?;
+        if store.employee("MIG-0001", p).await?.is_none() {
+            use popreg_domain::access::Function;
+            store
+                .add_employee(
+                    "demo",
+                    "MIG-0001",
+                    p,
+                    &[Function::StaffAppointments, Function::ReadPersons],
+                )
+                .await?;
+        }
+    }
+    let opened =
+        admin::demo_appointments(&store, popreg_store::armenian_date(chrono::Utc::now())).await?;
+    eprintln!(
+        "popreg demo: {opened} visiting times open at MIG-0001 (the portal's \"my appointments\")"
+    );
     let mother = popreg_synth::generate(&synth)
         .flat_map(|b| b.entries.into_iter())
         .find_map(|(_, e)| match e.fact {

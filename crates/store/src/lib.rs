@@ -261,6 +261,9 @@ mod webhooks;
 pub use webhooks::{
     MAX_WEBHOOK_URL, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent, valid_webhook_url,
 };
+// The Appointment Booking System (A1.5.4): services, slots, bookings.
+mod booking;
+pub use booking::*;
 
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {

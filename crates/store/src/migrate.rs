@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(10, "agency_certs", "0010_agency_certs.sql"),
     migration!(11, "inbound_mail", "0011_inbound_mail.sql"),
     migration!(12, "restrictions", "0012_restrictions.sql"),
+    migration!(13, "appointments", "0013_appointments.sql"),
     migration!(15, "webhooks", "0015_webhooks.sql"),
 ];
 

@@ -202,33 +202,7 @@ fn store_message(l: Lang, e: &StoreError) -> String {
 /// The employee of this request with `manage_access`, with their portal session; without a session (the
 /// ID card alone), the way to log in.
 async fn admin(state: &AppState, parts: &Parts, l: Lang) -> Result<(Staff, Session), Response> {
-    let to_login = || {
-        let back = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/admin");
-        redirect(&format!("/login?next={}", urlencode(back)))
-    };
-    if crate::staff::session_of(state, &parts.headers)
-        .await
-        .is_none()
-    {
-        return Err(to_login());
-    }
-    let staff = crate::staff::employee(
-        state,
-        &parts.uri,
-        &parts.headers,
-        parts.extensions.get(),
-        l,
-        Function::ManageAccess,
-    )
-    .await?;
-    match staff.session.clone() {
-        Some(s) => Ok((staff, s)),
-        None => Err(to_login()),
-    }
+    crate::staff::with_session(state, parts, l, Function::ManageAccess).await
 }
 
 fn page<'a>(l: Lang, title: String, session: &'a Session, here: &str, main: String) -> Page<'a> {

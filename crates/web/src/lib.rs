@@ -9,6 +9,7 @@
 
 mod admin;
 mod api;
+mod appointments;
 mod auth;
 mod error;
 pub mod input;
@@ -149,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .merge(schemas::routes())
         .merge(workspace::routes())
         .merge(admin::routes())
+        .merge(appointments::routes())
         .merge(my_usage::routes())
         .merge(portal::routes())
         .merge(manage_page::routes())

@@ -176,6 +176,40 @@ pub(crate) async fn employee(
     })
 }
 
+/// The employee of this request who holds `function`, with their portal session; without a session (the ID
+/// card alone) the way to log in, since the pages' forms are guarded by the session's CSRF token.
+pub(crate) async fn with_session(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    lang: Lang,
+    function: Function,
+) -> Result<(Staff, Session), Response> {
+    let to_login = || {
+        let back = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/my");
+        redirect(&format!("/login?next={}", urlencode(back)))
+    };
+    if session_of(state, &parts.headers).await.is_none() {
+        return Err(to_login());
+    }
+    let staff = employee(
+        state,
+        &parts.uri,
+        &parts.headers,
+        parts.extensions.get(),
+        lang,
+        function,
+    )
+    .await?;
+    match staff.session.clone() {
+        Some(s) => Ok((staff, s)),
+        None => Err(to_login()),
+    }
+}
+
 /// The staff pages a person may open with this session, for the desk: the workspace (`submit`), the
 /// manager's page (`manage_register`), the administration (`manage_access`), by their employments in force;
 /// nothing for a person who is no employee.
@@ -186,6 +220,11 @@ pub(crate) async fn desk_links(state: &AppState, psn: popreg_domain::Psn, lang: 
         (Function::Submit, "/workspace", "staff-link-workspace"),
         (Function::ManageRegister, "/manage", "staff-link-manage"),
         (Function::ManageAccess, "/admin", "staff-link-admin"),
+        (
+            Function::StaffAppointments,
+            "/appointments/staff",
+            "staff-link-appointments",
+        ),
     ] {
         if jobs
             .iter()

@@ -524,3 +524,88 @@ inbox-malformed = This message could not be read as e-mail. Only the original ca
 inbox-forward-failing-subject = Forwarding to { $address } has stopped
 inbox-forward-failing-text = Mail forwarded to { $address } was returned as undeliverable ({ $reason }). Nothing more is forwarded to that address. Check it, then remove it and add it again in the forwarding settings.
 forwarding-failing = forwarding failed on { $date }: { $reason }
+
+# The Appointment Booking System (A1.5.4): the person's page, the desk's block, the staff's page.
+desk-appointments = Upcoming appointments
+desk-appointments-none = You have no upcoming appointments.
+desk-appointments-link = All appointments and a new booking
+desk-appointments-hint = Book a visit to a state body for advice, a service or a legal act.
+appt-title = My appointments
+appt-intro = Here you can book a visit to the authorized body for advice, a service, or a legal or administrative act, see your bookings and cancel an upcoming visit. Times are Yerevan time.
+appt-upcoming = Upcoming appointments
+appt-past = Past and cancelled appointments
+appt-none = None.
+appt-book = Book a visit
+appt-no-free = There are no free times in the next 30 days.
+appt-free-places = free places: { $count }
+appt-minutes = { $minutes } minutes
+appt-field-slot = Time
+appt-field-purpose = Purpose of the visit
+appt-book-button = Book
+appt-booked = Your visit is booked for { $time }. A confirmation was sent to your inbox.
+appt-cancelled = The booking was cancelled.
+appt-cancel = Cancel
+appt-col-time = Time
+appt-col-body = Body
+appt-col-service = Service
+appt-col-purpose = Purpose
+appt-col-status = Status
+appt-col-action = Action
+appt-col-visitor = Visitor
+appt-status-booked = Booked
+appt-status-cancelled = Cancelled
+appt-status-attended = Attended
+appt-status-no_show = Did not come
+appt-security-class = Security class of the Appointment Booking System (A1.8): { $class } (confidentiality 2, integrity 1, availability 1).
+appt-note-booked-subject = Appointment booked: { $time }
+appt-note-booked-text =
+    Your visit is booked.
+    Service: { $service }
+    Body: { $body }
+    Time: { $time } (Yerevan time), { $minutes } minutes
+    Purpose: { $purpose }
+    Booking number: { $id }
+    You can cancel the visit in the portal under "My appointments".
+appt-note-cancelled-subject = Your appointment was cancelled: { $time }
+appt-note-cancelled-text =
+    The body cancelled your visit.
+    Service: { $service }
+    Body: { $body }
+    Time: { $time } (Yerevan time)
+    Reason: { $reason }
+    You can book another time in the portal under "My appointments".
+appt-note-no-reason = not given
+appt-staff-title = Receiving visitors
+appt-staff-intro = Body: { $body }. Services, visiting times and the day's bookings. Times are Yerevan time.
+appt-staff-day = Day
+appt-staff-show = Show
+appt-staff-slots = Visiting times on { $day }
+appt-staff-no-slots = No times are open on this day.
+appt-staff-slot-cancelled = Cancelled
+appt-staff-slot-booked = Booked: { $booked } / { $capacity }
+appt-staff-name-hidden = (name not available)
+appt-staff-mark-attended = Attended
+appt-staff-mark-no_show = Did not come
+appt-staff-reason = Reason for cancelling
+appt-staff-cancel-slot = Cancel this time
+appt-staff-open = Open visiting times
+appt-staff-no-services = Add a service first.
+appt-staff-field-service = Service
+appt-staff-field-date = Day
+appt-staff-field-from = From
+appt-staff-field-to = Until
+appt-staff-field-every = Every (minutes)
+appt-staff-field-capacity = Places per time
+appt-staff-open-button = Open the times
+appt-staff-services = Services
+appt-staff-add-service = Add a service
+appt-staff-field-name_hy = Name in Armenian
+appt-staff-field-name_en = Name in English
+appt-staff-field-name_ru = Name in Russian
+appt-staff-field-minutes = Length of a visit (minutes)
+appt-staff-done-service = The service was added.
+appt-staff-done-slots = Times opened: { $count }.
+appt-staff-done-cancelled = The time was cancelled. Visitors notified: { $count }.
+appt-staff-done-attended = Marked as attended.
+appt-staff-done-no_show = Marked as did not come.
+staff-link-appointments = Receiving visitors

@@ -521,3 +521,88 @@ inbox-malformed = Այս նամակը հնարավոր չեղավ ընթերցե
 inbox-forward-failing-subject = { $address } հասցեին փոխանցումը դադարեցվել է
 inbox-forward-failing-text = { $address } հասցեին փոխանցված նամակը վերադարձվել է որպես չառաքվող ({ $reason })։ Այդ հասցեին այլևս ոչինչ չի փոխանցվում։ Ստուգեք այն, ապա փոխանցման կարգավորումներում հեռացրեք և նորից ավելացրեք։
 forwarding-failing = փոխանցումը ձախողվել է { $date }՝ { $reason }
+
+# The Appointment Booking System (A1.5.4): the person's page, the desk's block, the staff's page.
+desk-appointments = Առաջիկա այցեր
+desk-appointments-none = Առաջիկա այցեր նշանակված չեն։
+desk-appointments-link = Բոլոր այցերը և նոր ամրագրում
+desk-appointments-hint = Ամրագրեք այց պետական մարմին՝ խորհրդատվության, ծառայության կամ իրավական գործողության համար։
+appt-title = Իմ այցերը
+appt-intro = Այստեղ կարող եք ամրագրել այց լիազոր մարմին՝ խորհրդատվության, ծառայության կամ իրավական ու վարչական գործողության համար, տեսնել Ձեր ամրագրումները և չեղարկել առաջիկա այցը։ Ժամերը նշված են Երևանի ժամով։
+appt-upcoming = Առաջիկա այցեր
+appt-past = Անցած և չեղարկված այցեր
+appt-none = Չկան։
+appt-book = Ամրագրել այց
+appt-no-free = Առաջիկա 30 օրում ազատ ժամեր չկան։
+appt-free-places = ազատ տեղ՝ { $count }
+appt-minutes = { $minutes } րոպե
+appt-field-slot = Ժամը
+appt-field-purpose = Այցի նպատակը
+appt-book-button = Ամրագրել
+appt-booked = Այցն ամրագրված է՝ { $time }։ Հաստատումն ուղարկվել է Ձեր փոստարկղ։
+appt-cancelled = Ամրագրումը չեղարկված է։
+appt-cancel = Չեղարկել
+appt-col-time = Ժամը
+appt-col-body = Մարմինը
+appt-col-service = Ծառայությունը
+appt-col-purpose = Նպատակը
+appt-col-status = Կարգավիճակը
+appt-col-action = Գործողություն
+appt-col-visitor = Այցելուն
+appt-status-booked = Ամրագրված է
+appt-status-cancelled = Չեղարկված է
+appt-status-attended = Ներկայացել է
+appt-status-no_show = Չի ներկայացել
+appt-security-class = Այցերի ամրագրման համակարգի անվտանգության դասը՝ { $class } (գաղտնիություն 2, ամբողջականություն 1, հասանելիություն 1)։
+appt-note-booked-subject = Այցն ամրագրված է՝ { $time }
+appt-note-booked-text =
+    Ձեր այցն ամրագրված է։
+    Ծառայություն՝ { $service }
+    Մարմին՝ { $body }
+    Ժամ՝ { $time } (Երևանի ժամով), { $minutes } րոպե
+    Նպատակ՝ { $purpose }
+    Ամրագրման համար՝ { $id }
+    Այցը կարող եք չեղարկել պորտալի «Իմ այցերը» բաժնում։
+appt-note-cancelled-subject = Ձեր այցը չեղարկվել է՝ { $time }
+appt-note-cancelled-text =
+    Մարմինը չեղարկել է Ձեր այցը։
+    Ծառայություն՝ { $service }
+    Մարմին՝ { $body }
+    Ժամ՝ { $time } (Երևանի ժամով)
+    Պատճառ՝ { $reason }
+    Այլ ժամ կարող եք ամրագրել պորտալի «Իմ այցերը» բաժնում։
+appt-note-no-reason = նշված չէ
+appt-staff-title = Այցելուների ընդունում
+appt-staff-intro = Մարմին՝ { $body }։ Ծառայություններ, այցի ժամեր և օրվա ամրագրումներ։ Ժամերը նշված են Երևանի ժամով։
+appt-staff-day = Օր
+appt-staff-show = Ցույց տալ
+appt-staff-slots = Այցի ժամերը՝ { $day }
+appt-staff-no-slots = Այս օրվա համար ժամեր բացված չեն։
+appt-staff-slot-cancelled = Չեղարկված է
+appt-staff-slot-booked = Ամրագրված է՝ { $booked } / { $capacity }
+appt-staff-name-hidden = (անունը հասանելի չէ)
+appt-staff-mark-attended = Ներկայացել է
+appt-staff-mark-no_show = Չի ներկայացել
+appt-staff-reason = Չեղարկման պատճառը
+appt-staff-cancel-slot = Չեղարկել ժամը
+appt-staff-open = Բացել այցի ժամեր
+appt-staff-no-services = Նախ ավելացրեք ծառայություն։
+appt-staff-field-service = Ծառայություն
+appt-staff-field-date = Օր
+appt-staff-field-from = Սկիզբ
+appt-staff-field-to = Ավարտ
+appt-staff-field-every = Միջակայք (րոպե)
+appt-staff-field-capacity = Տեղերի թիվը մեկ ժամին
+appt-staff-open-button = Բացել ժամերը
+appt-staff-services = Ծառայություններ
+appt-staff-add-service = Ավելացնել ծառայություն
+appt-staff-field-name_hy = Անվանումը հայերեն
+appt-staff-field-name_en = Անվանումը անգլերեն
+appt-staff-field-name_ru = Անվանումը ռուսերեն
+appt-staff-field-minutes = Այցի տևողությունը (րոպե)
+appt-staff-done-service = Ծառայությունն ավելացված է։
+appt-staff-done-slots = Բացված ժամեր՝ { $count }։
+appt-staff-done-cancelled = Ժամը չեղարկված է։ Ծանուցված այցելուներ՝ { $count }։
+appt-staff-done-attended = Նշված է՝ ներկայացել է։
+appt-staff-done-no_show = Նշված է՝ չի ներկայացել։
+staff-link-appointments = Այցելուների ընդունում

@@ -525,3 +525,88 @@ inbox-malformed = Это письмо не удалось прочитать к�
 inbox-forward-failing-subject = Пересылка на { $address } остановлена
 inbox-forward-failing-text = Письмо, пересланное на { $address }, вернулось как недоставляемое ({ $reason }). На этот адрес больше ничего не пересылается. Проверьте его, затем удалите и добавьте снова в настройках пересылки.
 forwarding-failing = пересылка не удалась { $date }: { $reason }
+
+# The Appointment Booking System (A1.5.4): the person's page, the desk's block, the staff's page.
+desk-appointments = Предстоящие визиты
+desk-appointments-none = У вас нет предстоящих визитов.
+desk-appointments-link = Все визиты и новая запись
+desk-appointments-hint = Запишитесь на приём в государственный орган для консультации, услуги или юридического действия.
+appt-title = Мои визиты
+appt-intro = Здесь можно записаться на приём в уполномоченный орган для консультации, услуги, юридического или административного действия, увидеть свои записи и отменить предстоящий визит. Время указано по Еревану.
+appt-upcoming = Предстоящие визиты
+appt-past = Прошедшие и отменённые визиты
+appt-none = Нет.
+appt-book = Записаться на приём
+appt-no-free = В ближайшие 30 дней свободного времени нет.
+appt-free-places = свободных мест: { $count }
+appt-minutes = { $minutes } мин.
+appt-field-slot = Время
+appt-field-purpose = Цель визита
+appt-book-button = Записаться
+appt-booked = Вы записаны на { $time }. Подтверждение отправлено в ваш почтовый ящик.
+appt-cancelled = Запись отменена.
+appt-cancel = Отменить
+appt-col-time = Время
+appt-col-body = Орган
+appt-col-service = Услуга
+appt-col-purpose = Цель
+appt-col-status = Статус
+appt-col-action = Действие
+appt-col-visitor = Посетитель
+appt-status-booked = Записан
+appt-status-cancelled = Отменено
+appt-status-attended = Пришёл
+appt-status-no_show = Не пришёл
+appt-security-class = Класс безопасности системы записи на приём: { $class } (конфиденциальность 2, целостность 1, доступность 1).
+appt-note-booked-subject = Вы записаны на приём: { $time }
+appt-note-booked-text =
+    Вы записаны на приём.
+    Услуга: { $service }
+    Орган: { $body }
+    Время: { $time } (по Еревану), { $minutes } мин.
+    Цель: { $purpose }
+    Номер записи: { $id }
+    Отменить визит можно на портале в разделе «Мои визиты».
+appt-note-cancelled-subject = Ваш визит отменён: { $time }
+appt-note-cancelled-text =
+    Орган отменил ваш визит.
+    Услуга: { $service }
+    Орган: { $body }
+    Время: { $time } (по Еревану)
+    Причина: { $reason }
+    Записаться на другое время можно на портале в разделе «Мои визиты».
+appt-note-no-reason = не указана
+appt-staff-title = Приём посетителей
+appt-staff-intro = Орган: { $body }. Услуги, время приёма и записи на день. Время указано по Еревану.
+appt-staff-day = День
+appt-staff-show = Показать
+appt-staff-slots = Время приёма на { $day }
+appt-staff-no-slots = На этот день время приёма не открыто.
+appt-staff-slot-cancelled = Отменено
+appt-staff-slot-booked = Записано: { $booked } / { $capacity }
+appt-staff-name-hidden = (имя недоступно)
+appt-staff-mark-attended = Пришёл
+appt-staff-mark-no_show = Не пришёл
+appt-staff-reason = Причина отмены
+appt-staff-cancel-slot = Отменить это время
+appt-staff-open = Открыть время приёма
+appt-staff-no-services = Сначала добавьте услугу.
+appt-staff-field-service = Услуга
+appt-staff-field-date = День
+appt-staff-field-from = С
+appt-staff-field-to = До
+appt-staff-field-every = Интервал (мин.)
+appt-staff-field-capacity = Мест на одно время
+appt-staff-open-button = Открыть время
+appt-staff-services = Услуги
+appt-staff-add-service = Добавить услугу
+appt-staff-field-name_hy = Название на армянском
+appt-staff-field-name_en = Название на английском
+appt-staff-field-name_ru = Название на русском
+appt-staff-field-minutes = Длительность визита (мин.)
+appt-staff-done-service = Услуга добавлена.
+appt-staff-done-slots = Открыто время приёма: { $count }.
+appt-staff-done-cancelled = Время отменено. Уведомлено посетителей: { $count }.
+appt-staff-done-attended = Отмечено: пришёл.
+appt-staff-done-no_show = Отмечено: не пришёл.
+staff-link-appointments = Приём посетителей

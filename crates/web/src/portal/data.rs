@@ -142,6 +142,8 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         "<p class=\"note\" role=\"status\"><a href=\"/my/inbox\">{}</a></p>",
         esc(&tr_args(l, "desk-unread", &[("count", unread.into())]))
     ));
+    // The next appointments (A1.5.4).
+    main.push_str(&super::appointments::desk_block(&state, &who, l).await);
     main.push_str("<ul class=\"cards\">");
     for (href, title, hint) in [
         ("/my/inbox", "inbox-title", "desk-inbox-hint"),
@@ -153,6 +155,7 @@ pub(crate) async fn desk(State(state): State<AppState>, req: Request) -> Respons
         ("/my/mobile-id", "mobile-title", "desk-mobile-hint"),
         ("/my/registries", "registries-title", "desk-registries-hint"),
         ("/my/companies", "companies-title", "desk-companies-hint"),
+        ("/my/appointments", "appt-title", "desk-appointments-hint"),
     ] {
         main.push_str(&format!(
             "<li><h2><a href=\"{href}\">{}</a></h2><p>{}</p></li>",

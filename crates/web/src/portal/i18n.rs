@@ -144,6 +144,13 @@ mod tests {
                         ("pages", 1.into()),
                         ("address", "".into()),
                         ("until", "".into()),
+                        ("service", "".into()),
+                        ("purpose", "".into()),
+                        ("id", "".into()),
+                        ("class", "".into()),
+                        ("booked", 1.into()),
+                        ("capacity", 1.into()),
+                        ("day", "".into()),
                     ],
                 );
                 for a in allowed {

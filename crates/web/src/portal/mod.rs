@@ -12,6 +12,7 @@
 //! login forms, which have no session yet, must come from this origin.
 
 pub(crate) mod addresses;
+pub(crate) mod appointments;
 pub(crate) mod companies;
 pub(crate) mod data;
 pub(crate) mod demo_mail;
@@ -105,6 +106,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/mobile-id", get(mobile::devices))
         .route("/my/mobile-id/code", post(mobile::generate))
         .route("/my/mobile-id/{id}/revoke", post(mobile::revoke))
+        .route("/my/appointments", get(appointments::page))
+        .route("/my/appointments/book", post(appointments::book))
+        .route("/my/appointments/{id}/cancel", post(appointments::cancel))
         .route("/my/registries", get(registries::page))
         .route("/my/companies", get(companies::list))
         .route("/my/companies/{tin}", get(companies::one))
