@@ -382,6 +382,13 @@ fn matrix(
             SESSIONS,
         ),
         (
+            "/my/companies/{tin}/inbox/{id}/raw",
+            get.clone(),
+            "/my/companies/02512345/inbox/x/raw".into(),
+            "",
+            SESSIONS,
+        ),
+        (
             "/my/companies/{tin}/inbox/{id}/attachments/{n}",
             get.clone(),
             "/my/companies/02512345/inbox/x/attachments/0".into(),
