@@ -200,6 +200,13 @@ fn matrix(
         // The access administration: `manage_access` with a session.
         ("/admin", get.clone(), "/admin".into(), "", &["admin"]),
         (
+            "/admin/templates",
+            get.clone(),
+            "/admin/templates".into(),
+            "",
+            &["admin"],
+        ),
+        (
             "/admin/bodies",
             post.clone(),
             "/admin/bodies".into(),

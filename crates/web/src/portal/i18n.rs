@@ -144,6 +144,9 @@ mod tests {
                         ("pages", 1.into()),
                         ("address", "".into()),
                         ("until", "".into()),
+                        ("encoding", "".into()),
+                        ("units", 1.into()),
+                        ("parts", 1.into()),
                     ],
                 );
                 for a in allowed {
