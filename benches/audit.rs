@@ -18,14 +18,10 @@ use popreg_domain::access::{BodyType, Caller, Function};
 use popreg_domain::*;
 use popreg_store::{AuditSigner, NewBody, Store, StoreOptions, View};
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "shared.rs"]
+mod shared;
+
+use shared::arg;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -47,48 +43,9 @@ async fn main() -> anyhow::Result<()> {
     store.set_audit_signer(AuditSigner::load_or_create(&dir.join("audit.pk8"))?);
 
     // The persons read, and a body granted everything.
-    let mut psns = vec![];
-    let mut n = 0u64;
-    while (psns.len() as u64) < persons {
-        n += 1;
-        let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        psns.push(Psn::allocate(&mut || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x
-        }));
-    }
-    let prov = Provenance {
-        provider: "MIG-0001".into(),
-        user_uid: "bench".into(),
-        channel: Channel::Import,
-        external: ExternalIds::default(),
-    };
-    let place = Place {
-        country: "AM".into(),
-        marz: Some("AM-ER".into()),
-        community: Some("AM-ER-001".into()),
-        ..Default::default()
-    };
-    let entries = psns
-        .iter()
-        .map(|p| -> anyhow::Result<NewEntry> {
-            Ok(NewEntry::new(
-                *p,
-                Fact::Registration {
-                    names: PersonNames {
-                        first: Name::armenian("Անի")?,
-                        patronymic: None,
-                        surname: Name::armenian("Հակոբյան")?,
-                    },
-                    birth_date: chrono::NaiveDate::from_ymd_opt(1990, 3, 8).unwrap_or_default(),
-                    birth_place: place.clone(),
-                    sex: Sex::F,
-                },
-            ))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let psns = shared::psns(persons);
+    let prov = shared::provenance();
+    let entries = shared::registrations(&psns)?;
     // The persons, for the portal bench's `--psns` (the first has `leaves / persons` records).
     std::fs::write(
         dir.join("psns.txt"),

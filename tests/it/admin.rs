@@ -105,8 +105,66 @@ impl Site {
 
 crate::conformance!(
     a1_33_the_administration_changes_access_with_every_change_recorded,
-    a1_55_an_employee_with_a_session_uses_the_workspace_until_the_body_is_suspended
+    a1_55_an_employee_with_a_session_uses_the_workspace_until_the_body_is_suspended,
+    g_7_the_administration_previews_every_template_in_three_languages
 );
+
+async fn g_7_the_administration_previews_every_template_in_three_languages(db: TestDb) {
+    let s = &db.store;
+    new_body(s, "OPS-0001", BodyType::Operator).await;
+    let admin = psn(5301);
+    s.add_employee("test", "OPS-0001", admin, &[Function::ManageAccess])
+        .await
+        .unwrap();
+    let (cookie, _) = session(s, admin).await;
+    let site = Site::new(&db).await;
+    let (_, home, _) = site.get(&cookie, "/admin?lang=en").await;
+    assert!(home.contains("href=\"/admin/templates?lang=en\""), "{home}");
+    let (st, page, _) = site.get(&cookie, "/admin/templates?lang=en").await;
+    assert_eq!(st, 200, "{page}");
+    for t in [
+        "rejection",
+        "reminder",
+        "verification",
+        "forwarded",
+        "phone_verification",
+        "notification_sms",
+    ] {
+        assert!(page.contains(&format!("<code>{t}</code>")), "{t}");
+    }
+    // Each template in the three languages, rendered with the sample values (no placeholders left).
+    assert_eq!(page.matches("<h3 lang=\"hy\">Armenian</h3>").count(), 6);
+    assert_eq!(page.matches("<h3 lang=\"ru\">Russian</h3>").count(), 6);
+    assert!(page.contains("E-Citizen email verification"));
+    assert!(page.contains("verify?token=abc123"));
+    assert!(
+        !page.contains("{ $") && !page.contains("class=\"err\""),
+        "{page}"
+    );
+    // SMS: the English verification text fits GSM-7; Armenian needs UCS-2.
+    assert!(
+        page.contains("To verify this number E-Citizen portal please provide this token: 10128d"),
+        "{page}"
+    );
+    assert!(page.contains("Encoding GSM-7, "), "{page}");
+    assert!(page.contains("Encoding UCS-2, "), "{page}");
+    assert!(page.contains(" characters, one part."), "{page}");
+    // In Armenian and Russian the page itself is translated.
+    let (_, hy, _) = site.get(&cookie, "/admin/templates?lang=hy").await;
+    assert!(hy.contains("Ծանուցումների ձևանմուշներ") && hy.contains("Կոդավորում՝ UCS-2"));
+    let (_, ru, _) = site.get(&cookie, "/admin/templates?lang=ru").await;
+    assert!(ru.contains("Шаблоны уведомлений") && ru.contains("Кодировка GSM-7"));
+    // Only for the administration: a citizen is refused, no session goes to the login page.
+    let (citizen, _) = session(s, psn(5302)).await;
+    let (st, body, _) = site.get(&citizen, "/admin/templates?lang=en").await;
+    assert_eq!(st, 403, "{body}");
+    let (st, _, loc) = site.get("", "/admin/templates").await;
+    assert_eq!(
+        (st, loc.as_deref()),
+        (303, Some("/login?next=/admin/templates"))
+    );
+    site.app.shutdown().await.unwrap();
+}
 
 async fn a1_33_the_administration_changes_access_with_every_change_recorded(db: TestDb) {
     let s = &db.store;

@@ -7,10 +7,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use popreg_connectors::fake::{FakeRegistries, Mode};
+use popreg_connectors::registries::RegistryKind;
 use popreg_domain::*;
 use popreg_notify::inbound::{Inbound, generate_rsa_key};
 use popreg_notify::{InboundConfig, Mailer, Secret, Security};
-use popreg_store::Store;
+use popreg_store::{NewInboundMail, Owner, Store};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -18,6 +20,7 @@ use tokio::net::TcpStream;
 use crate::common::*;
 use crate::notifications_api::{person, settings, verified_email};
 use crate::notify::{SmtpServer, free_port, python_with};
+use crate::registries::{ARARAT, direct, site_with};
 
 crate::conformance!(
     g_3_1_smtplib_mail_is_stored_byte_for_byte_and_forwarded_signed_to_verified_addresses_only,
@@ -30,6 +33,10 @@ crate::conformance!(
     g_3_1_a_message_is_stored_and_acknowledged_or_neither,
     g_3_1_the_portal_shows_official_mail_and_gives_the_raw_message,
     g_3_1_idle_clients_and_connections_over_the_cap_are_dropped,
+    g_3_1_concurrent_messages_share_commits_and_a_refused_one_leaves_the_others_stored,
+    g_6_mail_to_a_company_tin_lands_in_its_inbox_and_is_forwarded_to_its_verified_addresses,
+    g_6_unknown_tins_are_refused_at_rcpt_and_an_unavailable_registry_gets_451,
+    g_6_official_mail_of_a_company_is_shown_to_its_role_holders_only,
 );
 
 const DOMAIN: &str = "e-citizen.am";
@@ -135,6 +142,19 @@ impl Setup {
             .local_addr
     }
 
+    /// [`Setup::start`] without TLS, accepting the company addresses `fake`'s legal-entity registry knows.
+    async fn start_with_companies(&self, store: &Store, fake: &FakeRegistries) -> SocketAddr {
+        Inbound::start_with(
+            store.clone(),
+            &self.config(false),
+            Some(direct(fake)),
+            std::future::pending(),
+        )
+        .await
+        .unwrap()
+        .local_addr
+    }
+
     fn ca(&self) -> PathBuf {
         self.dir.path().join("pki").join("ca.pem")
     }
@@ -206,6 +226,20 @@ async fn forwards(store: &Store) -> Vec<popreg_store::OutboxMessage> {
         .collect()
 }
 
+/// What the relay received with an SRS envelope sender: the forwards (not the verification e-mails).
+fn srs_forwards(server: &SmtpServer) -> Vec<Value> {
+    server
+        .messages()
+        .into_iter()
+        .filter(|m| {
+            m["mail_from"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("SRS0=")
+        })
+        .collect()
+}
+
 fn relay(port: u16) -> Mailer {
     let mut cfg = crate::notify::config(port);
     cfg.smtp.security = Security::None;
@@ -274,16 +308,7 @@ async fn g_3_1_smtplib_mail_is_stored_byte_for_byte_and_forwarded_signed_to_veri
         .await
         .unwrap();
     assert_eq!(done.sent, 3, "{done:?}");
-    let got: Vec<Value> = server
-        .messages()
-        .into_iter()
-        .filter(|m| {
-            m["mail_from"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("SRS0=")
-        })
-        .collect();
+    let got = srs_forwards(&server);
     assert_eq!(got.len(), 1);
     let env_from = got[0]["mail_from"].as_str().unwrap();
     assert!(
@@ -847,4 +872,281 @@ async fn g_3_1_idle_clients_and_connections_over_the_cap_are_dropped(db: TestDb)
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let mut third = Talk::connect(addr).await;
     assert!(third.cmd("QUIT").await.starts_with("221"));
+}
+
+/// A message for the store directly, as the server hands it over (no forwarding copy: nothing to sign).
+fn stored_mail(to: Vec<Owner>, subject: &str) -> NewInboundMail {
+    NewInboundMail {
+        recipients: to,
+        remote_addr: "127.0.0.1".into(),
+        helo: "client.example.org".into(),
+        mail_from: "a@example.org".into(),
+        raw: message("x@e-citizen.am", subject),
+        malformed: false,
+        from_header: "a@example.org".into(),
+        subject: subject.into(),
+        text: "Hello".into(),
+        attachments: vec![],
+        forward: Some((b"signed copy".to_vec(), "SRS0=x@e-citizen.am".into())),
+    }
+}
+
+async fn g_3_1_concurrent_messages_share_commits_and_a_refused_one_leaves_the_others_stored(
+    db: TestDb,
+) {
+    let s = &db.store;
+    let p = person(s, 1).await;
+    verified_email(s, p, "anna@home.example.am").await;
+    // Many messages at once go through the one writer; one of them names a PSN not in the register.
+    let ghost = psn(777);
+    let mut calls = vec![];
+    for i in 0..24 {
+        let to = if i == 11 { ghost } else { p };
+        let st = s.clone();
+        let m = stored_mail(vec![Owner::Person(to)], &format!("Message {i}"));
+        calls.push(tokio::spawn(async move { st.store_inbound_mail(m).await }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for (i, c) in calls.into_iter().enumerate() {
+        match c.await.unwrap() {
+            Ok(stored) => {
+                assert_ne!(i, 11, "the message to an unknown PSN must be refused");
+                assert_eq!(stored.message_ids.len(), 1);
+                assert_eq!(stored.forwards, 1);
+                assert!(ids.insert(stored.mail_id));
+            }
+            Err(e) => {
+                assert_eq!(i, 11, "only the message to an unknown PSN is refused: {e}");
+                assert!(e.to_string().contains("PSR-PSN-0004"), "{e}");
+            }
+        }
+    }
+    assert_eq!(ids.len(), 23);
+    let page = s.inbox(p, 0, 100).await.unwrap();
+    assert_eq!(page.total, 23);
+    assert!(page.items.iter().all(|m| m.subject != "Message 11"));
+    assert!(s.inbox(ghost, 0, 10).await.unwrap().items.is_empty());
+    assert_eq!(
+        forwards(s).await.len(),
+        23,
+        "one forward per stored message"
+    );
+    // Each forward points at its own message's stored copy.
+    for f in forwards(s).await {
+        let mail = f.params["mail_id"].as_str().unwrap();
+        assert!(ids.contains(mail));
+        assert_eq!(
+            s.inbound_forward_copy(mail).await.unwrap().unwrap(),
+            b"signed copy"
+        );
+    }
+
+    // Over SMTP: 12 sessions at once, every one acknowledged with its own id after the commit.
+    let setup = Setup::new();
+    let addr = setup.start(s, false).await;
+    let mut sessions = vec![];
+    for i in 0..12 {
+        let raw = message(&official(p), &format!("Concurrent {i}"));
+        sessions.push(tokio::spawn(async move {
+            let mut t = Talk::in_data(addr, p).await;
+            t.send(&raw).await;
+            t.cmd(".").await
+        }));
+    }
+    let mut queued = std::collections::HashSet::new();
+    for t in sessions {
+        let answer = t.await.unwrap();
+        assert!(answer.starts_with("250 2.0.0 OK queued as "), "{answer}");
+        assert!(queued.insert(answer));
+    }
+    assert_eq!(queued.len(), 12);
+    assert_eq!(s.inbox(p, 0, 100).await.unwrap().total, 35);
+    assert_eq!(forwards(s).await.len(), 35);
+}
+
+async fn g_6_mail_to_a_company_tin_lands_in_its_inbox_and_is_forwarded_to_its_verified_addresses(
+    db: TestDb,
+) {
+    let s = &db.store;
+    let p = person(s, 1).await;
+    let company = Owner::Company(Tin::parse(ARARAT).unwrap());
+    let fake = FakeRegistries::start(vec![(p, Tin::parse(ARARAT).unwrap(), "director".into())])
+        .await
+        .unwrap();
+    verified_email(s, company, "office@ararat.example.am").await;
+    s.add_email(company, "unverified@ararat.example.am", "hy", &settings())
+        .await
+        .unwrap();
+    let setup = Setup::new();
+    let addr = setup.start_with_companies(s, &fake).await;
+    let to = format!("{ARARAT}@{DOMAIN}");
+    let raw = message(&to, "Company tax notice");
+    // One message to the company and to its director personally.
+    let r = smtplib(
+        addr,
+        None,
+        "anna@sender.example.org",
+        &[to.clone(), official(p)],
+        &raw,
+    )
+    .await;
+    assert_eq!(r["code"], json!(250), "{r}");
+    assert_eq!(r["refused"], json!({}));
+
+    let page = s.inbox(company, 0, 10).await.unwrap();
+    assert_eq!(page.total, 1);
+    let item = &page.items[0];
+    assert_eq!(item.source, "official_mail");
+    assert_eq!(item.subject, "Company tax notice");
+    assert_eq!(
+        s.inbound_raw(company, &item.id).await.unwrap().unwrap(),
+        raw
+    );
+    assert_eq!(
+        s.inbound_raw(p, &item.id).await.unwrap(),
+        None,
+        "the company's message is not the person's"
+    );
+    let mine = s.inbox(p, 0, 10).await.unwrap();
+    assert_eq!(mine.total, 1, "the person's own copy");
+    assert_ne!(mine.items[0].id, item.id);
+
+    // Forwarded to the company's verified address only (the director has none of their own).
+    let rows = forwards(s).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].recipient, "office@ararat.example.am");
+    let relay_port = free_port();
+    let server = SmtpServer::start(relay_port);
+    popreg_notify::deliver_due(s, &relay(relay_port))
+        .await
+        .unwrap();
+    let got = srs_forwards(&server);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["rcpt_tos"], json!(["office@ararat.example.am"]));
+    assert!(got[0]["raw"].as_str().unwrap().as_bytes().ends_with(&raw));
+    fake.stop();
+}
+
+async fn g_6_unknown_tins_are_refused_at_rcpt_and_an_unavailable_registry_gets_451(db: TestDb) {
+    let s = &db.store;
+    let fake = FakeRegistries::start(vec![]).await.unwrap();
+    let setup = Setup::new();
+    let addr = setup.start_with_companies(s, &fake).await;
+    let mut t = Talk::connect(addr).await;
+    t.cmd("EHLO client.example.org").await;
+    assert!(t.cmd("MAIL FROM:<a@example.org>").await.starts_with("250"));
+    // A TIN the legal-entity registry does not know: 550 at once.
+    let unknown = t.cmd(&format!("RCPT TO:<01234567@{DOMAIN}>")).await;
+    assert!(
+        unknown.starts_with("550") && unknown.contains("no company"),
+        "{unknown}"
+    );
+    assert!(
+        t.cmd(&format!("RCPT TO:<{ARARAT}@{DOMAIN}>"))
+            .await
+            .starts_with("250")
+    );
+    // The registry down: 451 (try later), never 550 for a company that may well exist.
+    fake.set_mode(RegistryKind::LegalEntities, Mode::Down);
+    let down = t.cmd(&format!("RCPT TO:<00845521@{DOMAIN}>")).await;
+    assert!(down.starts_with("451"), "{down}");
+    assert!(t.cmd("QUIT").await.starts_with("221"));
+    // The message to the unknown TIN was never accepted: smtplib sees every recipient refused.
+    let r = smtplib(
+        addr,
+        None,
+        "a@example.org",
+        &[format!("01234567@{DOMAIN}")],
+        &message("01234567@e-citizen.am", "x"),
+    )
+    .await;
+    assert_eq!(r["code"], json!("rcpt"), "{r}");
+    // A server without a legal-entity registry serves no company address.
+    let plain = setup.start(s, false).await;
+    let mut t = Talk::connect(plain).await;
+    t.cmd("EHLO client.example.org").await;
+    t.cmd("MAIL FROM:<a@example.org>").await;
+    assert!(
+        t.cmd(&format!("RCPT TO:<{ARARAT}@{DOMAIN}>"))
+            .await
+            .starts_with("550")
+    );
+    let company = Owner::Company(Tin::parse(ARARAT).unwrap());
+    assert!(s.inbox(company, 0, 10).await.unwrap().items.is_empty());
+    fake.stop();
+}
+
+async fn g_6_official_mail_of_a_company_is_shown_to_its_role_holders_only(db: TestDb) {
+    use crate::portal::{client, login, text};
+    let (p, q) = (psn(6301), psn(6302));
+    let fake = FakeRegistries::start(vec![(p, Tin::parse(ARARAT).unwrap(), "director".into())])
+        .await
+        .unwrap();
+    // The server as `popreg serve` runs it: the official mail server asks the configured registry.
+    let app = site_with(&db, &[p, q], &fake, 2000, 60, |cfg| {
+        cfg.notify.inbound.enabled = true;
+        cfg.notify.inbound.listen = "127.0.0.1:0".into();
+        cfg.notify.inbound.domain = DOMAIN.into();
+    })
+    .await;
+    let addr = app.inbound_addr.expect("the official mail server runs");
+    let to = format!("{ARARAT}@{DOMAIN}");
+    let raw = message(&to, "Notice for Ararat Soft");
+    let r = smtplib(addr, None, "anna@sender.example.org", &[to], &raw).await;
+    assert_eq!(r["code"], json!(250), "{r}");
+    let company = Owner::Company(Tin::parse(ARARAT).unwrap());
+    let id = db.store.inbox(company, 0, 10).await.unwrap().items[0]
+        .id
+        .clone();
+
+    let url = app.url();
+    let c = client();
+    let cookie = login(&c, &url, p).await;
+    let section = text(&c, format!("{url}/my/companies/{ARARAT}?lang=en"), &cookie).await;
+    assert!(section.contains("Notice for Ararat Soft"), "{section}");
+    let page = text(
+        &c,
+        format!("{url}/my/companies/{ARARAT}/inbox/{id}?lang=en"),
+        &cookie,
+    )
+    .await;
+    assert!(page.contains("Hello from the tax office."), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/my/companies/{ARARAT}/inbox/{id}/raw\"")),
+        "the original is offered from the company's section: {page}"
+    );
+    let got = c
+        .get(format!("{url}/my/companies/{ARARAT}/inbox/{id}/raw"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status().as_u16(), 200);
+    assert_eq!(
+        got.headers()["content-type"].to_str().unwrap(),
+        "message/rfc822"
+    );
+    assert_eq!(got.bytes().await.unwrap().as_ref(), raw.as_slice());
+    // Another person, without a role in the company, gets neither the page nor the original.
+    let theirs = login(&c, &url, q).await;
+    for path in [
+        format!("/my/companies/{ARARAT}/inbox/{id}"),
+        format!("/my/companies/{ARARAT}/inbox/{id}/raw"),
+    ] {
+        let r = c
+            .get(format!("{url}{path}"))
+            .header(reqwest::header::COOKIE, &theirs)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{path}: not a company of theirs");
+        assert!(
+            !r.text()
+                .await
+                .unwrap()
+                .contains("Hello from the tax office.")
+        );
+    }
+    app.shutdown().await.unwrap();
+    fake.stop();
 }

@@ -272,6 +272,13 @@ fn matrix(
         // The access administration: `manage_access` with a session.
         ("/admin", get.clone(), "/admin".into(), "", &["admin"]),
         (
+            "/admin/templates",
+            get.clone(),
+            "/admin/templates".into(),
+            "",
+            &["admin"],
+        ),
+        (
             "/admin/bodies",
             post.clone(),
             "/admin/bodies".into(),
@@ -450,6 +457,13 @@ fn matrix(
             "/my/companies/{tin}/inbox/{id}",
             get.clone(),
             "/my/companies/02512345/inbox/x".into(),
+            "",
+            SESSIONS,
+        ),
+        (
+            "/my/companies/{tin}/inbox/{id}/raw",
+            get.clone(),
+            "/my/companies/02512345/inbox/x/raw".into(),
             "",
             SESSIONS,
         ),

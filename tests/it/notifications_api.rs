@@ -22,6 +22,8 @@ crate::conformance!(
     g_3_2_another_person_cannot_open_my_message,
     g_5_the_portal_e_mails_arrive_from_the_portal_sender_over_smtp,
     a1_5_6_a_body_sends_through_the_api_and_follows_delivery,
+    g_3_3_the_hourly_cap_per_address_defers_excess_mail_and_loses_none,
+    g_3_3_the_email_rate_limit_paces_the_worker,
 );
 
 pub(crate) const PORTAL: &str = "https://e-citizen.example.am";
@@ -556,7 +558,11 @@ async fn g_5_the_portal_e_mails_arrive_from_the_portal_sender_over_smtp(db: Test
         .unwrap();
     assert_eq!(
         popreg_notify::deliver_due(s, &m).await.unwrap(),
-        Delivered { sent: 2, failed: 0 }
+        Delivered {
+            sent: 2,
+            failed: 0,
+            deferred: 0
+        }
     );
     let got = server.messages();
     let mail = got
@@ -593,7 +599,11 @@ async fn g_5_the_portal_e_mails_arrive_from_the_portal_sender_over_smtp(db: Test
         .unwrap();
     assert_eq!(
         popreg_notify::deliver_due(s, &m).await.unwrap(),
-        Delivered { sent: 1, failed: 0 }
+        Delivered {
+            sent: 1,
+            failed: 0,
+            deferred: 0
+        }
     );
     let got = server.messages();
     assert_eq!(got.len(), 3);
@@ -809,4 +819,94 @@ async fn a1_5_6_a_body_sends_through_the_api_and_follows_delivery(db: TestDb) {
     unknown_field["priority"] = json!("high");
     refusal(key.clone(), unknown_field, 400, "PSR-VAL-0007").await;
     app.shutdown().await.unwrap();
+}
+
+async fn g_3_3_the_hourly_cap_per_address_defers_excess_mail_and_loses_none(db: TestDb) {
+    let s = &db.store;
+    sender_body(s, SENDER).await;
+    let p = person(s, 9).await;
+    let port = free_port();
+    let server = SmtpServer::start(port);
+    let mut cfg = portal_config(port);
+    cfg.smtp.recipient_max_per_hour = 3;
+    let m = Mailer::new(&cfg).unwrap();
+    // Six e-mails to one address: the verification link, then five forwarded notifications.
+    verified_email(s, p, "anna@example.am").await;
+    for _ in 0..5 {
+        s.send_notification(&caller(SENDER), &notification(p, None), &settings())
+            .await
+            .unwrap();
+    }
+    // Another address is not held back by anna's cap.
+    let q = person(s, 10).await;
+    verified_email(s, q, "vahe@example.am").await;
+    let t0 = db.clock.now();
+    let d = popreg_notify::deliver_due(s, &m).await.unwrap();
+    assert_eq!((d.sent, d.failed, d.deferred), (4, 0, 3), "{d:?}");
+    let to_anna = |msgs: &[Value]| {
+        msgs.iter()
+            .filter(|m| m["rcpt_tos"] == json!(["anna@example.am"]))
+            .count()
+    };
+    assert_eq!(to_anna(&server.messages()), 3);
+    // The three held back wait, unharmed: no attempt, no error, due when the first of the hour is an hour
+    // old.
+    let waiting: Vec<_> = s
+        .outbox_recent(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.sent_at.is_none())
+        .collect();
+    assert_eq!(waiting.len(), 3, "{waiting:?}");
+    for r in &waiting {
+        assert_eq!(r.recipient, "anna@example.am");
+        assert_eq!((r.attempts, r.last_error.as_deref()), (0, None));
+        assert_eq!(r.next_attempt_at, t0 + Span::hours(1));
+    }
+    // Nothing more within the hour.
+    db.clock.advance(Span::minutes(59));
+    assert_eq!(
+        popreg_notify::deliver_due(s, &m).await.unwrap(),
+        Delivered::default()
+    );
+    // An hour later the rest goes out: nothing was lost.
+    db.clock.advance(Span::minutes(2));
+    let d = popreg_notify::deliver_due(s, &m).await.unwrap();
+    assert_eq!((d.sent, d.failed, d.deferred), (3, 0, 0), "{d:?}");
+    assert_eq!(to_anna(&server.messages()), 6);
+    assert!(
+        s.outbox_recent(100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.sent_at.is_some())
+    );
+}
+
+async fn g_3_3_the_email_rate_limit_paces_the_worker(db: TestDb) {
+    let s = &db.store;
+    sender_body(s, SENDER).await;
+    let port = free_port();
+    let server = SmtpServer::start(port);
+    let mut cfg = portal_config(port);
+    cfg.smtp.max_per_second = 10;
+    cfg.smtp.burst = 2;
+    let m = Mailer::new(&cfg).unwrap();
+    for i in 0..7 {
+        let p = person(s, 20 + i).await;
+        s.add_email(p, &format!("p{i}@example.am"), "en", &settings())
+            .await
+            .unwrap();
+    }
+    // Seven e-mails at 10 a second, two at once: the last leaves 500 ms after the first at the earliest.
+    let started = std::time::Instant::now();
+    let d = popreg_notify::deliver_due(s, &m).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!((d.sent, d.failed), (7, 0));
+    assert_eq!(server.messages().len(), 7);
+    assert!(
+        took >= std::time::Duration::from_millis(490),
+        "paced by the token bucket: {took:?}"
+    );
 }

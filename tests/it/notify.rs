@@ -282,7 +282,11 @@ async fn a1_53_starttls_to_the_relay_is_required_and_its_certificate_checked(db:
     let untrusted = starttls(None);
     assert_eq!(
         deliver(&db.store, &untrusted).await,
-        Delivered { sent: 0, failed: 1 }
+        Delivered {
+            sent: 0,
+            failed: 1,
+            deferred: 0
+        }
     );
     assert!(server.messages().is_empty());
     let row = &db.store.outbox_recent(10).await.unwrap()[0];
@@ -293,7 +297,11 @@ async fn a1_53_starttls_to_the_relay_is_required_and_its_certificate_checked(db:
     let trusted = starttls(Some(pki.path().join("ca.pem")));
     assert_eq!(
         deliver(&db.store, &trusted).await,
-        Delivered { sent: 1, failed: 0 }
+        Delivered {
+            sent: 1,
+            failed: 0,
+            deferred: 0
+        }
     );
     let got = server.messages();
     assert_eq!(got.len(), 1);
@@ -310,7 +318,11 @@ async fn a1_53_a_rejection_e_mail_arrives_in_armenian_with_code_and_field(db: Te
 
     assert_eq!(
         deliver(&db.store, &m).await,
-        Delivered { sent: 1, failed: 0 }
+        Delivered {
+            sent: 1,
+            failed: 0,
+            deferred: 0
+        }
     );
     let got = server.messages();
     assert_eq!(got.len(), 1);
@@ -370,7 +382,11 @@ async fn a_relay_down_keeps_the_message_with_its_retry_and_delivers_it_once_late
     // Nobody listens on the port.
     assert_eq!(
         deliver(&db.store, &m).await,
-        Delivered { sent: 0, failed: 1 }
+        Delivered {
+            sent: 0,
+            failed: 1,
+            deferred: 0
+        }
     );
     let row = db.store.outbox_recent(10).await.unwrap().remove(0);
     assert_eq!(row.attempts, 1);
@@ -388,7 +404,11 @@ async fn a_relay_down_keeps_the_message_with_its_retry_and_delivers_it_once_late
     db.clock.advance(Span::seconds(1));
     assert_eq!(
         deliver(&db.store, &m).await,
-        Delivered { sent: 1, failed: 0 }
+        Delivered {
+            sent: 1,
+            failed: 0,
+            deferred: 0
+        }
     );
     db.clock.advance(Span::hours(2));
     assert_eq!(deliver(&db.store, &m).await, Delivered::default());
@@ -490,7 +510,11 @@ async fn a1_54_the_reminder_comes_after_the_deadline_once_and_not_after_a_correc
     );
     assert_eq!(
         deliver(&db.store, &m).await,
-        Delivered { sent: 1, failed: 0 }
+        Delivered {
+            sent: 1,
+            failed: 0,
+            deferred: 0
+        }
     );
     db.clock.advance(Span::days(30));
     assert_eq!(

@@ -28,7 +28,7 @@ crate::conformance!(
     g_6_a_notification_to_a_company_by_tin_reaches_its_inbox_and_verified_addresses,
 );
 
-const ARARAT: &str = "02512345";
+pub(crate) const ARARAT: &str = "02512345";
 const SEVAN: &str = "00845521";
 
 fn tin(s: &str) -> Tin {
@@ -43,6 +43,18 @@ async fn site(
     fake: &FakeRegistries,
     timeout_ms: u64,
     ttl_secs: u64,
+) -> popreg::app::Running {
+    site_with(db, persons, fake, timeout_ms, ttl_secs, |_| {}).await
+}
+
+/// [`site`], with the configuration changed by `edit` before the start.
+pub(crate) async fn site_with(
+    db: &TestDb,
+    persons: &[Psn],
+    fake: &FakeRegistries,
+    timeout_ms: u64,
+    ttl_secs: u64,
+    edit: impl FnOnce(&mut popreg::config::Config),
 ) -> popreg::app::Running {
     for (i, p) in persons.iter().enumerate() {
         db.store
@@ -65,6 +77,7 @@ async fn site(
     cfg.connectors.driving_licence_registry_url = fake.url(K::DrivingLicences);
     cfg.connectors.timeout_ms = timeout_ms;
     cfg.connectors.cache_ttl_secs = ttl_secs;
+    edit(&mut cfg);
     let cards = persons
         .iter()
         .map(|p| popreg_web::DemoCard {
@@ -78,7 +91,7 @@ async fn site(
 }
 
 /// What the fake says about a person, asked directly (the page must show the same).
-fn direct(fake: &FakeRegistries) -> Registries {
+pub(crate) fn direct(fake: &FakeRegistries) -> Registries {
     Registries::new(
         &fake.url(K::LegalEntities),
         &fake.url(K::Vehicles),

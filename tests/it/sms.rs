@@ -29,6 +29,7 @@ crate::conformance!(
     g_7_at_most_the_daily_cap_of_sms_goes_to_one_number,
     g_7_two_workers_never_send_the_same_sms_twice,
     g_7_the_gateway_receipt_route_needs_its_secret,
+    g_3_3_the_hourly_cap_per_number_defers_sms_and_sends_them_later,
 );
 
 const FIXTURE: &str = concat!(
@@ -461,4 +462,37 @@ async fn g_7_the_gateway_receipt_route_needs_its_secret(db: TestDb) {
     );
     assert!(m.contains("popreg_outbox_backlog{channel=\"email\",state=\"due\"}"));
     app.shutdown().await.unwrap();
+}
+
+async fn g_3_3_the_hourly_cap_per_number_defers_sms_and_sends_them_later(db: TestDb) {
+    let s = &db.store;
+    let mut smsc = Smsc::start();
+    let (channel, _reports, mut cfg) = smsc.channel(0).await;
+    cfg.recipient_max_per_hour = 2;
+    enqueue(s, "+37491000003", 3, "hourly").await;
+    enqueue(s, "+37491000004", 1, "another").await;
+    let t0 = popreg_domain::Clock::now(db.clock.as_ref());
+    let d = deliver(s, &channel, &cfg).await;
+    assert_eq!((d.sent, d.failed, d.deferred), (3, 0, 1), "{d:?}");
+    assert_eq!(smsc.submits().len(), 3);
+    // Deferred, not failed: no attempt, no error, not given up; due an hour after the first.
+    let waiting: Vec<_> = s
+        .outbox_recent(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.sent_at.is_none())
+        .collect();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].recipient, "+37491000003");
+    assert_eq!(
+        (waiting[0].attempts, waiting[0].last_error.as_deref()),
+        (0, None)
+    );
+    assert_eq!(waiting[0].next_attempt_at, t0 + Span::hours(1));
+    assert_eq!(deliver(s, &channel, &cfg).await, Delivered::default());
+    db.clock.advance(Span::minutes(61));
+    assert_eq!(deliver(s, &channel, &cfg).await.sent, 1);
+    let late = smsc.submits();
+    assert_eq!(late.len(), 1, "only the deferred one, now: {late:?}");
 }

@@ -314,6 +314,11 @@ impl Registries {
         })
     }
 
+    /// Whether a connector to this registry is configured (a base URL was given).
+    pub fn is_configured(&self, kind: RegistryKind) -> bool {
+        self.endpoint(kind).is_ok()
+    }
+
     fn endpoint(&self, kind: RegistryKind) -> Result<&Endpoint, DomainError> {
         let e = match kind {
             RegistryKind::LegalEntities => &self.legal_entities,

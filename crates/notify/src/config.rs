@@ -216,6 +216,13 @@ pub struct SmtpConfig {
     pub timeout_seconds: u64,
     /// A PEM file with the CA of a private relay, trusted besides the public roots.
     pub ca_file: Option<PathBuf>,
+    /// E-mails per second one worker hands to the relay at most (a token bucket); 0: no limit.
+    pub max_per_second: u32,
+    /// How many e-mails may go at once after a quiet spell (the bucket's size); at least 1.
+    pub burst: u32,
+    /// E-mails to one address in an hour at most; the next ones wait in the outbox (deferred, not
+    /// failed) until the oldest of the hour is an hour old. 0: no cap.
+    pub recipient_max_per_hour: u32,
 }
 
 impl Default for SmtpConfig {
@@ -230,6 +237,9 @@ impl Default for SmtpConfig {
             password: None,
             timeout_seconds: 30,
             ca_file: None,
+            max_per_second: 0,
+            burst: 1,
+            recipient_max_per_hour: 0,
         }
     }
 }
@@ -277,6 +287,9 @@ pub struct SmsConfig {
     /// SMS to one number in 24 hours at most (verification codes and forwarded notifications together);
     /// one more fails for good (`permanent-failure`), so a bug cannot flood a person's phone. 0: no cap.
     pub daily_cap_per_number: u32,
+    /// SMS to one number in an hour at most; the next ones wait in the outbox (deferred, not failed)
+    /// until the oldest of the hour is an hour old. 0: no cap.
+    pub recipient_max_per_hour: u32,
     pub smpp: SmppConfig,
     pub http: SmsHttpConfig,
 }
@@ -290,6 +303,7 @@ impl Default for SmsConfig {
             max_parts: 6,
             timeout_seconds: 10,
             daily_cap_per_number: 10,
+            recipient_max_per_hour: 0,
             smpp: SmppConfig::default(),
             http: SmsHttpConfig::default(),
         }

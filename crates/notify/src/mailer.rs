@@ -70,6 +70,10 @@ pub struct Mailer {
     timeout: Duration,
     /// The demo's catcher: messages are kept there instead of going to the relay (`capture.rs`).
     capture: Option<Arc<Capture>>,
+    /// `notify.smtp.max_per_second` and `burst`: shared by the clones of this mailer (one worker).
+    limiter: Arc<crate::sms::RateLimiter>,
+    /// `notify.smtp.recipient_max_per_hour`.
+    recipient_cap: u32,
 }
 
 impl fmt::Debug for Mailer {
@@ -144,6 +148,11 @@ impl Mailer {
             relay: format!("{}:{}", smtp.host, smtp.port()),
             timeout: smtp.timeout(),
             capture: None,
+            limiter: Arc::new(crate::sms::RateLimiter::bucket(
+                smtp.max_per_second,
+                smtp.burst,
+            )),
+            recipient_cap: smtp.recipient_max_per_hour,
         })
     }
 
@@ -152,6 +161,16 @@ impl Mailer {
         self.relay = "the demo's mail catcher".into();
         self.capture = Some(capture);
         self
+    }
+
+    /// Wait for this worker's next e-mail token (`notify.smtp.max_per_second`, `burst`).
+    pub async fn pace(&self) {
+        self.limiter.wait().await
+    }
+
+    /// E-mails to one address in an hour at most (`notify.smtp.recipient_max_per_hour`; 0: no cap).
+    pub fn recipient_cap(&self) -> u32 {
+        self.recipient_cap
     }
 
     /// `host:port` of the relay, for logs.

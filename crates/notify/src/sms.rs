@@ -370,18 +370,27 @@ pub(crate) fn check_text(text: &str, max_parts: usize) -> Result<Encoded, SmsErr
     Ok(enc)
 }
 
-/// At most `n` messages a second, spread evenly: each caller takes the next free slot.
+/// A token bucket: at most `n` messages a second on average, and up to `burst` at once after a quiet spell
+/// (the bucket's size); each caller waits for its token. Kept as the "generic cell rate algorithm": the
+/// theoretical arrival time of the next message, so the state is one instant.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     every: Option<Duration>,
+    burst: u32,
     next: tokio::sync::Mutex<tokio::time::Instant>,
 }
 
 impl RateLimiter {
-    /// `n` = 0: no limit.
+    /// `n` = 0: no limit. One at a time, evenly spread.
     pub(crate) fn per_second(n: u32) -> RateLimiter {
+        RateLimiter::bucket(n, 1)
+    }
+
+    /// `n` a second, `burst` (at least 1) at once; `n` = 0: no limit.
+    pub(crate) fn bucket(n: u32, burst: u32) -> RateLimiter {
         RateLimiter {
             every: (n > 0).then(|| Duration::from_secs(1) / n),
+            burst: burst.max(1),
             next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
         }
     }
@@ -390,9 +399,12 @@ impl RateLimiter {
         let Some(every) = self.every else { return };
         let slot = {
             let mut next = self.next.lock().await;
-            let slot = (*next).max(tokio::time::Instant::now());
-            *next = slot + every;
-            slot
+            let now = tokio::time::Instant::now();
+            let at = (*next).max(now);
+            *next = at + every;
+            // The bucket holds `burst` tokens: a message may go `burst - 1` intervals ahead of its slot.
+            at.checked_sub(every * (self.burst - 1))
+                .map_or(now, |t| t.max(now))
         };
         tokio::time::sleep_until(slot).await;
     }
@@ -401,6 +413,60 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn g_3_3_the_token_bucket_lets_a_burst_through_then_paces() {
+        use std::time::Instant;
+        let bucket = RateLimiter::bucket(20, 3);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            bucket.wait().await;
+        }
+        // Three at once: the bucket starts full.
+        assert!(
+            t0.elapsed() < Duration::from_millis(40),
+            "{:?}",
+            t0.elapsed()
+        );
+        for _ in 0..3 {
+            bucket.wait().await;
+        }
+        // Then one every 50 ms.
+        let paced = t0.elapsed();
+        assert!(
+            paced >= Duration::from_millis(145) && paced < Duration::from_millis(400),
+            "{paced:?}"
+        );
+        // After a quiet spell the bucket is full again.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t1 = Instant::now();
+        for _ in 0..3 {
+            bucket.wait().await;
+        }
+        assert!(
+            t1.elapsed() < Duration::from_millis(40),
+            "{:?}",
+            t1.elapsed()
+        );
+        // One at a time: evenly spread from the first.
+        let even = RateLimiter::per_second(20);
+        let t2 = Instant::now();
+        for _ in 0..3 {
+            even.wait().await;
+        }
+        assert!(
+            t2.elapsed() >= Duration::from_millis(95),
+            "{:?}",
+            t2.elapsed()
+        );
+        // No limit: no wait.
+        let t3 = Instant::now();
+        let free = RateLimiter::bucket(0, 5);
+        for _ in 0..100 {
+            free.wait().await;
+        }
+        assert!(t3.elapsed() < Duration::from_millis(40));
+    }
     use proptest::prelude::*;
 
     fn decode(enc: &Encoded) -> String {

@@ -5,7 +5,9 @@
 //! - A temporary or technical failure is retried with the e-mails' backoff ([`crate::backoff`]); a
 //!   permanent one (the number does not exist, the text is too long, the daily cap is reached, a failed
 //!   receipt) ends the attempts (`given_up_at`), with the reason in `last_error`.
-//! - The per-number cap: at most `notify.sms.daily_cap_per_number` SMS to one number in 24 hours.
+//! - The per-number caps: at most `notify.sms.daily_cap_per_number` SMS to one number in 24 hours (one
+//!   more fails for good), and at most `notify.sms.recipient_max_per_hour` in an hour (the next ones wait
+//!   in the outbox, deferred, until the hour frees a place).
 //! - Logs name the row, the template and the masked number (`+37491****67`), never the text (it may carry
 //!   a verification code).
 
@@ -20,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::SmsConfig;
 use crate::sms::{DeliveryReport, Msisdn, ProviderIds, SmsChannel, SmsError, SmsSender};
-use crate::worker::{Delivered, MAX_PER_PASS, schedule_retry};
+use crate::worker::{Delivered, MAX_PER_PASS, deferred_by_cap, schedule_retry};
 use crate::{NotifyError, templates};
 
 /// Receipts that matched no message yet (they can overtake the record of the send) wait and are tried
@@ -66,10 +68,14 @@ pub(crate) async fn deliver_sms<S: SmsSender + Sync>(
 ) -> Result<Delivered, NotifyError> {
     let lease = lease(cfg);
     let mut done = Delivered::default();
-    while done.sent + done.failed < MAX_PER_PASS && !stop() {
+    while done.sent + done.failed + done.deferred < MAX_PER_PASS && !stop() {
         let Some(msg) = store.outbox_claim("sms", 1, lease).await?.pop() else {
             break;
         };
+        if deferred_by_cap(store, &msg, cfg.recipient_max_per_hour).await? {
+            done.deferred += 1;
+            continue;
+        }
         let to = Msisdn::parse(&msg.recipient);
         let masked = to.as_ref().map(Msisdn::masked).unwrap_or_default();
         match attempt(store, sender, cfg, &msg, to).await? {

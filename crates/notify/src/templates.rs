@@ -366,13 +366,12 @@ pub fn render_sms(template: &str, lang: Lang, params: &Value) -> Result<String, 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Sample values of a template's parameters: the administration's preview shows each template rendered
+/// with them (and the tests render every template with them). `Null` for an unknown template.
+pub fn sample_params(template: &str) -> Value {
     use serde_json::json;
-
-    fn params() -> Value {
-        json!({
+    match template {
+        "rejection" | "reminder" => json!({
             "rejection_id": 42,
             "submission_id": "5f0c",
             "body_id": "MED-0001",
@@ -384,7 +383,59 @@ mod tests {
             ],
             "received_at": "2026-11-23T09:00:00+00:00",
             "deadline_days": 5
-        })
+        }),
+        "verification" => json!({
+            "expires_at": "2026-11-23T09:00:00+00:00",
+            "forwarding_url": "https://e-citizen.example.am/my/forwarding",
+            "secret": {"link": "https://e-citizen.example.am/my/forwarding/verify?token=abc123"}
+        }),
+        "forwarded" => json!({
+            "notification_id": "n1",
+            "sender": "Պետական եկամուտների կոմիտե",
+            "subject": "Ծանուցում հարկային պարտավորության մասին",
+            "text": "Հարգելի քաղաքացի,\nխնդրում ենք ներկայանալ։",
+            "legal_significance": true,
+            "attachments": ["notice.pdf"],
+            "created_at": "2026-11-23T09:00:00+00:00",
+            "inbox_url": "https://e-citizen.example.am/my/inbox/n1",
+            "forwarding_url": "https://e-citizen.example.am/my/forwarding"
+        }),
+        "phone_verification" => json!({"secret": {"token": "10128d"}}),
+        "notification_sms" => json!({
+            "sender": "Պետական եկամուտների կոմիտե",
+            "inbox_url": "https://e-citizen.example.am/my/inbox/n1"
+        }),
+        _ => Value::Null,
+    }
+}
+
+/// One template rendered for the preview: an e-mail (subject and text) or an SMS text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Preview {
+    Email(Rendered),
+    Sms(String),
+}
+
+/// Every template rendered with [`sample_params`] in `lang`, in the order of [`TEMPLATES`],
+/// [`PORTAL_TEMPLATES`], [`SMS_TEMPLATES`]; `feed` as for [`render`].
+pub fn previews(lang: Lang, feed: &str) -> Vec<(&'static str, Result<Preview, TemplateError>)> {
+    let mail = TEMPLATES.iter().chain(PORTAL_TEMPLATES).map(|t| {
+        let r = render(t, lang, &sample_params(t), feed).map(Preview::Email);
+        (*t, r)
+    });
+    let sms = SMS_TEMPLATES
+        .iter()
+        .map(|t| (*t, render_sms(t, lang, &sample_params(t)).map(Preview::Sms)));
+    mail.chain(sms).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params() -> Value {
+        sample_params("rejection")
     }
 
     const ALL: [Lang; 3] = [Lang::Hy, Lang::En, Lang::Ru];
@@ -472,24 +523,27 @@ mod tests {
     }
 
     fn portal_params(template: &str) -> Value {
-        match template {
-            "verification" => json!({
-                "expires_at": "2026-11-23T09:00:00+00:00",
-                "forwarding_url": "https://e-citizen.example.am/my/forwarding",
-                "secret": {"link": "https://e-citizen.example.am/my/forwarding/verify?token=abc123"}
-            }),
-            _ => json!({
-                "notification_id": "n1",
-                "sender": "Պետական եկամուտների կոմիտե",
-                "subject": "Ծանուցում հարկային պարտավորության մասին",
-                "text": "Հարգելի քաղաքացի,\nխնդրում ենք ներկայանալ։",
-                "legal_significance": true,
-                "attachments": ["notice.pdf"],
-                "created_at": "2026-11-23T09:00:00+00:00",
-                "inbox_url": "https://e-citizen.example.am/my/inbox/n1",
-                "forwarding_url": "https://e-citizen.example.am/my/forwarding"
-            }),
+        sample_params(template)
+    }
+
+    #[test]
+    fn every_template_has_a_preview_in_every_language() {
+        for lang in ALL {
+            let all = previews(lang, "/api/v1/rejections");
+            assert_eq!(
+                all.len(),
+                TEMPLATES.len() + PORTAL_TEMPLATES.len() + SMS_TEMPLATES.len()
+            );
+            for (t, p) in all {
+                match p.unwrap_or_else(|e| panic!("{t}: {e}")) {
+                    Preview::Email(r) => assert!(!r.subject.is_empty() && !r.body.is_empty()),
+                    Preview::Sms(text) => {
+                        assert!(SMS_TEMPLATES.contains(&t) && !text.contains('{'))
+                    }
+                }
+            }
         }
+        assert_eq!(sample_params("no-such-template"), Value::Null);
     }
 
     #[test]

@@ -36,6 +36,8 @@ const REMINDER_EVERY: Duration = Duration::from_secs(60);
 pub struct Delivered {
     pub sent: usize,
     pub failed: usize,
+    /// Put back to wait by the per-recipient cap (not attempted).
+    pub deferred: usize,
 }
 
 /// The wait before the next attempt of a message that has failed `attempts` times before this failure:
@@ -65,6 +67,42 @@ pub(crate) async fn schedule_retry(
     Ok(retry_at)
 }
 
+/// The per-recipient cap (`recipient_max_per_hour` of the message's channel): when `msg`'s recipient has
+/// had `cap` messages of its channel in the last hour, the message is put back to wait (no attempt, no
+/// failure: never lost) until the oldest of them is an hour old, and the answer is `true`.
+pub(crate) async fn deferred_by_cap(
+    store: &Store,
+    msg: &popreg_store::OutboxMessage,
+    cap: u32,
+) -> Result<bool, NotifyError> {
+    if cap == 0 {
+        return Ok(false);
+    }
+    let now = store.clock().now();
+    let (sent, oldest) = store
+        .outbox_sent_to_since(&msg.channel, &msg.recipient, now - Span::hours(1))
+        .await?;
+    if sent < i64::from(cap) {
+        return Ok(false);
+    }
+    let until = oldest
+        .map_or(now, |t| t + Span::hours(1))
+        .max(now + Span::seconds(1));
+    store.outbox_defer(msg.id, until).await?;
+    metrics::counter!("popreg_outbox_deferred_total", "channel" => msg.channel.clone())
+        .increment(1);
+    tracing::info!(
+        outbox_id = msg.id,
+        template = %msg.template,
+        channel = %msg.channel,
+        sent_last_hour = sent,
+        cap,
+        until = %until.to_rfc3339(),
+        "recipient's hourly cap reached: message deferred"
+    );
+    Ok(true)
+}
+
 /// One pass: deliver every e-mail due now, one claimed at a time. Stops early when the relay is
 /// unreachable (the message that found it so waits for its retry; the others are tried next pass).
 pub async fn deliver_due(store: &Store, mailer: &Mailer) -> Result<Delivered, NotifyError> {
@@ -78,10 +116,15 @@ async fn deliver(
 ) -> Result<Delivered, NotifyError> {
     let lease = Span::from_std(mailer.max_send_time()).unwrap_or(RETRY_CAP) + Span::seconds(60);
     let mut done = Delivered::default();
-    while done.sent + done.failed < MAX_PER_PASS && !stop() {
+    while done.sent + done.failed + done.deferred < MAX_PER_PASS && !stop() {
         let Some(msg) = store.outbox_claim("email", 1, lease).await?.pop() else {
             break;
         };
+        if deferred_by_cap(store, &msg, mailer.recipient_cap()).await? {
+            done.deferred += 1;
+            continue;
+        }
+        mailer.pace().await;
         let sent = if msg.template == popreg_store::FORWARD_TEMPLATE {
             send_forward(store, mailer, &msg).await?
         } else {

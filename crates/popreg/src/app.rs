@@ -298,6 +298,8 @@ pub async fn start_demo(
     let mut web = web_config(cfg)?;
     web.portal.demo_cards = demo_cards;
     web.portal.demo_mail = demo_mail.clone();
+    // The official mail server asks the same legal-entity registry about `<TIN>@domain` (G.6).
+    let companies = web.registries.clone();
     let state = AppState::new(store.clone(), web, metrics_handle());
     let app = popreg_web::router(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -344,11 +346,12 @@ pub async fn start_demo(
         )
     });
     let mut inbound_done = done_rx.clone();
-    let inbound = popreg_notify::inbound::spawn(store.clone(), &cfg.notify.inbound, async move {
-        let _ = inbound_done.wait_for(|d| *d).await;
-    })
-    .await
-    .context("notify.inbound: the official mail server cannot start")?;
+    let inbound =
+        popreg_notify::inbound::spawn(store.clone(), &cfg.notify.inbound, companies, async move {
+            let _ = inbound_done.wait_for(|d| *d).await;
+        })
+        .await
+        .context("notify.inbound: the official mail server cannot start")?;
     let https = tls.is_some();
     let task = match tls {
         Some(tls) => tokio::spawn(crate::https::serve(listener, Arc::new(tls), app, stop)),

@@ -382,6 +382,30 @@ impl Config {
         if let Some(v) = get("POPREG_SMTP_PASSWORD") {
             self.notify.smtp.password = Some(popreg_notify::Secret::new(v));
         }
+        // Rate limits and per-recipient caps (0: none).
+        for (key, field) in [
+            (
+                "POPREG_SMTP_MAX_PER_SECOND",
+                &mut self.notify.smtp.max_per_second,
+            ),
+            ("POPREG_SMTP_BURST", &mut self.notify.smtp.burst),
+            (
+                "POPREG_SMTP_RECIPIENT_MAX_PER_HOUR",
+                &mut self.notify.smtp.recipient_max_per_hour,
+            ),
+            (
+                "POPREG_SMS_MAX_PER_SECOND",
+                &mut self.notify.sms.max_per_second,
+            ),
+            (
+                "POPREG_SMS_RECIPIENT_MAX_PER_HOUR",
+                &mut self.notify.sms.recipient_max_per_hour,
+            ),
+        ] {
+            if let Some(v) = get(key) {
+                *field = num(key, v)?;
+            }
+        }
         let inbound = &mut self.notify.inbound;
         if let Some(v) = get("POPREG_INBOUND_ENABLED") {
             inbound.enabled = matches!(v.as_str(), "1" | "true" | "yes");
@@ -564,6 +588,39 @@ mod tests {
         assert!(
             !format!("{i:?}").contains("s3cret"),
             "the SRS secret is never shown"
+        );
+    }
+
+    #[test]
+    fn g_3_3_rate_limits_and_recipient_caps_come_from_the_environment() {
+        let mut c = Config::default();
+        assert_eq!(c.notify.smtp.max_per_second, 0, "no limit by default");
+        c.apply_env(|k| match k {
+            "POPREG_SMTP_MAX_PER_SECOND" => Some("200".into()),
+            "POPREG_SMTP_BURST" => Some("20".into()),
+            "POPREG_SMTP_RECIPIENT_MAX_PER_HOUR" => Some("30".into()),
+            "POPREG_SMS_MAX_PER_SECOND" => Some("50".into()),
+            "POPREG_SMS_RECIPIENT_MAX_PER_HOUR" => Some("5".into()),
+            _ => None,
+        })
+        .unwrap();
+        let n = &c.notify;
+        assert_eq!(
+            (
+                n.smtp.max_per_second,
+                n.smtp.burst,
+                n.smtp.recipient_max_per_hour
+            ),
+            (200, 20, 30)
+        );
+        assert_eq!(
+            (n.sms.max_per_second, n.sms.recipient_max_per_hour),
+            (50, 5)
+        );
+        let mut bad = Config::default();
+        assert!(
+            bad.apply_env(|k| (k == "POPREG_SMTP_RECIPIENT_MAX_PER_HOUR").then(|| "lots".into()))
+                .is_err()
         );
     }
 

@@ -135,6 +135,8 @@ pub struct Store {
     audit_signer: Arc<std::sync::OnceLock<Arc<audit::AuditSigner>>>,
     /// The usage log's writer (group commit; see `usage.rs`), started on first use.
     usage: Arc<std::sync::OnceLock<usage::Queue>>,
+    /// The writer of received official mail (group commit; see `inbound.rs`), started on first use.
+    inbound: Arc<std::sync::OnceLock<inbound::Queue>>,
     /// The automatic restrictions of A1.55 (set by the server at start; off until then).
     restrictions: Arc<std::sync::RwLock<submit::RestrictionRules>>,
 }
@@ -368,6 +370,7 @@ impl Store {
                 submissions: Arc::default(),
                 audit_signer: Arc::default(),
                 usage: Arc::default(),
+                inbound: Arc::default(),
                 restrictions: Arc::default(),
             })
         } else {
@@ -385,6 +388,7 @@ impl Store {
                 submissions: Arc::default(),
                 audit_signer: Arc::default(),
                 usage: Arc::default(),
+                inbound: Arc::default(),
                 restrictions: Arc::default(),
             })
         }

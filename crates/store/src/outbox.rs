@@ -292,6 +292,42 @@ impl Store {
         Ok(())
     }
 
+    /// Messages of a channel delivered (handed over) to `recipient` since `since`, and the earliest of them
+    /// (the per-recipient hourly cap counts them, and waits for the earliest to leave the hour).
+    pub async fn outbox_sent_to_since(
+        &self,
+        channel: &str,
+        recipient: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        dispatch!(self, read, pool, ops => {
+            let row: (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(sent_at) FROM outbox WHERE channel = $1 AND recipient = $2 AND sent_at >= $3",
+            )
+            .bind(channel)
+            .bind(recipient)
+            .bind(since)
+            .fetch_one(pool)
+            .await?;
+            Ok(row)
+        })
+    }
+
+    /// Put a claimed message back to wait until `until` without counting an attempt or a failure (a rate
+    /// limit or cap held it back; its status stays as it was). A message sent meanwhile stays sent.
+    pub async fn outbox_defer(&self, id: i64, until: DateTime<Utc>) -> Result<(), StoreError> {
+        dispatch!(self, write, pool, ops => {
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL AND given_up_at IS NULL",
+            )
+            .bind(until)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// SMS handed to a provider for `recipient` since `since` (the per-number daily cap counts them).
     pub async fn sms_sent_since(
         &self,

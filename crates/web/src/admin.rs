@@ -31,6 +31,7 @@ use crate::workspace::esc;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin", get(home))
+        .route("/admin/templates", get(templates))
         .route("/admin/bodies", post(create_body))
         .route("/admin/bodies/{id}", get(body_page))
         .route("/admin/bodies/{id}/{action}", post(act))
@@ -328,9 +329,96 @@ async fn bodies_page(
         mail = input(refused, f, "contact_email", &tr(l, "admin-col-email"), "email", false, " maxlength=\"200\""),
         add = esc(&tr(l, "admin-add")),
     ));
+    main.push_str(&format!(
+        "<p><a href=\"/admin/templates?lang={}\">{}</a></p>",
+        l.as_str(),
+        esc(&tr(l, "admin-templates"))
+    ));
     page(l, tr(l, "admin-title"), session, "/admin", main)
         .status(status)
         .render()
+}
+
+/// `GET /admin/templates`: every notification template rendered with sample values in Armenian, English
+/// and Russian (issue 7): an e-mail's subject and text, an SMS's text with its encoding (GSM-7 or UCS-2),
+/// length and number of parts.
+async fn templates(State(state): State<AppState>, req: Request) -> Response {
+    use popreg_notify::templates::{PORTAL_TEMPLATES, Preview, SMS_TEMPLATES, previews};
+    let l = crate::portal::lang(req.uri(), req.headers());
+    let (parts, _) = req.into_parts();
+    let (_, session) = match admin(&state, &parts, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let langs = [Lang::Hy, Lang::En, Lang::Ru];
+    let rendered: Vec<_> = langs
+        .iter()
+        .map(|x| previews(*x, "/api/v1/rejections"))
+        .collect();
+    let mut main = format!("<p>{}</p>", esc(&tr(l, "admin-templates-intro")));
+    for (i, (name, _)) in rendered[0].iter().enumerate() {
+        let channel = if SMS_TEMPLATES.contains(name) {
+            "admin-template-sms"
+        } else if PORTAL_TEMPLATES.contains(name) {
+            "admin-template-portal"
+        } else {
+            "admin-template-email"
+        };
+        main.push_str(&format!(
+            "<section aria-labelledby=\"t-{name}\"><h2 id=\"t-{name}\"><code>{name}</code></h2><p>{}</p>",
+            esc(&tr(l, channel))
+        ));
+        for (x, all) in langs.iter().zip(&rendered) {
+            let shown = match &all[i].1 {
+                Ok(Preview::Email(r)) => format!(
+                    "<p><strong>{}:</strong> {}</p><pre class=\"message\">{}</pre>",
+                    esc(&tr(l, "admin-template-subject")),
+                    esc(&r.subject),
+                    esc(&r.body)
+                ),
+                Ok(Preview::Sms(text)) => {
+                    let enc = popreg_notify::sms::encode(text);
+                    let encoding = match enc.encoding {
+                        popreg_notify::sms::SmsEncoding::Gsm7 => "GSM-7",
+                        popreg_notify::sms::SmsEncoding::Ucs2 => "UCS-2",
+                    };
+                    format!(
+                        "<pre class=\"message\">{}</pre><p>{}</p>",
+                        esc(text),
+                        esc(&tr_args(
+                            l,
+                            "admin-template-sms-encoding",
+                            &[
+                                ("encoding", encoding.into()),
+                                ("units", (enc.units as i64).into()),
+                                ("parts", (enc.parts.len() as i64).into()),
+                            ]
+                        ))
+                    )
+                }
+                Err(e) => format!("<p class=\"err\">{}</p>", esc(&e.to_string())),
+            };
+            main.push_str(&format!(
+                "<h3 lang=\"{code}\">{}</h3><div lang=\"{code}\">{shown}</div>",
+                esc(&tr(l, &format!("admin-template-lang-{}", x.as_str()))),
+                code = x.as_str(),
+            ));
+        }
+        main.push_str("</section>");
+    }
+    main.push_str(&format!(
+        "<p><a href=\"/admin?lang={}\">{}</a></p>",
+        l.as_str(),
+        esc(&tr(l, "admin-title"))
+    ));
+    page(
+        l,
+        tr(l, "admin-templates"),
+        &session,
+        "/admin/templates",
+        main,
+    )
+    .render()
 }
 
 fn done_note(l: Lang) -> String {

@@ -5,16 +5,18 @@
 //!   `SIZE` advertised and enforced (a larger message is read to its end without being kept and refused
 //!   with 552), `8BITMIME`.
 //! - `RCPT TO` accepts only `<PSN>@domain` for a PSN that is valid and in the register
-//!   ([`Store::mailbox_exists`]); any other recipient gets 550 at once, so the server never accepts mail
-//!   it would have to bounce. A bounce to an SRS address of the domain (a forward that failed) is accepted
+//!   ([`Store::mailbox_exists`]) and `<TIN>@domain` for a company the legal-entity registry knows (G.6;
+//!   asked through [`Registries::company`], 451 while the registry does not answer); any other recipient
+//!   gets 550 at once, so the server never accepts mail it would have to bounce. A bounce to an SRS address of the domain (a forward that failed) is accepted
 //!   and marks the forwarding address as failing.
 //! - Commands out of order get 503; at most `max_recipients` (452 after), lines of at most 1000 bytes
 //!   (500), a timeout per command and for the whole DATA phase (421 and close), at most `max_connections`
 //!   at once (421), and a connection making too many errors is closed.
-//! - A message is stored ([`Store::store_inbound_mail`], one transaction with its forwards) **before** the
-//!   final `250`; if storing fails the client gets 451 and keeps the message.
-//!
-//! Company addresses (`<TIN>@domain`, G.6) are not accepted yet: see [`Recipient`].
+//! - A message is stored ([`Store::store_inbound_mail`], one transaction with its forwards, shared with the
+//!   messages other sessions hand over at the same time: group commit) **before** the final `250`; if
+//!   storing fails the client gets 451 and keeps the message.
+//! - A company's message lands in the company inbox (shown on `/my/companies/{tin}` to the persons holding a
+//!   role in it) and is forwarded to the company's verified addresses, as a person's is.
 
 mod parse;
 mod sign;
@@ -23,8 +25,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use popreg_domain::Psn;
-use popreg_store::{NewInboundMail, Store};
+use popreg_connectors::registries::{Registries, RegistryKind};
+use popreg_domain::{Psn, Tin};
+use popreg_store::{NewInboundMail, Owner, Store};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -50,6 +53,8 @@ struct Ctx {
     tls: Option<TlsAcceptor>,
     signer: Option<Signer>,
     srs_secret: Option<String>,
+    /// The legal-entity registry, which says whether `<TIN>@domain` is a company's address (G.6).
+    companies: Option<Registries>,
 }
 
 /// A running server: its address, and the task that accepts connections.
@@ -90,10 +95,22 @@ fn load_tls(cfg: &InboundConfig) -> Result<Option<TlsAcceptor>, NotifyError> {
 
 impl Inbound {
     /// Bind the listener and start serving until `shutdown` completes. Fails on unusable settings
-    /// (an unreadable certificate or key, half the TLS or forwarding settings) or a port in use.
+    /// (an unreadable certificate or key, half the TLS or forwarding settings) or a port in use. Company
+    /// addresses are refused: no legal-entity registry is given (see [`Inbound::start_with`]).
     pub async fn start(
         store: Store,
         cfg: &InboundConfig,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<Inbound, NotifyError> {
+        Inbound::start_with(store, cfg, None, shutdown).await
+    }
+
+    /// [`Inbound::start`], accepting `<TIN>@domain` for the companies `companies` (the legal-entity
+    /// registry's connector) knows.
+    pub async fn start_with(
+        store: Store,
+        cfg: &InboundConfig,
+        companies: Option<Registries>,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<Inbound, NotifyError> {
         let tls = load_tls(cfg)?;
@@ -124,6 +141,7 @@ impl Inbound {
             tls,
             signer,
             srs_secret,
+            companies,
         });
         let slots = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
         tracing::info!(%local_addr, domain = %cfg.domain, "official mail server listening (G.3.1)");
@@ -169,16 +187,20 @@ impl Inbound {
     }
 }
 
-/// Start the server for `popreg serve` when `notify.inbound.enabled`.
+/// Start the server for `popreg serve` when `notify.inbound.enabled`; `companies`: the connectors whose
+/// legal-entity registry decides the company addresses.
 pub async fn spawn(
     store: Store,
     cfg: &InboundConfig,
+    companies: Registries,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Option<Inbound>, NotifyError> {
     if !cfg.enabled {
         return Ok(None);
     }
-    Inbound::start(store, cfg, shutdown).await.map(Some)
+    Inbound::start_with(store, cfg, Some(companies), shutdown)
+        .await
+        .map(Some)
 }
 
 /// Who a `RCPT TO` names.
@@ -186,6 +208,8 @@ pub async fn spawn(
 enum Recipient {
     /// A person's official address.
     Person(Psn),
+    /// A company's official address (G.6).
+    Company(Tin),
     /// An SRS address of ours: a bounce of a forward.
     Bounce(String),
 }
@@ -322,8 +346,12 @@ impl Ctx {
                 _ => Err("550 5.1.1 No such mailbox (invalid or expired SRS address)"),
             };
         }
-        // TODO(G.6, companies): `<TIN>@domain` is a company's official address; another module serves
-        // it. Until then it is refused here like any unknown mailbox.
+        // Eight digits: a company's address (a PSN has ten).
+        if local.len() == 8
+            && let Ok(tin) = Tin::parse(local)
+        {
+            return self.company(tin).await;
+        }
         let Ok(psn) = Psn::parse(local) else {
             return Err("550 5.1.1 No such mailbox: not a valid PSN");
         };
@@ -333,6 +361,28 @@ impl Ctx {
             Err(e) => {
                 tracing::error!(error = %e, "mailbox lookup failed");
                 Err("451 4.3.0 Temporary failure, try again later")
+            }
+        }
+    }
+}
+
+impl Ctx {
+    /// `<TIN>@domain`: accepted when the legal-entity registry knows the company; 550 when it does not
+    /// (or none is configured), 451 while it does not answer (the sender tries again later).
+    async fn company(&self, tin: Tin) -> Result<Recipient, &'static str> {
+        let Some(registries) = self
+            .companies
+            .as_ref()
+            .filter(|r| r.is_configured(RegistryKind::LegalEntities))
+        else {
+            return Err("550 5.1.1 No such mailbox: company addresses are not served");
+        };
+        match registries.company(tin).await {
+            Ok(Some(_)) => Ok(Recipient::Company(tin)),
+            Ok(None) => Err("550 5.1.1 No such mailbox: no company with this TIN"),
+            Err(e) => {
+                tracing::warn!(error = %e, "legal-entity registry lookup failed");
+                Err("451 4.4.3 The legal-entity registry is unavailable, try again later")
             }
         }
     }
@@ -599,11 +649,12 @@ async fn deliver(ctx: &Ctx, peer: SocketAddr, env: &Envelope, raw: Vec<u8>, tls:
     if hops > MAX_HOPS {
         return "554 5.4.6 Routing loop detected: too many Received headers".into();
     }
-    let people: Vec<Psn> = env
+    let owners: Vec<Owner> = env
         .rcpts
         .iter()
         .filter_map(|r| match r {
-            Recipient::Person(p) => Some(*p),
+            Recipient::Person(p) => Some(Owner::Person(*p)),
+            Recipient::Company(t) => Some(Owner::Company(*t)),
             Recipient::Bounce(_) => None,
         })
         .collect();
@@ -628,7 +679,7 @@ async fn deliver(ctx: &Ctx, peer: SocketAddr, env: &Envelope, raw: Vec<u8>, tls:
             }
         }
     }
-    if people.is_empty() {
+    if owners.is_empty() {
         return "250 2.0.0 OK bounce processed".into();
     }
     let parsed = parse(&raw);
@@ -652,7 +703,7 @@ async fn deliver(ctx: &Ctx, peer: SocketAddr, env: &Envelope, raw: Vec<u8>, tls:
         parsed.subject.clone()
     };
     let mail = NewInboundMail {
-        recipients: people,
+        recipients: owners,
         remote_addr: peer.ip().to_string(),
         helo: env.helo.clone().unwrap_or_default(),
         mail_from,
@@ -668,11 +719,12 @@ async fn deliver(ctx: &Ctx, peer: SocketAddr, env: &Envelope, raw: Vec<u8>, tls:
         forward,
         raw,
     };
-    match ctx.store.store_inbound_mail(&mail).await {
+    let size = mail.raw.len();
+    match ctx.store.store_inbound_mail(mail).await {
         Ok(stored) => {
             metrics::counter!("popreg_inbound_mail_total").increment(1);
             tracing::info!(%peer, mail_id = %stored.mail_id, recipients = stored.message_ids.len(),
-                forwards = stored.forwards, size = mail.raw.len(), "official mail stored");
+                forwards = stored.forwards, size, "official mail stored");
             format!("250 2.0.0 OK queued as {}", stored.mail_id)
         }
         Err(e) => {

@@ -415,6 +415,19 @@ staff-choose-intro = You are an employee of several bodies. Choose the body you 
 
 admin-title = Access administration
 admin-bodies = Bodies
+admin-templates = Notification templates
+admin-templates-intro = Every message the Notification System sends, rendered with sample values in Armenian, English and Russian. A person receives a message in the language they chose; bodies receive theirs in Armenian.
+admin-template-email = E-mail to a state body about its submission (plain text).
+admin-template-portal = E-mail of the E-Citizen portal to a person (plain text).
+admin-template-sms = SMS to a person's verified mobile number.
+admin-template-subject = Subject
+admin-template-sms-encoding = Encoding { $encoding }, { $units } characters, { $parts ->
+    [one] one part
+   *[other] { $parts } parts
+}.
+admin-template-lang-hy = Armenian
+admin-template-lang-en = English
+admin-template-lang-ru = Russian
 admin-col-id = Identifier
 admin-col-type = Type
 admin-col-name = Name

@@ -412,6 +412,19 @@ staff-choose-intro = Դուք մի քանի մարմնի աշխատակից եք
 
 admin-title = Մուտքի իրավունքների կառավարում
 admin-bodies = Մարմիններ
+admin-templates = Ծանուցումների ձևանմուշներ
+admin-templates-intro = Ծանուցումների համակարգի ուղարկած յուրաքանչյուր հաղորդագրություն՝ օրինակային արժեքներով, հայերեն, անգլերեն և ռուսերեն։ Անձը հաղորդագրությունը ստանում է իր ընտրած լեզվով, մարմինները՝ հայերեն։
+admin-template-email = Էլեկտրոնային նամակ պետական մարմնին՝ նրա ներկայացրած տվյալների մասին (պարզ տեքստ)։
+admin-template-portal = E-Citizen պորտալի էլեկտրոնային նամակ անձին (պարզ տեքստ)։
+admin-template-sms = Կարճ հաղորդագրություն անձի հաստատված բջջային համարին։
+admin-template-subject = Թեմա
+admin-template-sms-encoding = Կոդավորում՝ { $encoding }, { $units } նիշ, { $parts ->
+    [one] մեկ մաս
+   *[other] { $parts } մաս
+}։
+admin-template-lang-hy = Հայերեն
+admin-template-lang-en = Անգլերեն
+admin-template-lang-ru = Ռուսերեն
 admin-col-id = Նույնացուցիչ
 admin-col-type = Տեսակ
 admin-col-name = Անվանում

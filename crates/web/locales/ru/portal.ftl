@@ -416,6 +416,24 @@ staff-choose-intro = Вы сотрудник нескольких органов
 
 admin-title = Управление доступом
 admin-bodies = Органы
+admin-templates = Шаблоны уведомлений
+admin-templates-intro = Каждое сообщение Системы уведомлений с примерными значениями на армянском, английском и русском языках. Человек получает сообщение на выбранном им языке, органы — на армянском.
+admin-template-email = Электронное письмо государственному органу о его представлении (простой текст).
+admin-template-portal = Электронное письмо портала E-Citizen человеку (простой текст).
+admin-template-sms = СМС на подтверждённый мобильный номер человека.
+admin-template-subject = Тема
+admin-template-sms-encoding = Кодировка { $encoding }, { $units } { $units ->
+    [one] символ
+    [few] символа
+   *[other] символов
+}, { $parts ->
+    [one] { $parts } часть
+    [few] { $parts } части
+   *[other] { $parts } частей
+}.
+admin-template-lang-hy = Армянский
+admin-template-lang-en = Английский
+admin-template-lang-ru = Русский
 admin-col-id = Идентификатор
 admin-col-type = Тип
 admin-col-name = Название

@@ -5,8 +5,9 @@
 //! - `GET /my/companies`: every company in which the legal-entity registry says the person holds a role,
 //!   each as a section with its inbox and its forwarding addresses;
 //! - `GET /my/companies/{tin}[?done=…]`: one company's section;
-//! - `GET /my/companies/{tin}/inbox/{id}` and `…/attachments/{n}`: a message of the company inbox (the
-//!   first opening records delivery; the audit act names the person who opened it and the company);
+//! - `GET /my/companies/{tin}/inbox/{id}`, `…/attachments/{n}` and `…/raw` (the original of official mail
+//!   to `<TIN>@domain`): a message of the company inbox (the first opening records delivery; the audit act
+//!   names the person who opened it and the company);
 //! - `POST /my/companies/{tin}/forwarding/email` and `POST /my/companies/{tin}/forwarding/{id}/{action}`
 //!   (`resend`, `replace`, `remove`): the company's e-mail addresses, with the session's CSRF token. The
 //!   verification link is the same as for a person's addresses (`/my/forwarding/verify?token=…`).
@@ -281,23 +282,35 @@ pub(crate) async fn message(
     )
 }
 
-/// `GET /my/companies/{tin}/inbox/{id}/attachments/{n}`
-pub(crate) async fn attachment(
+/// `GET /my/companies/{tin}/inbox/{id}/attachments/{n}` and `GET /my/companies/{tin}/inbox/{id}/raw` (the
+/// original of official mail sent to `<TIN>@domain`, G.6): a file of the company inbox, for a person holding
+/// a role in the company.
+pub(crate) async fn file(
     State(state): State<AppState>,
-    Path((tin, id, n)): Path<(String, String, i64)>,
+    Path(path): Path<Vec<(String, String)>>,
     req: Request,
 ) -> Response {
     let (l, who) = match super::viewer(&state, req.uri(), req.headers()).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let get = |k: &str| super::path_part(&path, k);
     let page = Page::new(l, tr(l, "inbox-title")).session(&who.session);
-    let tin = match holding(&state, &who, &tin).await {
+    let tin = match holding(&state, &who, get("tin")).await {
         Ok((tin, _)) => tin,
         Err(e) => return refused(page, l, &e),
     };
-    let found = state.0.store.attachment(Owner::Company(tin), &id, n).await;
-    super::mail::attachment_answer(page, l, found)
+    let (store, owner, id) = (&state.0.store, Owner::Company(tin), get("id"));
+    if path.iter().any(|(k, _)| k == "n") {
+        let found = match get("n").parse::<i64>() {
+            Ok(n) => store.attachment(owner, id, n).await,
+            Err(_) => Ok(None),
+        };
+        super::mail::attachment_answer(page, l, found)
+    } else {
+        let found = store.inbound_raw(owner, id).await;
+        super::mail::raw_answer(page, l, id, found)
+    }
 }
 
 /// `POST /my/companies/{tin}/forwarding/{action}` and `…/forwarding/{id}/{action}`

@@ -151,6 +151,9 @@ mod tests {
                         ("booked", 1.into()),
                         ("capacity", 1.into()),
                         ("day", "".into()),
+                        ("encoding", "".into()),
+                        ("units", 1.into()),
+                        ("parts", 1.into()),
                     ],
                 );
                 for a in allowed {

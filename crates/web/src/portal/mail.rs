@@ -231,7 +231,7 @@ pub(crate) fn message_page(
         // Mail from outside is shown as escaped text only (HTML was reduced to text when it arrived);
         // the original is a download, never rendered in the portal's origin.
         main.push_str(&format!(
-            "<p class=\"note\">{}</p><p><a href=\"/my/inbox/{}/raw\" download>{}</a></p>",
+            "<p class=\"note\">{}</p><p><a href=\"{base}/{}/raw\" download>{}</a></p>",
             esc(&tr(
                 l,
                 if m.malformed {
@@ -369,7 +369,19 @@ pub(crate) async fn raw(
         Err(r) => return r,
     };
     let page = Page::new(l, tr(l, "inbox-title")).session(&who.session);
-    match state.0.store.inbound_raw(who.session.psn, &id).await {
+    let found = state.0.store.inbound_raw(who.session.psn, &id).await;
+    raw_answer(page, l, &id, found)
+}
+
+/// The original of official mail as a download (`message/rfc822`), or the answer for an attachment that
+/// is not there (another owner's message, no such message, an error).
+pub(crate) fn raw_answer(
+    page: Page<'_>,
+    l: Lang,
+    id: &str,
+    found: Result<Option<Vec<u8>>, StoreError>,
+) -> Response {
+    match found {
         Ok(Some(bytes)) => {
             let mut r = bytes.into_response();
             as_download(
@@ -379,7 +391,6 @@ pub(crate) async fn raw(
             );
             r
         }
-        // No such message of this person, or an error: answered as for an attachment.
         Ok(None) => attachment_answer(page, l, Ok(None)),
         Err(e) => attachment_answer(page, l, Err(e)),
     }

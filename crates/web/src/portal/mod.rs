@@ -113,9 +113,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/companies", get(companies::list))
         .route("/my/companies/{tin}", get(companies::one))
         .route("/my/companies/{tin}/inbox/{id}", get(companies::message))
+        .route("/my/companies/{tin}/inbox/{id}/raw", get(companies::file))
         .route(
             "/my/companies/{tin}/inbox/{id}/attachments/{n}",
-            get(companies::attachment),
+            get(companies::file),
         )
         .route(
             "/my/companies/{tin}/forwarding/{action}",
