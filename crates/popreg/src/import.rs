@@ -55,7 +55,8 @@ pub async fn generate_into(
                     .count();
                 pending.extend(batch.entries);
                 if pending.len() >= chunk_entries {
-                    let full = std::mem::replace(&mut pending, Vec::with_capacity(chunk_entries + 64));
+                    let full =
+                        std::mem::replace(&mut pending, Vec::with_capacity(chunk_entries + 64));
                     if tx.blocking_send((full, pending_persons)).is_err() {
                         return; // the importer stopped (it failed): nothing more to make
                     }
