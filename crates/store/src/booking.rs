@@ -28,7 +28,8 @@ use serde_json::json;
 
 use crate::audit::{Leaf, sha256_hex};
 use crate::contacts::{ContactSettings, Owner};
-use crate::inbox::{OUTBOX_INSERT, Sender, sender_of};
+use crate::inbox::{OUTBOX_INSERT, Sender, in_lang, sender_of};
+use crate::notices::valid_id;
 use crate::usage::refused;
 use crate::{Inner, Store, StoreError, pg_ops, sqlite_ops};
 
@@ -74,11 +75,7 @@ pub struct Service {
 impl Service {
     /// The name in a language (`hy`, `en`, `ru`; Armenian otherwise).
     pub fn name(&self, lang: &str) -> &str {
-        match lang {
-            "en" => &self.name_en,
-            "ru" => &self.name_ru,
-            _ => &self.name_hy,
-        }
+        in_lang(lang, &self.name_hy, &self.name_en, &self.name_ru)
     }
 }
 
@@ -243,10 +240,6 @@ type BookingRow = (
     Option<String>,
     String,
 );
-
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
-}
 
 fn unknown_service() -> StoreError {
     refused(Code::ServiceUnknown, "no service with this id at this body")

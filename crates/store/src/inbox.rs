@@ -227,11 +227,16 @@ pub struct Sender {
 impl Sender {
     /// The name in a language (`hy`, `en`, `ru`; Armenian otherwise).
     pub fn name(&self, lang: &str) -> &str {
-        match lang {
-            "en" => &self.name_en,
-            "ru" => &self.name_ru,
-            _ => &self.name_hy,
-        }
+        in_lang(lang, &self.name_hy, &self.name_en, &self.name_ru)
+    }
+}
+
+/// The one of three names for a language (`hy`, `en`, `ru`; Armenian otherwise).
+pub(crate) fn in_lang<'a>(lang: &str, hy: &'a str, en: &'a str, ru: &'a str) -> &'a str {
+    match lang {
+        "en" => en,
+        "ru" => ru,
+        _ => hy,
     }
 }
 

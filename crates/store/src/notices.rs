@@ -230,7 +230,8 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-fn valid_id(id: &str) -> bool {
+/// A notice's, service's, slot's or booking's id: up to 64 hex digits.
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
