@@ -174,6 +174,35 @@ impl Leaf {
     }
 }
 
+/// A new leaf row: seq, kind, the hashed data, the leaf hash in hex.
+pub(crate) type LeafRow = (i64, &'static str, String, String);
+/// A completed subtree: level, index, hash in hex.
+pub(crate) type NodeRow = (i32, i64, String);
+
+/// Extend the tree whose head is `head` (the stored frontier text) by `leaves` recorded at `at`: the new
+/// frontier, the leaf rows and the completed subtree nodes to write. Pure; both dialects and the SQLite
+/// usage writer store its output.
+pub(crate) fn extend(
+    head: &str,
+    at: &str,
+    leaves: &[Leaf],
+) -> Result<(Frontier, Vec<LeafRow>, Vec<NodeRow>), StoreError> {
+    let mut frontier =
+        Frontier::from_text(head).ok_or_else(|| corrupt("audit head", "not a tree frontier"))?;
+    let mut rows = Vec::with_capacity(leaves.len());
+    let mut nodes = vec![];
+    for leaf in leaves {
+        let seq = frontier.size();
+        let data = leaf.render(seq, at);
+        let h = merkle::leaf_hash(data.as_bytes());
+        frontier.push(h, |level, idx, hash| {
+            nodes.push((i32::from(level), idx as i64, merkle::to_hex(hash)));
+        });
+        rows.push((seq as i64, leaf.kind, data, merkle::to_hex(&h)));
+    }
+    Ok((frontier, rows, nodes))
+}
+
 /// Append leaves inside the caller's transaction, after everything they describe was written. On
 /// PostgreSQL this locks the head row until commit, so leaf numbers follow commit order. Returns the
 /// leaves' sequence numbers.
@@ -196,20 +225,7 @@ macro_rules! audit_dialect {
                     "SELECT frontier FROM audit_head WHERE id = 1"
                 };
                 let text: String = sqlx::query(sql).fetch_one(&mut *conn).await?.try_get(0)?;
-                let mut frontier = Frontier::from_text(&text)
-                    .ok_or_else(|| corrupt("audit head", "not a tree frontier"))?;
-                let at_text = ts(&at);
-                let mut rows = Vec::with_capacity(leaves.len());
-                let mut nodes: Vec<(i32, i64, String)> = vec![];
-                for leaf in leaves {
-                    let seq = frontier.size();
-                    let data = leaf.render(seq, &at_text);
-                    let h = merkle::leaf_hash(data.as_bytes());
-                    frontier.push(h, |level, idx, hash| {
-                        nodes.push((i32::from(level), idx as i64, merkle::to_hex(hash)));
-                    });
-                    rows.push((seq as i64, leaf.kind, data, merkle::to_hex(&h)));
-                }
+                let (frontier, rows, nodes) = extend(&text, &ts(&at), leaves)?;
                 for chunk in rows.chunks(CHUNK) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO audit_log (seq, at, kind, data, leaf_hash) ",

@@ -40,6 +40,11 @@ impl HotReaders {
         })
     }
 
+    /// The register's file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub(crate) fn open(&self) -> rusqlite::Result<Connection> {
         let c = Connection::open_with_flags(
             &self.path,

@@ -226,6 +226,7 @@ macro_rules! entry_columns {
 // The audit trail and the usage log; after `dispatch!` and `entry_columns!`, which they use.
 mod audit;
 mod usage;
+mod usage_writer;
 mod verify;
 pub use audit::{
     AUDIT_ORIGIN, AuditSigner, Checkpoint, Finding, InclusionProof, VerifyReport, key_id,

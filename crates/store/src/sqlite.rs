@@ -71,13 +71,38 @@ pub(crate) async fn open(
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(std::time::Duration::from_secs(10))
-        // Larger pages pack the projection documents (1–3 KB each) with less slack; takes effect when the
-        // file is created.
-        .page_size(16384)
+        // 4 KiB pages (SQLite's default; takes effect when the file is created). Every commit writes each
+        // page it touched as a WAL frame, and an online commit (a usage batch, a submission) touches a dozen
+        // or more pages: 16 KiB pages, chosen earlier to pack projection documents with less slack (a 21 %
+        // smaller file), made the WAL grow by ~100 MB/s under the lookup benchmark and cut its rate by a
+        // third (docs/benchmarks.md, 2026-12-03c).
+        .page_size(4096)
         .pragma("cache_size", if opts.bulk { "-262144" } else { "-65536" })
         .pragma("temp_store", if opts.bulk { "file" } else { "memory" });
     let write = SqlitePoolOptions::new()
         .max_connections(1)
+        // The write lock is shared with the usage writer's own connection (`usage_writer.rs`): wait for it
+        // in short steps, not SQLite's default back-off of up to 100 ms a sleep.
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                let mut handle = conn.lock_handle().await?;
+                // SAFETY: the handle is locked (no other use of the connection meanwhile) and the handler is
+                // a plain function without state.
+                let rc = unsafe {
+                    rusqlite::ffi::sqlite3_busy_handler(
+                        handle.as_raw_handle().as_ptr(),
+                        Some(crate::usage_writer::short_waits_c),
+                        std::ptr::null_mut(),
+                    )
+                };
+                if rc != 0 {
+                    return Err(sqlx::Error::Protocol(format!(
+                        "sqlite3_busy_handler failed ({rc})"
+                    )));
+                }
+                Ok(())
+            })
+        })
         .acquire_timeout(opts.acquire_timeout.max(std::time::Duration::from_secs(30)))
         .connect_with(base.clone().create_if_missing(true))
         .await

@@ -10,9 +10,11 @@
 //!
 //! Usage records are group-committed: one writer task takes every record waiting, writes them and their
 //! audit-trail leaves in one transaction, commits once (one fsync for all), and only then answers each
-//! request. A lone read is committed at once.
+//! request. A lone read is committed at once. On SQLite the writer is a thread with its own connection and
+//! prepared statements (`usage_writer.rs`); on PostgreSQL a task on the sqlx pool (`Store::write_usage`).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use popreg_domain::access::{Caller, Function};
@@ -115,19 +117,19 @@ pub struct UsageRecord {
 /// A usage record to write.
 #[derive(Clone, Debug)]
 pub(crate) struct NewUsage {
-    psn: String,
-    body_id: String,
-    user_uid: String,
-    channel: Channel,
-    action: &'static str,
+    pub(crate) psn: String,
+    pub(crate) body_id: String,
+    pub(crate) user_uid: String,
+    pub(crate) channel: Channel,
+    pub(crate) action: &'static str,
     /// The elements, comma-separated, as stored and hashed.
-    elements: String,
-    purpose: String,
-    legal_basis: String,
-    xroad: [Option<String>; 4],
+    pub(crate) elements: String,
+    pub(crate) purpose: String,
+    pub(crate) legal_basis: String,
+    pub(crate) xroad: [Option<String>; 4],
 }
 
-type Reply = tokio::sync::oneshot::Sender<Result<i64, StoreError>>;
+pub(crate) type Reply = tokio::sync::oneshot::Sender<Result<i64, StoreError>>;
 /// The sending end of the usage writer's queue.
 pub(crate) type Queue = tokio::sync::mpsc::UnboundedSender<(NewUsage, Reply)>;
 
@@ -409,7 +411,13 @@ impl Store {
     async fn log_usage(&self, usage: NewUsage) -> Result<i64, StoreError> {
         let queue = self.usage.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(usage_writer(self.clone(), rx));
+            match self.hot() {
+                // SQLite: a thread with its own connection and prepared statements (`usage_writer.rs`).
+                Some(hot) => crate::usage_writer::start(hot.path(), Arc::clone(&self.clock), rx),
+                None => {
+                    tokio::spawn(usage_writer(self.clone(), rx));
+                }
+            }
             tx
         });
         let unavailable = |detail: String| {
@@ -430,7 +438,8 @@ impl Store {
         }
     }
 
-    /// Write a batch of usage records and their leaves in one transaction. Returns their ids.
+    /// Write a batch of usage records and their leaves in one transaction. Returns their ids. PostgreSQL's
+    /// writer; SQLite's is `usage_writer::write`, which stores the same rows.
     async fn write_usage(&self, batch: &[NewUsage]) -> Result<Vec<i64>, StoreError> {
         let now = self.clock.now().trunc_subsecs(6);
         let at = ts(&now);
@@ -792,7 +801,7 @@ impl Store {
 }
 
 impl NewUsage {
-    fn line_fields<'a>(&'a self, id: &'a str, at: &'a str) -> UsageLineFields<'a> {
+    pub(crate) fn line_fields<'a>(&'a self, id: &'a str, at: &'a str) -> UsageLineFields<'a> {
         UsageLineFields {
             id,
             at,
@@ -874,25 +883,38 @@ async fn usage_writer(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<(NewUsage, Reply)>,
 ) {
     while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
+        let (records, replies) = take_batch(first, &mut rx);
+        answer(replies, store.write_usage(&records).await);
+    }
+}
+
+/// `first` and every record waiting behind it, up to [`MAX_BATCH`]: one group commit's worth.
+pub(crate) fn take_batch(
+    first: (NewUsage, Reply),
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(NewUsage, Reply)>,
+) -> (Vec<NewUsage>, Vec<Reply>) {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(j) => batch.push(j),
+            Err(_) => break,
+        }
+    }
+    batch.into_iter().unzip()
+}
+
+/// Answer every request of a batch: its record's id once the batch is durable, or the batch's error.
+pub(crate) fn answer(replies: Vec<Reply>, out: Result<Vec<i64>, StoreError>) {
+    match out {
+        Ok(ids) => {
+            for (reply, id) in replies.into_iter().zip(ids) {
+                let _ = reply.send(Ok(id));
             }
         }
-        let (records, replies): (Vec<NewUsage>, Vec<Reply>) = batch.into_iter().unzip();
-        match store.write_usage(&records).await {
-            Ok(ids) => {
-                for (reply, id) in replies.into_iter().zip(ids) {
-                    let _ = reply.send(Ok(id));
-                }
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
-                }
+        Err(e) => {
+            let msg = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
             }
         }
     }
