@@ -126,7 +126,7 @@ fn start_checkpointer(path: &Path, running: Arc<std::sync::atomic::AtomicBool>) 
                         }
                     },
                 };
-                match checkpoint(&c) {
+                match checkpoint(&c, RESTART_FRAMES) {
                     Ok(()) => conn = Some(c),
                     Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
                 }
@@ -146,12 +146,12 @@ const RESTART_FRAMES: i64 = 16_384;
 /// read would search a larger WAL index. Once it holds more than [`RESTART_FRAMES`] frames, a `RESTART`
 /// checkpoint waits (in the short steps of the busy handler) for the readers of the moment to finish, so
 /// that the next commit writes the WAL from its beginning; `journal_size_limit` then truncates the file.
-fn checkpoint(c: &Connection) -> rusqlite::Result<()> {
+fn checkpoint(c: &Connection, restart_frames: i64) -> rusqlite::Result<()> {
     let (_busy, frames, copied): (i64, i64, i64) =
         c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-    if frames >= RESTART_FRAMES && copied == frames {
+    if frames >= restart_frames && copied == frames {
         c.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
     }
     Ok(())
@@ -245,4 +245,62 @@ fn write_tx(c: &Connection, clock: &dyn Clock, batch: &[NewUsage]) -> Result<Vec
         }
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_frames(c: &Connection) -> i64 {
+        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap()
+    }
+
+    #[test]
+    fn a2_1_checkpoints_copy_and_restart_the_wal_and_lose_nothing() {
+        let dir = std::env::temp_dir().join(format!("popreg-wal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.sqlite");
+        drop(Connection::open(&path).unwrap()); // the writer opens only an existing register
+        let w = open(&path).unwrap();
+        w.execute_batch("CREATE TABLE t (x TEXT)").unwrap();
+        for i in 0..200 {
+            w.execute("INSERT INTO t VALUES (?1)", [format!("row {i}")])
+                .unwrap();
+        }
+        let before = wal_frames(&w);
+        assert!(before >= 200, "one frame or more per commit: {before}");
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let n: i64 = reader
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 200);
+        // Under the threshold: copied, not restarted (the next commit may still append).
+        checkpoint(&w, i64::MAX).unwrap();
+        w.execute("INSERT INTO t VALUES ('one more')", []).unwrap();
+        reader.execute_batch("COMMIT").unwrap();
+        // Over the threshold: the checkpoint restarts the WAL, and the next commit writes from its start.
+        checkpoint(&w, 10).unwrap();
+        w.execute("INSERT INTO t VALUES ('after the restart')", [])
+            .unwrap();
+        let after = wal_frames(&w);
+        assert!(after < 10, "the WAL started over: {after} frames");
+        let n: i64 = reader
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 202, "nothing lost by the checkpoints");
+        drop((w, reader));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn lock_waits_are_short_steps_that_end_after_the_limit() {
+        let t = std::time::Instant::now();
+        assert!(short_waits(0));
+        assert!(t.elapsed() < std::time::Duration::from_millis(50));
+        let steps = (LOCK_WAIT.as_micros() / LOCK_STEP.as_micros()) as i32;
+        assert!(short_waits(steps - 1));
+        assert!(!short_waits(steps), "gives up after {LOCK_WAIT:?}");
+    }
 }
