@@ -42,13 +42,13 @@ pub(crate) async fn session(s: &Store, p: Psn) -> (String, String) {
     (format!("psr_session={token}"), session.csrf)
 }
 
-struct Site {
-    app: popreg::app::Running,
+pub(crate) struct Site {
+    pub(crate) app: popreg::app::Running,
     c: reqwest::Client,
 }
 
 impl Site {
-    async fn new(db: &TestDb) -> Site {
+    pub(crate) async fn new(db: &TestDb) -> Site {
         let mut cfg = test_config();
         cfg.server.listen = "127.0.0.1:0".into();
         cfg.server.auth_failures_per_window = 0;
@@ -60,7 +60,7 @@ impl Site {
         Site { app, c }
     }
 
-    async fn get(&self, cookie: &str, path: &str) -> (u16, String, Option<String>) {
+    pub(crate) async fn get(&self, cookie: &str, path: &str) -> (u16, String, Option<String>) {
         let r = self
             .c
             .get(format!("{}{path}", self.app.url()))
@@ -75,7 +75,7 @@ impl Site {
         (r.status().as_u16(), r.text().await.unwrap(), loc)
     }
 
-    async fn post(
+    pub(crate) async fn post(
         &self,
         cookie: &str,
         path: &str,

@@ -23,5 +23,6 @@ mod schemas;
 mod sms;
 mod store;
 mod submit;
+mod templates;
 mod webhooks;
 mod workspace;

@@ -279,6 +279,20 @@ fn matrix(
             &["admin"],
         ),
         (
+            "/admin/templates/{name}",
+            get.clone(),
+            "/admin/templates/verification".into(),
+            "",
+            &["admin"],
+        ),
+        (
+            "/admin/templates/{name}",
+            post.clone(),
+            "/admin/templates/verification".into(),
+            "",
+            &["admin"],
+        ),
+        (
             "/admin/bodies",
             post.clone(),
             "/admin/bodies".into(),

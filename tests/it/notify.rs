@@ -46,6 +46,7 @@ class Handler:
         raw = envelope.original_content or envelope.content
         msg = email.message_from_bytes(raw, policy=policy.default)
         body = msg.get_body(preferencelist=("plain",))
+        html = msg.get_body(preferencelist=("html",))
         self.n += 1
         record = {
             "mail_from": envelope.mail_from,
@@ -56,8 +57,10 @@ class Handler:
             "auto_submitted": msg["auto-submitted"],
             "content_language": msg["content-language"],
             "content_type": msg.get_content_type(),
-            "charset": msg.get_content_charset(),
+            "charset": body.get_content_charset() if body is not None else None,
+            "parts": [p.get_content_type() for p in msg.walk() if not p.is_multipart()],
             "body": body.get_content() if body is not None else None,
+            "html": html.get_content() if html is not None else None,
             "raw": raw.decode("ascii", "replace"),
             "tls": session.ssl is not None,
         }
@@ -190,7 +193,7 @@ fn mailer(port: u16) -> Mailer {
     Mailer::new(&config(port)).unwrap()
 }
 
-async fn body(store: &Store, id: &str, email: &str) {
+pub(crate) async fn body(store: &Store, id: &str, email: &str) {
     store
         .create_body(
             "test",
@@ -225,7 +228,7 @@ fn receipt(body_id: &str, payload: &Value) -> Receipt {
 }
 
 /// A birth dated in the future, rejected (as the pipeline would): returns the rejection id.
-async fn rejected_birth(store: &Store, body_id: &str) -> i64 {
+pub(crate) async fn rejected_birth(store: &Store, body_id: &str) -> i64 {
     let r = receipt(
         body_id,
         &json!({"first_name": "Արամ", "birth_date": "2030-01-01"}),
@@ -349,8 +352,15 @@ async fn a1_53_a_rejection_e_mail_arrives_in_armenian_with_code_and_field(db: Te
     );
     assert_eq!(mail["auto_submitted"], "auto-generated");
     assert_eq!(mail["content_language"], "hy");
-    assert_eq!(mail["content_type"], "text/plain");
+    // Issue 7 item 2: the text and the same text as HTML.
+    assert_eq!(mail["content_type"], "multipart/alternative");
+    assert_eq!(mail["parts"], json!(["text/plain", "text/html"]));
     assert_eq!(mail["charset"], "utf-8");
+    let html = mail["html"].as_str().unwrap();
+    assert!(
+        html.contains("<html lang=\"hy\">") && html.contains("Դաշտ՝ birth_date"),
+        "{html}"
+    );
     let text = mail["body"].as_str().unwrap();
     for needle in [
         "PSR-VAL-0002",

@@ -111,6 +111,9 @@ codes! {
     SmsReceiptUnauthorized = "PSR-NTF-0005", 401;
     SmsReceiptInvalid = "PSR-NTF-0006", 400;
     SmsReceiptUnknown = "PSR-NTF-0007", 503;
+    TemplatePlaceholderUnknown = "PSR-NTF-0008", 422;
+    TemplatePlaceholderMissing = "PSR-NTF-0009", 422;
+    TemplateSyntax = "PSR-NTF-0010", 422;
     NoticeUnknown = "PSR-PUB-0001", 404;
     NoticeWithdrawn = "PSR-PUB-0002", 409;
     NoticeArmenianRequired = "PSR-PUB-0003", 422;

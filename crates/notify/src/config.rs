@@ -223,6 +223,9 @@ pub struct SmtpConfig {
     /// E-mails to one address in an hour at most; the next ones wait in the outbox (deferred, not
     /// failed) until the oldest of the hour is an hour old. 0: no cap.
     pub recipient_max_per_hour: u32,
+    /// E-mails one worker has in flight at once, over as many pooled connections to the relay (the
+    /// messages to one address still go one after another); at least 1.
+    pub concurrency: u32,
 }
 
 impl Default for SmtpConfig {
@@ -240,6 +243,7 @@ impl Default for SmtpConfig {
             max_per_second: 0,
             burst: 1,
             recipient_max_per_hour: 0,
+            concurrency: 8,
         }
     }
 }

@@ -23,6 +23,7 @@
 
 pub mod capture;
 mod config;
+pub mod html;
 pub mod inbound;
 mod mailer;
 pub mod smpp;
@@ -41,7 +42,7 @@ pub use config::{
 };
 pub use mailer::Mailer;
 pub use sms_worker::{apply_report, deliver_sms_due, record_receipts};
-pub use templates::{Rendered, TemplateError};
+pub use templates::{Rendered, TemplateError, TemplateText};
 pub use worker::{
     Delivered, RETRY_BASE, RETRY_CAP, backoff, deliver_due, enqueue_reminders, run,
     run_with_reminders, spawn, spawn_with_capture,

@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -74,6 +74,8 @@ pub struct Mailer {
     limiter: Arc<crate::sms::RateLimiter>,
     /// `notify.smtp.recipient_max_per_hour`.
     recipient_cap: u32,
+    /// `notify.smtp.concurrency`.
+    concurrency: usize,
 }
 
 impl fmt::Debug for Mailer {
@@ -87,7 +89,8 @@ impl fmt::Debug for Mailer {
 
 impl Mailer {
     /// A mailer for the configured relay. Nothing is connected yet: a relay that is down makes each send
-    /// fail (and the message wait for its retry), not this.
+    /// fail (and the message wait for its retry), not this. Call it inside a Tokio runtime (the connection
+    /// pool keeps a task of its own).
     pub fn new(cfg: &NotifyConfig) -> Result<Mailer, NotifyError> {
         let smtp = &cfg.smtp;
         let bad = |what: &str, e: &dyn fmt::Display| {
@@ -113,9 +116,14 @@ impl Mailer {
             }
             b.build_rustls().map_err(|e| bad("security", &e))
         };
+        // Pooled connections, as many as e-mails may be in flight.
+        let pool = lettre::transport::smtp::PoolConfig::new()
+            .max_size(smtp.concurrency.max(1))
+            .idle_timeout(Duration::from_secs(60));
         let mut builder =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
                 .port(smtp.port())
+                .pool_config(pool)
                 .timeout(Some(smtp.timeout()))
                 .hello_name(ClientId::Domain(if smtp.helo_name.is_empty() {
                     domain.clone()
@@ -153,6 +161,7 @@ impl Mailer {
                 smtp.burst,
             )),
             recipient_cap: smtp.recipient_max_per_hour,
+            concurrency: smtp.concurrency.max(1) as usize,
         })
     }
 
@@ -173,6 +182,11 @@ impl Mailer {
         self.recipient_cap
     }
 
+    /// E-mails one worker has in flight at once (`notify.smtp.concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
     /// `host:port` of the relay, for logs.
     pub fn relay(&self) -> &str {
         &self.relay
@@ -189,23 +203,31 @@ impl Mailer {
         message_id_at(dedupe_key, &self.domain)
     }
 
-    /// The e-mail for an outbox row: rendered from its template in its language.
-    pub fn compose(&self, msg: &OutboxMessage) -> Result<Message, SendError> {
-        self.compose_text(msg).map(|(m, _)| m)
+    /// The e-mail for an outbox row: rendered from its template in its language, with the shipped text
+    /// (`version`: `None`) or the text of the row's template version in that language.
+    pub fn compose(
+        &self,
+        msg: &OutboxMessage,
+        version: Option<&templates::TemplateText>,
+    ) -> Result<Message, SendError> {
+        self.compose_text(msg, version).map(|(m, _)| m)
     }
 
-    /// [`Mailer::compose`], and the rendered text.
+    /// [`Mailer::compose`], and the rendered text. The e-mail is `multipart/alternative`: the text, and
+    /// the same text as HTML (`html.rs`).
     fn compose_text(
         &self,
         msg: &OutboxMessage,
+        version: Option<&templates::TemplateText>,
     ) -> Result<(Message, templates::Rendered), SendError> {
         let lang = Lang::parse(&msg.lang).unwrap_or(Lang::Hy);
         let to: Mailbox = msg
             .recipient
             .parse()
             .map_err(|e| SendError::message(format!("recipient: {e}")))?;
-        let text = templates::render(&msg.template, lang, &msg.params, &self.feed)
+        let text = templates::render_version(&msg.template, lang, &msg.params, &self.feed, version)
             .map_err(|e| SendError::message(e.to_string()))?;
+        let html = crate::html::html_part(&text, lang, &crate::html::portal_links(&msg.params));
         let from = if templates::PORTAL_TEMPLATES.contains(&msg.template.as_str()) {
             self.portal_from.clone()
         } else {
@@ -220,15 +242,18 @@ impl Mailer {
             .message_id(Some(id))
             .header(AutoSubmitted)
             .header(ContentLanguage(lang.as_str()))
-            .header(ContentType::TEXT_PLAIN)
-            .body(text.body.clone())
+            .multipart(MultiPart::alternative_plain_html(text.body.clone(), html))
             .map(|m| (m, text))
             .map_err(|e| SendError::message(e.to_string()))
     }
 
-    /// Deliver one outbox row to the relay.
-    pub async fn send(&self, msg: &OutboxMessage) -> Result<(), SendError> {
-        self.send_classified(msg).await.map_err(|(e, _)| e)
+    /// Deliver one outbox row to the relay, rendered with `version` as for [`Mailer::compose`].
+    pub async fn send(
+        &self,
+        msg: &OutboxMessage,
+        version: Option<&templates::TemplateText>,
+    ) -> Result<(), SendError> {
+        self.send_classified(msg, version).await.map_err(|(e, _)| e)
     }
 
     /// [`Mailer::send`], and on failure what kind it was: a message that cannot be composed or a relay that
@@ -236,9 +261,10 @@ impl Mailer {
     pub(crate) async fn send_classified(
         &self,
         msg: &OutboxMessage,
+        version: Option<&templates::TemplateText>,
     ) -> Result<(), (SendError, Failure)> {
         let (mail, text) = self
-            .compose_text(msg)
+            .compose_text(msg, version)
             .map_err(|e| (e, Failure::Technical))?;
         if let Some(capture) = &self.capture {
             capture.push(Caught {
@@ -358,8 +384,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_security_mode_builds_and_the_password_stays_hidden() {
+    #[tokio::test]
+    async fn every_security_mode_builds_and_the_password_stays_hidden() {
         for security in [Security::None, Security::Starttls, Security::Tls] {
             let m = Mailer::new(&cfg(SmtpConfig {
                 host: "mail.example.am".into(),
@@ -401,8 +427,8 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn the_message_id_is_the_dedupe_key_at_the_senders_domain() {
+    #[tokio::test]
+    async fn the_message_id_is_the_dedupe_key_at_the_senders_domain() {
         let m = Mailer::new(&cfg(SmtpConfig {
             from: "Ռեգիստր <noreply@register.example.am>".into(),
             ..SmtpConfig::default()

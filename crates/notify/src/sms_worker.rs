@@ -153,16 +153,18 @@ async fn attempt<S: SmsSender + Sync>(
         }
     }
     let lang = Lang::parse(&msg.lang).unwrap_or(Lang::Hy);
-    let text = match templates::render_sms(&msg.template, lang, &msg.params) {
-        Ok(t) => t,
-        Err(e) => {
-            return Ok(Attempt::Retry {
-                reason: format!("the text cannot be rendered: {e}"),
-                kind: Failure::Technical,
-                provider: false,
-            });
-        }
-    };
+    let version = crate::worker::version_text(store, msg).await?;
+    let text =
+        match templates::render_sms_version(&msg.template, lang, &msg.params, version.as_ref()) {
+            Ok(t) => t,
+            Err(e) => {
+                return Ok(Attempt::Retry {
+                    reason: format!("the text cannot be rendered: {e}"),
+                    kind: Failure::Technical,
+                    provider: false,
+                });
+            }
+        };
     Ok(match sender.send(&to, &text, &msg.dedupe_key).await {
         Ok(ids) => Attempt::Sent(ids),
         Err(SmsError::Permanent(e)) => Attempt::GiveUp(e),

@@ -103,10 +103,18 @@ pub(crate) async fn deferred_by_cap(
     Ok(true)
 }
 
-/// One pass: deliver every e-mail due now, one claimed at a time. Stops early when the relay is
-/// unreachable (the message that found it so waits for its retry; the others are tried next pass).
+/// One pass: deliver every e-mail due now, up to `notify.smtp.concurrency` in flight at once. Stops early
+/// when the relay is unreachable (the messages that found it so wait for their retry; the others are tried
+/// next pass).
 pub async fn deliver_due(store: &Store, mailer: &Mailer) -> Result<Delivered, NotifyError> {
     deliver(store, mailer, &|| false).await
+}
+
+/// What became of one claimed e-mail.
+enum One {
+    Sent,
+    Failed { relay_down: bool },
+    Deferred,
 }
 
 async fn deliver(
@@ -116,63 +124,126 @@ async fn deliver(
 ) -> Result<Delivered, NotifyError> {
     let lease = Span::from_std(mailer.max_send_time()).unwrap_or(RETRY_CAP) + Span::seconds(60);
     let mut done = Delivered::default();
+    let width = mailer.concurrency().max(1);
     while done.sent + done.failed + done.deferred < MAX_PER_PASS && !stop() {
-        let Some(msg) = store.outbox_claim("email", 1, lease).await?.pop() else {
+        let claimed = store.outbox_claim("email", width as i64, lease).await?;
+        if claimed.is_empty() {
             break;
-        };
-        if deferred_by_cap(store, &msg, mailer.recipient_cap()).await? {
-            done.deferred += 1;
-            continue;
         }
-        mailer.pace().await;
-        let sent = if msg.template == popreg_store::FORWARD_TEMPLATE {
-            send_forward(store, mailer, &msg).await?
-        } else {
-            mailer.send_classified(&msg).await
-        };
-        match sent {
-            Ok(()) => {
-                store.outbox_sent(msg.id).await?;
-                done.sent += 1;
-                metrics::counter!("popreg_outbox_sent_total", "template" => msg.template.clone())
-                    .increment(1);
-                tracing::info!(
-                    outbox_id = msg.id,
-                    template = %msg.template,
-                    recipient = %msg.recipient,
-                    attempt = msg.attempts + 1,
-                    "notification sent"
-                );
+        // The messages to one address go one after another (the per-recipient cap counts what was
+        // sent); different addresses in parallel.
+        let mut groups: Vec<Vec<popreg_store::OutboxMessage>> = vec![];
+        for msg in claimed {
+            match groups.iter_mut().find(|g| g[0].recipient == msg.recipient) {
+                Some(g) => g.push(msg),
+                None => groups.push(vec![msg]),
             }
-            Err((e, popreg_store::Failure::Permanent))
-                if msg.template == popreg_store::FORWARD_TEMPLATE =>
-            {
-                // The person's provider refuses the forward for good: the address is marked failing
-                // and the person told; no retry (G.3.1).
-                store.forward_failed(msg.id, &e.reason).await?;
-                done.failed += 1;
-                tracing::warn!(outbox_id = msg.id, recipient = %msg.recipient, error = %e.reason,
-                    "forward refused for good; address marked failing");
+        }
+        let outcomes = futures_util::future::join_all(groups.into_iter().map(|group| async move {
+            let mut out = vec![];
+            for msg in group {
+                out.push(deliver_one(store, mailer, &msg).await);
             }
-            Err((e, kind)) => {
-                let retry_at = schedule_retry(store, &msg, &e.reason, kind, &mut done).await?;
-                tracing::warn!(
-                    outbox_id = msg.id,
-                    template = %msg.template,
-                    recipient = %msg.recipient,
-                    attempt = msg.attempts + 1,
-                    retry_at = %retry_at.to_rfc3339(),
-                    relay = mailer.relay(),
-                    error = %e.reason,
-                    "notification not delivered; will retry"
-                );
-                if e.relay_down {
-                    break;
+            out
+        }))
+        .await;
+        let mut relay_down = false;
+        for outcome in outcomes.into_iter().flatten() {
+            match outcome? {
+                One::Sent => done.sent += 1,
+                One::Deferred => done.deferred += 1,
+                One::Failed { relay_down: down } => {
+                    done.failed += 1;
+                    relay_down |= down;
                 }
             }
         }
+        if relay_down {
+            break;
+        }
     }
     Ok(done)
+}
+
+/// Deliver one claimed e-mail and record the outcome.
+async fn deliver_one(
+    store: &Store,
+    mailer: &Mailer,
+    msg: &popreg_store::OutboxMessage,
+) -> Result<One, NotifyError> {
+    if deferred_by_cap(store, msg, mailer.recipient_cap()).await? {
+        return Ok(One::Deferred);
+    }
+    mailer.pace().await;
+    let sent = if msg.template == popreg_store::FORWARD_TEMPLATE {
+        send_forward(store, mailer, msg).await?
+    } else {
+        let version = version_text(store, msg).await?;
+        mailer.send_classified(msg, version.as_ref()).await
+    };
+    match sent {
+        Ok(()) => {
+            store.outbox_sent(msg.id).await?;
+            metrics::counter!("popreg_outbox_sent_total", "template" => msg.template.clone())
+                .increment(1);
+            tracing::info!(
+                outbox_id = msg.id,
+                template = %msg.template,
+                template_version = msg.template_version,
+                recipient = %msg.recipient,
+                attempt = msg.attempts + 1,
+                "notification sent"
+            );
+            Ok(One::Sent)
+        }
+        Err((e, popreg_store::Failure::Permanent))
+            if msg.template == popreg_store::FORWARD_TEMPLATE =>
+        {
+            // The person's provider refuses the forward for good: the address is marked failing
+            // and the person told; no retry (G.3.1).
+            store.forward_failed(msg.id, &e.reason).await?;
+            tracing::warn!(outbox_id = msg.id, recipient = %msg.recipient, error = %e.reason,
+                "forward refused for good; address marked failing");
+            Ok(One::Failed { relay_down: false })
+        }
+        Err((e, kind)) => {
+            let mut counted = Delivered::default();
+            let retry_at = schedule_retry(store, msg, &e.reason, kind, &mut counted).await?;
+            tracing::warn!(
+                outbox_id = msg.id,
+                template = %msg.template,
+                recipient = %msg.recipient,
+                attempt = msg.attempts + 1,
+                retry_at = %retry_at.to_rfc3339(),
+                relay = mailer.relay(),
+                error = %e.reason,
+                "notification not delivered; will retry"
+            );
+            Ok(One::Failed {
+                relay_down: e.relay_down,
+            })
+        }
+    }
+}
+
+/// The text of the template version an outbox row records, in the row's language (`None`: the shipped
+/// text, version 1, or no saved version in that language up to the row's).
+pub(crate) async fn version_text(
+    store: &Store,
+    msg: &popreg_store::OutboxMessage,
+) -> Result<Option<crate::TemplateText>, NotifyError> {
+    if msg.template_version <= 1 {
+        return Ok(None);
+    }
+    let lang = popreg_domain::classifiers::Lang::parse(&msg.lang)
+        .unwrap_or(popreg_domain::classifiers::Lang::Hy);
+    Ok(store
+        .template_text(&msg.template, lang.as_str(), msg.template_version)
+        .await?
+        .map(|v| crate::TemplateText {
+            subject: v.subject,
+            body: v.body,
+        }))
 }
 
 /// Send a forward of official mail: its stored signed copy, with the SRS envelope sender of its row.

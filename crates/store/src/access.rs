@@ -175,7 +175,7 @@ pub(crate) fn random_hex(n: usize) -> Result<String, StoreError> {
     Ok(hex(&buf))
 }
 
-fn malformed(detail: impl Into<String>) -> StoreError {
+pub(crate) fn malformed(detail: impl Into<String>) -> StoreError {
     DomainError::new(Code::Malformed, detail).into()
 }
 
@@ -188,7 +188,7 @@ fn conflict(detail: impl Into<String>) -> StoreError {
 }
 
 /// A required free text: trimmed, non-empty, at most [`MAX_TEXT`] characters, no control characters.
-fn text(what: &str, s: &str) -> Result<String, StoreError> {
+pub(crate) fn text(what: &str, s: &str) -> Result<String, StoreError> {
     let t = s.trim();
     if t.is_empty() || t.chars().count() > MAX_TEXT || t.chars().any(char::is_control) {
         return Err(malformed(format!(
@@ -420,7 +420,7 @@ const REVOKE_CERT: Revocable = Revocable {
     noun: "client certificate",
 };
 
-const INSERT_EVENT: &str = "INSERT INTO access_events (at, actor, action, target, detail) \
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO access_events (at, actor, action, target, detail) \
      VALUES ($1, $2, $3, $4, $5) RETURNING id";
 
 /// Begin a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a second process (the CLI beside the
@@ -468,6 +468,7 @@ macro_rules! record {
         .await?;
     }};
 }
+pub(crate) use {begin_write, record};
 
 impl Store {
     fn access_now(&self) -> DateTime<Utc> {

@@ -37,6 +37,8 @@ pub const MAX_ATTACHMENTS: usize = 5;
 /// The largest attachment, in bytes (decoded). The request as a whole is also bounded by
 /// `server.max_body_bytes`.
 pub const MAX_ATTACHMENT_BYTES: usize = 2 << 20;
+/// Notifications in one batch ([`Store::send_notifications`]).
+pub const MAX_BATCH: usize = 1000;
 /// All attachments of one notification together, in bytes (decoded).
 pub const MAX_ATTACHMENTS_TOTAL: usize = 4 << 20;
 
@@ -326,6 +328,10 @@ pub struct DeliveryStatus {
     /// When it was delivered (sent to the relay, or opened in the portal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The version of the template the e-mail or SMS is rendered from: the one current when it was
+    /// enqueued (`templates.rs`); absent for the portal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_version: Option<i64>,
 }
 
 /// What the sending body may see of its notification.
@@ -463,6 +469,58 @@ macro_rules! inbox_ops {
                 settings: &ContactSettings,
             ) -> Result<Sent, StoreError> {
                 let mut tx = crate::$ops::begin(pool).await?;
+                let (sent, act) = write(&mut *tx, now, caller, n, fingerprint, settings).await?;
+                if let Some(act) = act {
+                    crate::$ops::audit::append(&mut tx, now, &[act]).await?;
+                    tx.commit().await?;
+                }
+                Ok(sent)
+            }
+
+            /// [`send`] for several notifications of one body in one transaction (the batch form of
+            /// the sending API): all are written, with their audit acts, or none. A race on an
+            /// idempotency key is `Raced` for the whole batch.
+            pub(crate) async fn send_batch(
+                pool: &sqlx::Pool<DB>,
+                now: DateTime<Utc>,
+                caller: &Caller,
+                ns: &[(NewNotification, String)],
+                settings: &ContactSettings,
+            ) -> Result<Option<Vec<SentNotification>>, StoreError> {
+                let mut tx = crate::$ops::begin(pool).await?;
+                let mut out = Vec::with_capacity(ns.len());
+                let mut acts = vec![];
+                for (i, (n, fingerprint)) in ns.iter().enumerate() {
+                    let (sent, act) = write(&mut *tx, now, caller, n, fingerprint, settings)
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::Domain(mut d) => {
+                                d.detail = format!("notifications[{i}]: {}", d.detail);
+                                StoreError::Domain(d)
+                            }
+                            other => other,
+                        })?;
+                    match sent {
+                        Sent::New(s) | Sent::Replay(s) => out.push(s),
+                        Sent::Raced => return Ok(None),
+                    }
+                    acts.extend(act);
+                }
+                crate::$ops::audit::append(&mut tx, now, &acts).await?;
+                tx.commit().await?;
+                Ok(Some(out))
+            }
+
+            /// Write one notification in `tx`: its inbox message, attachments and outbox rows; the
+            /// audit act to append is returned (none for a replay or a race).
+            async fn write(
+                tx: &mut <DB as sqlx::Database>::Connection,
+                now: DateTime<Utc>,
+                caller: &Caller,
+                n: &NewNotification,
+                fingerprint: &str,
+                settings: &ContactSettings,
+            ) -> Result<(Sent, Option<Leaf>), StoreError> {
                 if let Some(key) = &n.idempotency_key {
                     let row = sqlx::query(
                         "SELECT id, request_sha256, created_at FROM inbox_messages WHERE body_id = $1 \
@@ -480,11 +538,11 @@ macro_rules! inbox_ops {
                                 "this idempotency key was used for another notification",
                             ));
                         }
-                        return Ok(Sent::Replay(SentNotification {
+                        return Ok((Sent::Replay(SentNotification {
                             id: r.try_get(0)?,
                             created_at: r.try_get(2)?,
                             replayed: true,
-                        }));
+                        }), None));
                     }
                 }
                 let psn = n.recipient.key();
@@ -519,7 +577,7 @@ macro_rules! inbox_ops {
                 .execute(&mut *tx)
                 .await;
                 match inserted {
-                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(Sent::Raced),
+                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok((Sent::Raced, None)),
                     Err(e) => return Err(e.into()),
                     Ok(_) => {}
                 }
@@ -584,9 +642,7 @@ macro_rules! inbox_ops {
                         "forwards": points.len(),
                     }),
                 );
-                crate::$ops::audit::append(&mut tx, now, &[act]).await?;
-                tx.commit().await?;
-                Ok(Sent::New(SentNotification { id, created_at: now, replayed: false }))
+                Ok((Sent::New(SentNotification { id, created_at: now, replayed: false }), Some(act)))
             }
 
             pub(crate) async fn open(
@@ -701,6 +757,58 @@ impl Store {
         ))
     }
 
+    /// The batch form of [`Store::send_notification`]: up to [`MAX_BATCH`] notifications of one body
+    /// (e.g. one text to a list of recipients) written in one transaction, all or none, each with its
+    /// inbox message, outbox rows and audit act as if sent alone. A refusal names the notification
+    /// (`notifications[i]: …`); the ids come back in order.
+    pub async fn send_notifications(
+        &self,
+        caller: &Caller,
+        ns: &[NewNotification],
+        settings: &ContactSettings,
+    ) -> Result<Vec<SentNotification>, StoreError> {
+        if !caller.may(Function::SendNotifications) {
+            return Err(refused(
+                Code::Forbidden,
+                "sending notifications needs the function send_notifications",
+            ));
+        }
+        if ns.is_empty() || ns.len() > MAX_BATCH {
+            return Err(refused(
+                Code::ValueOutOfRange,
+                format!("1 to {MAX_BATCH} notifications in one batch"),
+            ));
+        }
+        let mut checked = Vec::with_capacity(ns.len());
+        for (i, n) in ns.iter().enumerate() {
+            n.check().map_err(|e| match e {
+                StoreError::Domain(mut d) => {
+                    d.detail = format!("notifications[{i}]: {}", d.detail);
+                    StoreError::Domain(d)
+                }
+                other => other,
+            })?;
+            checked.push((n.clone(), n.fingerprint()));
+        }
+        for _ in 0..2 {
+            let now = self.clock.now().trunc_subsecs(6);
+            let sent = match &self.inner {
+                Inner::Sqlite { write, .. } => {
+                    sqlite_inbox::send_batch(write, now, caller, &checked, settings).await?
+                }
+                Inner::Postgres(pool) => {
+                    pg_inbox::send_batch(pool, now, caller, &checked, settings).await?
+                }
+            };
+            if let Some(sent) = sent {
+                return Ok(sent);
+            }
+        }
+        Err(StoreError::Database(
+            "the notifications could not be written; try again".into(),
+        ))
+    }
+
     /// Delivery of a notification per destination, for the body that sent it (`None` for any other body,
     /// and for an unknown id).
     pub async fn notification_status(
@@ -718,6 +826,7 @@ impl Store {
             Option<String>,
             Option<DateTime<Utc>>,
             Option<DateTime<Utc>>,
+            i64,
         );
         let cast = match self.dialect() {
             Dialect::Postgres => "CAST(attempts AS BIGINT)",
@@ -725,7 +834,7 @@ impl Store {
         };
         let out_sql = format!(
             "SELECT channel, recipient, sent_at, {cast}, next_attempt_at, failure, delivered_at, \
-             given_up_at FROM outbox WHERE source = $1 ORDER BY id"
+             given_up_at, CAST(COALESCE(template_version, 1) AS BIGINT) FROM outbox WHERE source = $1 ORDER BY id"
         );
         type HeadRow = (String, String, bool, DateTime<Utc>, Option<DateTime<Utc>>);
         let (head, rows): (Option<HeadRow>, Vec<OutRow>) = dispatch!(self, read, pool, ops => {
@@ -761,8 +870,11 @@ impl Store {
             .into(),
             attempts: 0,
             delivered_at: opened_at,
+            template_version: None,
         }];
-        for (channel, to, sent_at, attempts, next, failure, delivered_at, given_up_at) in rows {
+        for (channel, to, sent_at, attempts, next, failure, delivered_at, given_up_at, version) in
+            rows
+        {
             // An SMS is delivered by its receipt; until then, handed to the provider, it is on its way.
             let (sent_at, delivered_at) = if channel == "sms" {
                 (sent_at.map(|_| delivered_at), delivered_at)
@@ -780,6 +892,7 @@ impl Store {
                 channel,
                 attempts,
                 delivered_at,
+                template_version: Some(version),
             });
         }
         Ok(Some(NotificationStatus {

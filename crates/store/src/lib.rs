@@ -208,6 +208,8 @@ pub use access::{
 
 // The submission pipeline's transaction; after `dispatch!`, which it uses.
 mod outbox;
+mod templates;
+pub use templates::{MAX_TEMPLATE_BODY_CHARS, MAX_TEMPLATE_SUBJECT_CHARS, TemplateVersion};
 mod submit;
 pub use outbox::{Failure, OutboxMessage, ReceiptEffect, SmsReceipt};
 pub use submit::{

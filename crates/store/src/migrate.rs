@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(11, "inbound_mail", "0011_inbound_mail.sql"),
     migration!(12, "restrictions", "0012_restrictions.sql"),
     migration!(13, "appointments", "0013_appointments.sql"),
+    migration!(14, "template_versions", "0014_template_versions.sql"),
     migration!(15, "webhooks", "0015_webhooks.sql"),
 ];
 

@@ -25,6 +25,9 @@ pub struct OutboxMessage {
     pub recipient: String,
     /// Which template renders it, e.g. `rejection`.
     pub template: String,
+    /// The version of the template current when the row was enqueued (1: the shipped text); delivery
+    /// renders this version (see `templates.rs`).
+    pub template_version: i64,
     pub lang: String,
     pub params: serde_json::Value,
     /// Unique per message: the receiving side can drop a duplicate delivery by it.
@@ -42,8 +45,9 @@ pub struct OutboxMessage {
 /// The columns of an [`OutboxMessage`]; `attempts` is `INTEGER` on PostgreSQL, read as 64-bit.
 macro_rules! outbox_columns {
     () => {
-        "id, channel, recipient, template, lang, params, dedupe_key, CAST(attempts AS BIGINT) AS attempts, \
-         created_at, next_attempt_at, last_error, sent_at"
+        "id, channel, recipient, template, CAST(COALESCE(template_version, 1) AS BIGINT) AS template_version, \
+         lang, params, dedupe_key, CAST(attempts AS BIGINT) AS attempts, created_at, next_attempt_at, last_error, \
+         sent_at"
     };
 }
 
@@ -147,6 +151,7 @@ where
         channel: r.try_get("channel")?,
         recipient: r.try_get("recipient")?,
         template: r.try_get("template")?,
+        template_version: r.try_get("template_version")?,
         lang: r.try_get("lang")?,
         params: serde_json::from_str(&params).map_err(|e| corrupt("outbox params", e))?,
         dedupe_key: r.try_get("dedupe_key")?,

@@ -31,7 +31,11 @@ use crate::workspace::esc;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin", get(home))
-        .route("/admin/templates", get(templates))
+        .route("/admin/templates", get(crate::admin_templates::overview))
+        .route(
+            "/admin/templates/{name}",
+            get(crate::admin_templates::template_page).post(crate::admin_templates::save_version),
+        )
         .route("/admin/bodies", post(create_body))
         .route("/admin/bodies/{id}", get(body_page))
         .route("/admin/bodies/{id}/{action}", post(act))
@@ -202,18 +206,57 @@ fn store_message(l: Lang, e: &StoreError) -> String {
 
 /// The employee of this request with `manage_access`, with their portal session; without a session (the
 /// ID card alone), the way to log in.
-async fn admin(state: &AppState, parts: &Parts, l: Lang) -> Result<(Staff, Session), Response> {
+pub(crate) async fn admin(
+    state: &AppState,
+    parts: &Parts,
+    l: Lang,
+) -> Result<(Staff, Session), Response> {
     crate::staff::with_session(state, parts, l, Function::ManageAccess).await
 }
 
-fn page<'a>(l: Lang, title: String, session: &'a Session, here: &str, main: String) -> Page<'a> {
+pub(crate) fn page<'a>(
+    l: Lang,
+    title: String,
+    session: &'a Session,
+    here: &str,
+    main: String,
+) -> Page<'a> {
     Page::new(l, title)
         .session(session)
         .here_path(here)
         .main(main)
 }
 
-fn unavailable(l: Lang, session: &Session, e: StoreError) -> Response {
+/// A 404 page of the administration: `message` (a message id) and the way back to `here` (labelled `back`).
+pub(crate) fn not_found(
+    l: Lang,
+    session: &Session,
+    here: &str,
+    message: &str,
+    back: &str,
+) -> Response {
+    let title = if here == "/admin" {
+        "admin-title"
+    } else {
+        "admin-templates"
+    };
+    page(
+        l,
+        tr(l, title),
+        session,
+        here,
+        format!(
+            "<p class=\"err\" role=\"alert\">{}</p><p><a href=\"{here}?lang={}\">{}</a></p>",
+            esc(&tr(l, message)),
+            l.as_str(),
+            esc(&tr(l, back))
+        ),
+    )
+    .status(StatusCode::NOT_FOUND)
+    .render()
+}
+
+pub(crate) fn unavailable(l: Lang, session: &Session, e: StoreError) -> Response {
     tracing::error!(error = %e, "admin: store");
     page(
         l,
@@ -339,88 +382,6 @@ async fn bodies_page(
         .render()
 }
 
-/// `GET /admin/templates`: every notification template rendered with sample values in Armenian, English
-/// and Russian (issue 7): an e-mail's subject and text, an SMS's text with its encoding (GSM-7 or UCS-2),
-/// length and number of parts.
-async fn templates(State(state): State<AppState>, req: Request) -> Response {
-    use popreg_notify::templates::{PORTAL_TEMPLATES, Preview, SMS_TEMPLATES, previews};
-    let l = crate::portal::lang(req.uri(), req.headers());
-    let (parts, _) = req.into_parts();
-    let (_, session) = match admin(&state, &parts, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let langs = [Lang::Hy, Lang::En, Lang::Ru];
-    let rendered: Vec<_> = langs
-        .iter()
-        .map(|x| previews(*x, "/api/v1/rejections"))
-        .collect();
-    let mut main = format!("<p>{}</p>", esc(&tr(l, "admin-templates-intro")));
-    for (i, (name, _)) in rendered[0].iter().enumerate() {
-        let channel = if SMS_TEMPLATES.contains(name) {
-            "admin-template-sms"
-        } else if PORTAL_TEMPLATES.contains(name) {
-            "admin-template-portal"
-        } else {
-            "admin-template-email"
-        };
-        main.push_str(&format!(
-            "<section aria-labelledby=\"t-{name}\"><h2 id=\"t-{name}\"><code>{name}</code></h2><p>{}</p>",
-            esc(&tr(l, channel))
-        ));
-        for (x, all) in langs.iter().zip(&rendered) {
-            let shown = match &all[i].1 {
-                Ok(Preview::Email(r)) => format!(
-                    "<p><strong>{}:</strong> {}</p><pre class=\"message\">{}</pre>",
-                    esc(&tr(l, "admin-template-subject")),
-                    esc(&r.subject),
-                    esc(&r.body)
-                ),
-                Ok(Preview::Sms(text)) => {
-                    let enc = popreg_notify::sms::encode(text);
-                    let encoding = match enc.encoding {
-                        popreg_notify::sms::SmsEncoding::Gsm7 => "GSM-7",
-                        popreg_notify::sms::SmsEncoding::Ucs2 => "UCS-2",
-                    };
-                    format!(
-                        "<pre class=\"message\">{}</pre><p>{}</p>",
-                        esc(text),
-                        esc(&tr_args(
-                            l,
-                            "admin-template-sms-encoding",
-                            &[
-                                ("encoding", encoding.into()),
-                                ("units", (enc.units as i64).into()),
-                                ("parts", (enc.parts.len() as i64).into()),
-                            ]
-                        ))
-                    )
-                }
-                Err(e) => format!("<p class=\"err\">{}</p>", esc(&e.to_string())),
-            };
-            main.push_str(&format!(
-                "<h3 lang=\"{code}\">{}</h3><div lang=\"{code}\">{shown}</div>",
-                esc(&tr(l, &format!("admin-template-lang-{}", x.as_str()))),
-                code = x.as_str(),
-            ));
-        }
-        main.push_str("</section>");
-    }
-    main.push_str(&format!(
-        "<p><a href=\"/admin?lang={}\">{}</a></p>",
-        l.as_str(),
-        esc(&tr(l, "admin-title"))
-    ));
-    page(
-        l,
-        tr(l, "admin-templates"),
-        &session,
-        "/admin/templates",
-        main,
-    )
-    .render()
-}
-
 fn done_note(l: Lang) -> String {
     format!(
         "<p class=\"ok\" role=\"status\">{}</p>",
@@ -465,7 +426,7 @@ fn optional_date(l: Lang, s: &str) -> Result<Option<NaiveDate>, String> {
 
 /// A checked form of the administration: the employee, the session, the language and the fields; or the
 /// answer (log in, refused, forged).
-async fn posted(
+pub(crate) async fn posted(
     state: &AppState,
     req: Request,
 ) -> Result<(Staff, Session, Lang, Vec<(String, String)>), Response> {
@@ -659,20 +620,7 @@ async fn render_body(
     let body = match store.body(id).await {
         Ok(Some(b)) => b,
         Ok(None) => {
-            return page(
-                l,
-                tr(l, "admin-title"),
-                session,
-                "/admin",
-                format!(
-                    "<p class=\"err\" role=\"alert\">{}</p><p><a href=\"/admin?lang={}\">{}</a></p>",
-                    esc(&tr(l, "admin-unknown-body")),
-                    l.as_str(),
-                    esc(&tr(l, "admin-back"))
-                ),
-            )
-            .status(StatusCode::NOT_FOUND)
-            .render();
+            return not_found(l, session, "/admin", "admin-unknown-body", "admin-back");
         }
         Err(e) => return unavailable(l, session, e),
     };

@@ -8,6 +8,7 @@
 )]
 
 mod admin;
+mod admin_templates;
 mod api;
 mod appointments;
 mod auth;
