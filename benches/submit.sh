@@ -15,6 +15,7 @@
 # After each run it counts persons, rejections, outbox rows and submissions in the database and compares the
 # growth with the statuses wrk counted (durability and consistency check).
 #
+# POPREG_BENCH_BIN=path runs a prebuilt popreg binary instead of building this tree (A/B comparisons).
 # Needs: wrk (apt), sqlite3 (apt), psql for PostgreSQL, python3, curl.
 # Everything is local (127.0.0.1), and every loop is bounded in time.
 set -euo pipefail
@@ -38,8 +39,13 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(una
 if git rev-parse --short HEAD >/dev/null 2>&1; then
   echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates Cargo.toml Cargo.lock || echo ' (with uncommitted changes in crates/)')"
 fi
-cargo build --release -q -p popreg
-BIN="${CARGO_TARGET_DIR:-target}/release/popreg"
+if [ -n "${POPREG_BENCH_BIN:-}" ]; then
+  BIN="$POPREG_BENCH_BIN" # a prebuilt binary (e.g. an A/B baseline of another commit); nothing is built
+  echo "== binary: $BIN (prebuilt)"
+else
+  cargo build --release -q -p popreg
+  BIN="${CARGO_TARGET_DIR:-target}/release/popreg"
+fi
 
 # A rough figure of the disk's synchronous write rate (what one durable commit at a time is bound by).
 echo "== disk: $(dd if=/dev/zero of="$WORK/fsync.probe" bs=4k count=500 oflag=dsync 2>&1 | tail -1)"

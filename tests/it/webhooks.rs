@@ -2,7 +2,8 @@
 //! secret; each rejection of its submissions is POSTed to a receiver running in the test, signed with
 //! HMAC-SHA256 over `<timestamp>.<body>`; a receiver that fails is tried again after the backoff with the
 //! same delivery id; every attempt is recorded; events written while no worker runs are delivered after a
-//! restart.
+//! restart. The SSRF guard: URLs leading into internal networks are refused at registration
+//! (`PSR-SUB-0005`) and again at delivery, on the address the worker then connects to.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode};
 use popreg_domain::Clock;
 use popreg_domain::access::{BodyType, Function};
-use popreg_store::{Store, StoreOptions};
+use popreg_notify::webhook::{Sender, deliver_webhooks};
+use popreg_store::{Resolver, Store, StoreOptions, WebhookGuard, WebhookPolicy};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -19,6 +21,8 @@ use crate::common::*;
 crate::conformance!(
     a1_52_each_rejection_reaches_the_webhook_signed_and_a_failing_receiver_is_retried,
     a1_52_webhook_events_written_while_no_worker_runs_are_delivered_after_a_restart,
+    a1_52_webhook_urls_into_internal_networks_are_refused_at_registration,
+    a1_52_a_webhook_is_refused_at_delivery_when_its_name_rebinds_or_the_allow_list_no_longer_permits_it,
 );
 
 /// A receiver: what it got (headers, body), answering 500 to the first `fail_first` requests.
@@ -81,8 +85,25 @@ fn expected_signature(secret: &str, timestamp: &str, body: &str) -> String {
     format!("sha256={hex}")
 }
 
-/// A hospital with a key, and a server whose webhook worker polls every `poll_ms` (0: none).
+/// The policy of these tests: the receivers run on 127.0.0.1 over plain http.
+fn local_policy() -> WebhookPolicy {
+    WebhookPolicy {
+        allow_http: true,
+        allow: vec!["127.0.0.1/32".into()],
+    }
+}
+
+/// A hospital with a key, and a server whose webhook worker polls every `poll_ms` (0: none), with the
+/// local policy.
 async fn start(db: &TestDb, poll_ms: u64) -> (popreg::app::Running, String) {
+    start_with(db, poll_ms, local_policy()).await
+}
+
+async fn start_with(
+    db: &TestDb,
+    poll_ms: u64,
+    policy: WebhookPolicy,
+) -> (popreg::app::Running, String) {
     let s = &db.store;
     let key = if s.body("MED-0001").await.unwrap().is_none() {
         crate::admin::new_body(s, "MED-0001", BodyType::MedicalOrganization).await;
@@ -102,6 +123,7 @@ async fn start(db: &TestDb, poll_ms: u64) -> (popreg::app::Running, String) {
     let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     cfg.notify.webhook_poll_ms = poll_ms;
+    cfg.notify.webhooks = policy;
     let app = popreg::app::start(&cfg, s.clone()).await.unwrap();
     (app, key)
 }
@@ -296,6 +318,7 @@ async fn a1_52_webhook_events_written_while_no_worker_runs_are_delivered_after_a
     let mut cfg = test_config();
     cfg.server.listen = "127.0.0.1:0".into();
     cfg.notify.webhook_poll_ms = 100;
+    cfg.notify.webhooks = local_policy();
     let app = popreg::app::start(&cfg, store.clone()).await.unwrap();
     receiver.wait_for(1).await;
     let (headers, body) = receiver.got.lock().unwrap()[0].clone();
@@ -306,5 +329,182 @@ async fn a1_52_webhook_events_written_while_no_worker_runs_are_delivered_after_a
     );
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["rejection"]["rejection_id"], rejection);
+    app.shutdown().await.unwrap();
+}
+
+async fn a1_52_webhook_urls_into_internal_networks_are_refused_at_registration(db: TestDb) {
+    // The production policy: https only, nothing internal allowed; and beside it a server with the
+    // allow-list of the tests.
+    let (app, key) = start_with(&db, 0, WebhookPolicy::default()).await;
+    let (local, _) = start_with(&db, 0, local_policy()).await;
+    let http = reqwest::Client::new();
+    let (url, receiver) = Receiver::start(0).await;
+    for bad in [
+        url.as_str(),
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://2130706433/hook",
+        "https://0x7f.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::ffff:a9fe:a9fe]/latest/meta-data/",
+        "https://[::ffff:127.0.0.1]:8443/hook",
+        "https://[::1]/hook",
+        "https://10.1.2.3/hook",
+        "https://172.16.5.5/hook",
+        "https://192.168.0.10/hook",
+        "https://[fd00::1]/hook",
+        "https://[fe80::1]/hook",
+        "https://100.64.0.1/hook",
+        "https://0.0.0.0/hook",
+        "https://224.0.0.1/hook",
+        "https://does-not-resolve.invalid/hook",
+    ] {
+        let r = register(&http, &app, &key, bad).await;
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "PSR-SUB-0005", "{bad}: {v}");
+    }
+    // The refusal is explained in the caller's language.
+    let r = http
+        .put(format!("{}/api/v1/webhook", app.url()))
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .header("accept-language", "hy")
+        .body(json!({"url": "https://169.254.169.254/"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let shown = r.text().await.unwrap();
+    assert!(
+        shown.contains("PSR-SUB-0005") && shown.contains("Վեբհուկի հասցեն մերժված է"),
+        "{shown}"
+    );
+    // Nothing was registered or audited, and nothing was sent.
+    assert_eq!(db.store.webhook("MED-0001").await.unwrap(), None);
+    assert!(
+        db.store
+            .audit_acts("webhook.set", 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(receiver.count(), 0);
+
+    // With the allow-list of the tests: 127.0.0.1 over http is accepted, a neighbour address is not.
+    let r = register(&http, &local, &key, "http://127.0.0.2/hook").await;
+    assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let r = register(&http, &local, &key, &url).await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(
+        db.store.webhook("MED-0001").await.unwrap().unwrap().url,
+        url
+    );
+    local.shutdown().await.unwrap();
+    app.shutdown().await.unwrap();
+}
+
+async fn a1_52_a_webhook_is_refused_at_delivery_when_its_name_rebinds_or_the_allow_list_no_longer_permits_it(
+    db: TestDb,
+) {
+    // Registered while 127.0.0.1 was allowed; no worker runs in the server, the passes are made here.
+    let (app, key) = start(&db, 0).await;
+    let http = reqwest::Client::new();
+    let (url, receiver) = Receiver::start(0).await;
+    assert_eq!(
+        register(&http, &app, &key, &url).await.status(),
+        reqwest::StatusCode::CREATED
+    );
+    reject_one(&http, &app, &key).await;
+
+    // The allow-list no longer has 127.0.0.1: the delivery is refused and recorded, nothing is sent.
+    let strict = Sender::new(
+        WebhookGuard::new(&WebhookPolicy {
+            allow_http: true,
+            allow: vec![],
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let done = deliver_webhooks(&db.store, &strict).await.unwrap();
+    assert_eq!((done.sent, done.failed), (0, 1));
+    assert_eq!(receiver.count(), 0);
+    let events = db.store.webhook_events("MED-0001", 10).await.unwrap();
+    let why = events[0].last_error.clone().unwrap();
+    assert!(
+        why.starts_with("PSR-SUB-0005: ") && why.contains("127.0.0.1") && why.contains("loopback"),
+        "{why}"
+    );
+    let attempts = db.store.webhook_attempts(events[0].id).await.unwrap();
+    assert_eq!(
+        (attempts[0].http_status, attempts[0].delivered),
+        (None, false)
+    );
+
+    // A name that resolves to an allowed address at registration…
+    let resolver = Resolver::fixed();
+    resolver.set("hooks.test", &["127.0.0.1".parse().unwrap()]);
+    let guard = WebhookGuard::new(&local_policy())
+        .unwrap()
+        .with_resolver(resolver.clone());
+    let port = url.rsplit(':').next().unwrap().trim_end_matches("/hook");
+    let named = format!("http://hooks.test:{port}/hook");
+    let (secret, stored) = db
+        .store
+        .webhook_set("MED-0001", &named, "MED-0001/clerk", &guard)
+        .await
+        .unwrap();
+    assert_eq!(stored, named);
+    // …and to the metadata service (then a private address) at delivery: refused, nothing sent.
+    let sender = Sender::new(guard).unwrap();
+    for later in ["169.254.169.254", "10.0.0.7"] {
+        resolver.set("hooks.test", &[later.parse().unwrap()]);
+        db.clock.advance(chrono::Duration::hours(2));
+        let done = deliver_webhooks(&db.store, &sender).await.unwrap();
+        assert_eq!((done.sent, done.failed), (0, 1), "{later}");
+        let why = db.store.webhook_events("MED-0001", 10).await.unwrap()[0]
+            .last_error
+            .clone()
+            .unwrap();
+        assert!(
+            why.starts_with("PSR-SUB-0005: ") && why.contains(later),
+            "{why}"
+        );
+    }
+    assert_eq!(receiver.count(), 0);
+
+    // Back on the allowed address: delivered to the address the guard checked (the name exists nowhere
+    // else), with the name in the Host header, signed with the new secret.
+    resolver.set("hooks.test", &["127.0.0.1".parse().unwrap()]);
+    db.clock.advance(chrono::Duration::hours(2));
+    let done = deliver_webhooks(&db.store, &sender).await.unwrap();
+    assert_eq!((done.sent, done.failed), (1, 0));
+    let (headers, body) = receiver.got.lock().unwrap()[0].clone();
+    assert_eq!(headers["host"], format!("hooks.test:{port}"));
+    let ts = headers["x-popreg-timestamp"].to_str().unwrap();
+    assert_eq!(
+        headers["x-popreg-signature"].to_str().unwrap(),
+        expected_signature(&secret, ts, &body)
+    );
+    let attempts = db
+        .store
+        .webhook_attempts(events[0].id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| (a.http_status, a.delivered))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        attempts,
+        vec![
+            (None, false),
+            (None, false),
+            (None, false),
+            (Some(204), true)
+        ]
+    );
     app.shutdown().await.unwrap();
 }

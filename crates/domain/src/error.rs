@@ -81,6 +81,7 @@ codes! {
     BodySuspended = "PSR-SUB-0002", 403;
     UnknownKind = "PSR-SUB-0003", 404;
     IdempotencyConflict = "PSR-SUB-0004", 409;
+    WebhookRefused = "PSR-SUB-0005", 422;
     NotAcceptable = "PSR-API-0001", 406;
     Unauthorized = "PSR-API-0002", 401;
     UnsupportedMediaType = "PSR-API-0003", 415;

@@ -22,6 +22,9 @@ pub struct NotifyConfig {
     /// Milliseconds between two passes of the webhook worker (A1.52), which runs in `popreg serve` whether
     /// or not `enabled` is set (a body that registered a webhook expects it); 0 does not run it.
     pub webhook_poll_ms: u64,
+    /// `[notify.webhooks]`: where webhooks may go (the SSRF guard, [`popreg_store::WebhookGuard`]): public
+    /// `https://` servers only, unless `allow_http` and the `allow` list say otherwise.
+    pub webhooks: popreg_store::WebhookPolicy,
     /// The register's public address, e.g. `https://register.example.am`; the e-mails point to the
     /// rejection feed under it. Empty: the e-mails name the path `/api/v1/rejections` alone.
     pub public_url: String,
@@ -140,6 +143,7 @@ impl Default for NotifyConfig {
             poll_seconds: 10,
             reminder_after_days: 5,
             webhook_poll_ms: 1000,
+            webhooks: popreg_store::WebhookPolicy::default(),
             public_url: String::new(),
             smtp: SmtpConfig::default(),
             sms: SmsConfig::default(),

@@ -1101,31 +1101,10 @@ mod session_tests {
 
     #[tokio::test]
     async fn g_7_bind_over_tls_with_a_private_ca() {
-        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["localhost".to_string()])
-            .unwrap()
-            .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
-            .unwrap();
+        let (acceptor, ca) = crate::test_tls("localhost");
         let ca_file =
             std::env::temp_dir().join(format!("popreg-smpp-ca-{}.pem", std::process::id()));
         std::fs::write(&ca_file, ca.pem()).unwrap();
-        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls_pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
-        )
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
 
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut s = settings(l.local_addr().unwrap().port());

@@ -100,6 +100,8 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
     Ok(WebConfig {
         forwarded_cert,
         contacts: cfg.notify.contact_settings(),
+        webhooks: popreg_store::WebhookGuard::new(&cfg.notify.webhooks)
+            .map_err(anyhow::Error::msg)?,
         sms_callback_secret: cfg
             .notify
             .sms
@@ -335,10 +337,13 @@ pub async fn start_demo(
             let _ = notify_done.wait_for(|d| *d).await;
         })
         .context("notify: the outbox worker cannot start")?;
+    let guard =
+        popreg_store::WebhookGuard::new(&cfg.notify.webhooks).map_err(anyhow::Error::msg)?;
     let webhooks = (cfg.notify.webhook_poll_ms > 0).then(|| {
         let mut done = done_rx.clone();
         popreg_notify::webhook::spawn(
             store.clone(),
+            guard,
             Duration::from_millis(cfg.notify.webhook_poll_ms),
             async move {
                 let _ = done.wait_for(|d| *d).await;

@@ -447,6 +447,7 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             bail!("server.max_body_bytes: at least 1024");
         }
+        popreg_store::WebhookGuard::new(&self.notify.webhooks).map_err(anyhow::Error::msg)?;
         let p = &self.portal;
         if p.session_idle_minutes == 0 || p.session_absolute_hours == 0 {
             bail!("portal.session_idle_minutes and portal.session_absolute_hours: at least 1");

@@ -262,10 +262,12 @@ pub use inbound::*;
 pub use inbox::*;
 mod notices;
 pub use notices::*;
-mod webhooks;
-pub use webhooks::{
-    MAX_WEBHOOK_URL, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent, valid_webhook_url,
+mod webhook_guard;
+pub use webhook_guard::{
+    MAX_WEBHOOK_URL, Refusal, Resolver, WebhookGuard, WebhookPolicy, WebhookTarget, forbidden_range,
 };
+mod webhooks;
+pub use webhooks::{Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent, valid_webhook_url};
 // The Appointment Booking System (A1.5.4): services, slots, bookings.
 mod booking;
 pub use booking::*;
@@ -276,6 +278,10 @@ macro_rules! person_columns {
         "psn, doc, surname_fold, first_fold, birth_date, sex, death_date, last_entry_id, updated_at"
     };
 }
+
+/// The column lists as strings, for statements built at run time (SQLite's submission writer).
+const ENTRY_COLUMNS: &str = entry_columns!();
+const PERSON_COLUMNS: &str = person_columns!();
 
 const PERSON_UPSERT_TAIL: &str = " ON CONFLICT (psn) DO UPDATE SET doc = excluded.doc, \
      surname_fold = excluded.surname_fold, first_fold = excluded.first_fold, birth_date = excluded.birth_date, \
@@ -292,6 +298,10 @@ const DROP_SECONDARY_INDEXES: &[&str] = &[
     "DROP INDEX IF EXISTS entries_subject",
     "DROP INDEX IF EXISTS persons_name",
 ];
+
+/// Up to this many entries appended at once, the new persons' projections are folded on the writing task
+/// itself; beyond, on a blocking thread while the entries are written.
+const INLINE_FOLD: usize = 64;
 
 /// A person row ready to write.
 struct PersonRow {
@@ -323,6 +333,59 @@ impl PersonRow {
             updated_at: state.updated_at,
         })
     }
+}
+
+/// The entries' subjects in first-seen order, and each subject's entries (indexes into `recorded`).
+fn group_by_subject(recorded: &[Entry]) -> (Vec<Psn>, HashMap<Psn, Vec<usize>>) {
+    let mut order: Vec<Psn> = vec![];
+    let mut by_subject: HashMap<Psn, Vec<usize>> = HashMap::new();
+    for (i, e) in recorded.iter().enumerate() {
+        by_subject
+            .entry(e.subject)
+            .or_insert_with(|| {
+                order.push(e.subject);
+                vec![]
+            })
+            .push(i);
+    }
+    (order, by_subject)
+}
+
+/// An entry about `psn` needs the person to exist, unless it creates them; one that creates them needs them
+/// not to exist yet.
+fn check_subject(psn: Psn, creates: bool, exists: bool) -> Result<(), StoreError> {
+    if creates && exists {
+        return Err(DomainError::new(
+            Code::PersonExists,
+            format!("person {psn} is already registered"),
+        )
+        .into());
+    }
+    if !creates && !exists {
+        return Err(DomainError::new(Code::PsnUnknown, format!("no person with PSN {psn}")).into());
+    }
+    Ok(())
+}
+
+/// The earlier entry a correction or retraction names.
+fn corrected_entry(e: &Entry) -> Option<i64> {
+    e.supersedes.or(match &e.fact {
+        popreg_domain::Fact::Retraction { entry_id, .. } => Some(*entry_id),
+        _ => None,
+    })
+}
+
+/// A correction or retraction must name an earlier entry (`target`, whose subject is `owner`) of the same
+/// person.
+fn check_corrected(e: &Entry, target: i64, owner: Option<&str>) -> Result<(), StoreError> {
+    if owner != Some(e.subject.to_string().as_str()) {
+        return Err(DomainError::new(
+            Code::EntryUnknown,
+            format!("entry {target} does not exist or is about another person"),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Fold one person's entries into the row to write.
@@ -762,57 +825,43 @@ macro_rules! dialect_ops {
                 now: DateTime<Utc>,
                 items: Vec<(Provenance, NewEntry)>,
             ) -> Result<Vec<Entry>, StoreError> {
+                let (recorded, payloads) = append_tx_unaudited(&mut *tx, now, items).await?;
+                // Last, so that PostgreSQL holds the audit head's lock only until the commit.
+                crate::audit::$audit::append(&mut *tx, now, &[crate::audit::Leaf::entries(&recorded, &payloads)]).await?;
+                Ok(recorded)
+            }
+
+            /// [`append_tx`] without the audit leaf: answers the entries and their payloads, and the caller
+            /// appends the leaf of the whole transaction ([`crate::audit::Leaf::entries`]) before it commits
+            /// (the submission writer: one leaf for all the entries of a batch).
+            pub(crate) async fn append_tx_unaudited(
+                tx: &mut <DB as sqlx::Database>::Connection,
+                now: DateTime<Utc>,
+                items: Vec<(Provenance, NewEntry)>,
+            ) -> Result<(Vec<Entry>, Vec<String>), StoreError> {
                 let ids = reserve_ids(&mut *tx, items.len()).await?;
                 let recorded: Vec<Entry> =
                     items.into_iter().zip(ids).map(|((prov, new), id)| Entry::recorded(id, now, new, &prov)).collect();
 
                 // Group by subject, keeping first-seen order; decide which subjects are created here.
-                let mut order: Vec<Psn> = vec![];
-                let mut by_subject: HashMap<Psn, Vec<usize>> = HashMap::new();
-                for (i, e) in recorded.iter().enumerate() {
-                    by_subject
-                        .entry(e.subject)
-                        .or_insert_with(|| {
-                            order.push(e.subject);
-                            vec![]
-                        })
-                        .push(i);
-                }
+                let (order, mut by_subject) = group_by_subject(&recorded);
                 let subjects: Vec<String> = order.iter().map(|p| p.to_string()).collect();
                 let existing = existing_persons(&mut *tx, &subjects).await?;
                 for (psn, key) in order.iter().zip(&subjects) {
                     let creates = by_subject
                         .get(psn)
                         .is_some_and(|es| es.iter().any(|&i| recorded[i].fact.creates_person()));
-                    let exists = existing.contains(key);
-                    if creates && exists {
-                        return Err(
-                            DomainError::new(Code::PersonExists, format!("person {psn} is already registered")).into()
-                        );
-                    }
-                    if !creates && !exists {
-                        return Err(DomainError::new(Code::PsnUnknown, format!("no person with PSN {psn}")).into());
-                    }
+                    check_subject(*psn, creates, existing.contains(key))?;
                 }
                 // Corrections and retractions must name an earlier entry of the same person.
                 for e in &recorded {
-                    let target = e.supersedes.or(match &e.fact {
-                        popreg_domain::Fact::Retraction { entry_id, .. } => Some(*entry_id),
-                        _ => None,
-                    });
-                    if let Some(t) = target {
+                    if let Some(t) = corrected_entry(e) {
                         let row = sqlx::query("SELECT subject_psn FROM entries WHERE id = $1")
                             .bind(t)
                             .fetch_optional(&mut *tx)
                             .await?;
                         let owner: Option<String> = row.map(|r| r.try_get::<String, _>(0)).transpose()?;
-                        if owner.as_deref() != Some(e.subject.to_string().as_str()) {
-                            return Err(DomainError::new(
-                                Code::EntryUnknown,
-                                format!("entry {t} does not exist or is about another person"),
-                            )
-                            .into());
-                        }
+                        check_corrected(e, t, owner.as_deref())?;
                     }
                 }
 
@@ -821,8 +870,9 @@ macro_rules! dialect_ops {
                     .map(|e| serde_json::to_string(&e.fact).map_err(|x| corrupt("entry payload", x)))
                     .collect::<Result<_, _>>()?;
 
-                // The projections of persons created here depend only on these entries: fold them on a
-                // blocking thread while the database writes the entries (two cores, two stages).
+                // The projections of persons created here depend only on these entries. Many of them (an
+                // import): fold them on a blocking thread while the database writes the entries (two cores,
+                // two stages). A few (a submission): fold them here, which is cheaper than the hand-off.
                 let recorded = Arc::new(recorded);
                 let fresh: Vec<Vec<usize>> = order
                     .iter()
@@ -830,14 +880,20 @@ macro_rules! dialect_ops {
                     .filter(|(_, key)| !existing.contains(*key))
                     .filter_map(|(psn, _)| by_subject.remove(psn))
                     .collect();
-                let fold_job = {
-                    let recorded = Arc::clone(&recorded);
-                    tokio::task::spawn_blocking(move || fold_rows(&recorded, &fresh))
+                let fresh_rows = if recorded.len() <= INLINE_FOLD {
+                    let rows = fold_rows(&recorded, &fresh)?;
+                    $writer::insert_entries(&mut *tx, &recorded, &payloads).await?;
+                    rows
+                } else {
+                    let fold_job = {
+                        let recorded = Arc::clone(&recorded);
+                        tokio::task::spawn_blocking(move || fold_rows(&recorded, &fresh))
+                    };
+                    $writer::insert_entries(&mut *tx, &recorded, &payloads).await?;
+                    fold_job
+                        .await
+                        .map_err(|e| StoreError::Database(format!("projection task failed: {e}")))??
                 };
-                $writer::insert_entries(&mut *tx, &recorded, &payloads).await?;
-                let fresh_rows = fold_job
-                    .await
-                    .map_err(|e| StoreError::Database(format!("projection task failed: {e}")))??;
 
                 // Persons who existed before: their projection is rebuilt from all of their entries.
                 let mut known_rows = Vec::new();
@@ -849,9 +905,7 @@ macro_rules! dialect_ops {
                 }
                 $writer::insert_persons(&mut *tx, &fresh_rows).await?;
                 $writer::upsert_persons(&mut *tx, &known_rows).await?;
-                // Last, so that PostgreSQL holds the audit head's lock only until the commit.
-                crate::audit::$audit::append(&mut *tx, now, &[crate::audit::Leaf::entries(&recorded, &payloads)]).await?;
-                Ok(Arc::try_unwrap(recorded).unwrap_or_else(|shared| (*shared).clone()))
+                Ok((Arc::try_unwrap(recorded).unwrap_or_else(|shared| (*shared).clone()), payloads))
             }
         }
     };

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use popreg_domain::access::Caller;
 use popreg_domain::submission::{Context, Decision, Submission, Violation, decide};
-use popreg_domain::{Code, DomainError, NewEntry, PersonState, Provenance, Psn};
+use popreg_domain::{Code, DomainError, Entry, NewEntry, PersonState, Provenance, Psn};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -213,6 +213,9 @@ type Job = (Receipt, Result<Submission, Vec<Violation>>, Reply);
 /// The sending end of SQLite's submission queue.
 pub(crate) type Queue = tokio::sync::mpsc::UnboundedSender<Job>;
 
+// SQLite's batch on the writer connection's handle (rusqlite).
+mod sqlite_writer;
+
 /// Most submissions committed together.
 const MAX_BATCH: usize = 128;
 
@@ -241,7 +244,7 @@ async fn sqlite_batcher(
             replies.push(reply);
         }
         let rules = store.restriction_rules();
-        match sqlite_submit::process_batch(&pool, store.clock.now(), &rules, jobs).await {
+        match sqlite_writer::process_batch(&pool, store.clock.now(), &rules, jobs).await {
             Ok(results) => {
                 for (reply, r) in replies.into_iter().zip(results) {
                     let _ = reply.send(r);
@@ -657,6 +660,96 @@ where
     })
 }
 
+/// The statements both submission writers run (the sqlx one of [`sqlite_submit`]/[`pg_submit`] and SQLite's
+/// [`crate::submit_sqlite`]), so that both write the same rows.
+const SELECT_REPLAY: &str = "SELECT payload_sha256, kind, outcome FROM submissions WHERE body_id = $1 AND idempotency_key = $2";
+const INSERT_SUBMISSION: &str = "INSERT INTO submissions (id, body_id, kind, user_uid, channel, idempotency_key, \
+     payload_sha256, received_at, status, subject_psn, late, outcome, held_form) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+const INSERT_REJECTION: &str = "INSERT INTO rejections (submission_id, body_id, kind, user_uid, channel, received_at, \
+     code, errors, media_type, payload, subject_psn, entry_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     RETURNING id";
+/// A1.52: the event for the body's webhook, if it registered one. (Parameters are numbered in the order
+/// they first appear: rusqlite binds them by position.)
+const INSERT_WEBHOOK_EVENT: &str = "INSERT INTO webhook_outbox (body_id, event, payload, created_at, next_attempt_at) \
+     SELECT body_id, 'rejection', $1, $2, $2 FROM webhooks WHERE body_id = $3";
+const SELECT_CONTACT: &str = "SELECT contact_email FROM bodies WHERE id = $1";
+const INSERT_REJECTION_EMAIL: &str = "INSERT INTO outbox (channel, recipient, template, lang, params, dedupe_key, \
+     created_at, next_attempt_at) VALUES ('email', $1, 'rejection', 'hy', $2, $3, $4, $4)";
+
+/// The refusal of a submission from a suspended body.
+fn suspension_violation(s: &Suspension) -> Violation {
+    Violation::new(
+        Code::BodySuspended,
+        "",
+        format!(
+            "suspended since {}: {}",
+            s.since.format("%Y-%m-%d"),
+            s.reason
+        ),
+    )
+}
+
+/// An idempotency key used again: the first outcome if the submission is the same, else a conflict.
+fn replayed(
+    receipt: &Receipt,
+    key: &str,
+    (sha, kind, outcome): (String, String, String),
+) -> Result<Outcome, StoreError> {
+    if sha != receipt.sha256() || kind != receipt.kind {
+        return Err(DomainError::new(
+            Code::IdempotencyConflict,
+            format!("idempotency key {key} was used for a different submission"),
+        )
+        .into());
+    }
+    serde_json::from_str(&outcome).map_err(|e| corrupt("submission outcome", e))
+}
+
+/// The entries of an accepted submission, each with the submitter's provenance.
+fn with_provenance(receipt: &Receipt, entries: Vec<NewEntry>) -> Vec<(Provenance, NewEntry)> {
+    let prov = Provenance {
+        provider: receipt.caller.body_id.clone(),
+        user_uid: receipt.caller.user_uid.clone(),
+        channel: receipt.caller.channel,
+        external: receipt.caller.external.clone(),
+    };
+    entries.into_iter().map(|e| (prov.clone(), e)).collect()
+}
+
+/// What a held submission keeps for the manager's review.
+fn held_form(sub: &Submission) -> String {
+    serde_json::json!({"kind": sub.kind(), "form": sub.to_value()}).to_string()
+}
+
+/// The rejection as the e-mail and the webhook event tell it.
+fn rejection_params(
+    id: i64,
+    submission_id: &str,
+    from: &Sender<'_>,
+    code: &str,
+    errors: &[Violation],
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "rejection_id": id,
+        "submission_id": submission_id,
+        "body_id": from.body_id,
+        "kind": from.kind,
+        "code": code,
+        "errors": errors,
+        "received_at": now.to_rfc3339(),
+    })
+}
+
+/// The first violation's code: the rejection's reason.
+fn rejection_code(errors: &[Violation]) -> &'static str {
+    errors
+        .first()
+        .map(|v| v.code.as_str())
+        .unwrap_or(Code::Malformed.as_str())
+}
+
 /// The pipeline's transaction, compiled once per database.
 macro_rules! submit_ops {
     ($module:ident, $db:ty, $dialect:expr, $ops:ident) => {
@@ -682,6 +775,38 @@ macro_rules! submit_ops {
                 .transpose()
             }
 
+            /// The current states of several persons in one statement (a birth: the mother's children, for
+            /// the duplicate check), added to `into`; locked like [`state`].
+            async fn states(
+                conn: &mut Conn,
+                psns: &[Psn],
+                into: &mut HashMap<Psn, PersonState>,
+            ) -> Result<(), StoreError> {
+                if psns.len() <= 1 {
+                    for p in psns {
+                        if let Some(s) = state(conn, *p).await? {
+                            into.insert(*p, s);
+                        }
+                    }
+                    return Ok(());
+                }
+                for chunk in psns.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT doc FROM persons WHERE psn IN (");
+                    let mut sep = qb.separated(", ");
+                    for p in chunk {
+                        sep.push_bind(p.to_string());
+                    }
+                    qb.push(if DIALECT == Dialect::Postgres { ") FOR UPDATE" } else { ")" });
+                    for r in qb.build().fetch_all(&mut *conn).await? {
+                        let doc: String = r.try_get(0)?;
+                        let s: PersonState =
+                            serde_json::from_str(&doc).map_err(|e| corrupt("person projection", e))?;
+                        into.insert(s.psn, s);
+                    }
+                }
+                Ok(())
+            }
+
             async fn fresh_psn(conn: &mut Conn) -> Result<Psn, StoreError> {
                 for _ in 0..32 {
                     let psn = Psn::allocate_os()?;
@@ -702,24 +827,13 @@ macro_rules! submit_ops {
                 receipt: &Receipt,
                 key: &str,
             ) -> Result<Option<Outcome>, StoreError> {
-                let row = sqlx::query(
-                    "SELECT payload_sha256, kind, outcome FROM submissions WHERE body_id = $1 AND idempotency_key = $2",
-                )
-                .bind(&receipt.caller.body_id)
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?;
+                let row = sqlx::query(SELECT_REPLAY)
+                    .bind(&receipt.caller.body_id)
+                    .bind(key)
+                    .fetch_optional(&mut *conn)
+                    .await?;
                 let Some(row) = row else { return Ok(None) };
-                let (sha, kind, outcome): (String, String, String) =
-                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-                if sha != receipt.sha256() || kind != receipt.kind {
-                    return Err(DomainError::new(
-                        Code::IdempotencyConflict,
-                        format!("idempotency key {key} was used for a different submission"),
-                    )
-                    .into());
-                }
-                Ok(Some(serde_json::from_str(&outcome).map_err(|e| corrupt("submission outcome", e))?))
+                replayed(receipt, key, (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)).map(Some)
             }
 
             async fn suspended(conn: &mut Conn, body: &str, now: DateTime<Utc>) -> Result<Option<Suspension>, StoreError> {
@@ -738,11 +852,7 @@ macro_rules! submit_ops {
                 held: Option<String>,
             ) -> Result<(), StoreError> {
                 let text = serde_json::to_string(outcome).map_err(|e| corrupt("submission outcome", e))?;
-                sqlx::query(
-                    "INSERT INTO submissions (id, body_id, kind, user_uid, channel, idempotency_key, payload_sha256, \
-                     received_at, status, subject_psn, late, outcome, held_form) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
+                sqlx::query(INSERT_SUBMISSION)
                 .bind(outcome.submission_id())
                 .bind(&receipt.caller.body_id)
                 .bind(&receipt.kind)
@@ -772,13 +882,9 @@ macro_rules! submit_ops {
                 subject: Option<String>,
                 entry_id: Option<i64>,
             ) -> Result<i64, StoreError> {
-                let code = errors.first().map(|v| v.code.as_str()).unwrap_or(Code::Malformed.as_str());
+                let code = rejection_code(errors);
                 let errors_json = serde_json::to_string(errors).map_err(|e| corrupt("rejection errors", e))?;
-                let row = sqlx::query(
-                    "INSERT INTO rejections (submission_id, body_id, kind, user_uid, channel, received_at, code, errors, \
-                     media_type, payload, subject_psn, entry_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                     RETURNING id",
-                )
+                let row = sqlx::query(INSERT_REJECTION)
                 .bind(submission_id)
                 .bind(from.body_id)
                 .bind(from.kind)
@@ -794,27 +900,16 @@ macro_rules! submit_ops {
                 .fetch_one(&mut *conn)
                 .await?;
                 let id: i64 = row.try_get(0)?;
-                let params = serde_json::json!({
-                    "rejection_id": id,
-                    "submission_id": submission_id,
-                    "body_id": from.body_id,
-                    "kind": from.kind,
-                    "code": code,
-                    "errors": errors,
-                    "received_at": now.to_rfc3339(),
-                });
+                let params = rejection_params(id, submission_id, from, code, errors, now);
                 // A1.52: the event for the body's webhook, if it registered one, in this transaction.
                 let event = serde_json::json!({"event": "rejection", "rejection": &params});
-                sqlx::query(
-                    "INSERT INTO webhook_outbox (body_id, event, payload, created_at, next_attempt_at) \
-                     SELECT body_id, 'rejection', $2, $3, $3 FROM webhooks WHERE body_id = $1",
-                )
-                .bind(from.body_id)
+                sqlx::query(INSERT_WEBHOOK_EVENT)
                 .bind(event.to_string())
                 .bind(now)
+                .bind(from.body_id)
                 .execute(&mut *conn)
                 .await?;
-                let email = sqlx::query("SELECT contact_email FROM bodies WHERE id = $1")
+                let email = sqlx::query(SELECT_CONTACT)
                     .bind(from.body_id)
                     .fetch_optional(&mut *conn)
                     .await?
@@ -822,10 +917,7 @@ macro_rules! submit_ops {
                     .transpose()?
                     .flatten();
                 if let Some(to) = email.filter(|e| !e.trim().is_empty()) {
-                    sqlx::query(
-                        "INSERT INTO outbox (channel, recipient, template, lang, params, dedupe_key, created_at, \
-                         next_attempt_at) VALUES ('email', $1, 'rejection', 'hy', $2, $3, $4, $4)",
-                    )
+                    sqlx::query(INSERT_REJECTION_EMAIL)
                     .bind(to)
                     .bind(params.to_string())
                     .bind(format!("rejection:{id}"))
@@ -844,16 +936,9 @@ macro_rules! submit_ops {
                 duplicate_cleared: bool,
             ) -> Result<Decision, StoreError> {
                 let mut persons: HashMap<Psn, PersonState> = HashMap::new();
-                for p in sub.referenced() {
-                    if let Some(s) = state(conn, p).await? {
-                        persons.insert(p, s);
-                    }
-                }
-                for p in sub.referenced_then(&persons) {
-                    if let Some(s) = state(conn, p).await? {
-                        persons.insert(p, s);
-                    }
-                }
+                states(conn, &sub.referenced(), &mut persons).await?;
+                let then = sub.referenced_then(&persons);
+                states(conn, &then, &mut persons).await?;
                 let new_psn = match sub {
                     Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
                         Some(fresh_psn(conn).await?)
@@ -875,11 +960,18 @@ macro_rules! submit_ops {
             ) -> Result<Vec<Result<(Outcome, bool), StoreError>>, StoreError> {
                 let mut tx = crate::$ops::begin(pool).await?;
                 let mut out = Vec::with_capacity(jobs.len());
+                // The entries of the batch's accepted submissions: one audit leaf for them all, since they
+                // are written by one transaction.
+                let (mut entries, mut payloads) = (Vec::new(), Vec::new());
                 for (receipt, sub) in jobs {
                     let mut sp = sqlx::Connection::begin(&mut *tx).await?;
                     match process_tx(&mut sp, now, rules, &receipt, sub).await {
-                        Ok(o) => {
+                        Ok((o, written)) => {
                             sp.commit().await?;
+                            if let Some((e, p)) = written {
+                                entries.extend(e);
+                                payloads.extend(p);
+                            }
                             out.push(Ok(o));
                         }
                         Err(e) => {
@@ -888,22 +980,30 @@ macro_rules! submit_ops {
                         }
                     }
                 }
+                if !entries.is_empty() {
+                    // Last, so that PostgreSQL holds the audit head's lock only until the commit.
+                    let leaf = crate::audit::Leaf::entries(&entries, &payloads);
+                    crate::$ops::audit::append(&mut *tx, now, &[leaf]).await?;
+                }
                 tx.commit().await?;
                 Ok(out)
             }
 
+            /// One submission in the batch's transaction: its outcome, whether it is a replay, and the entries
+            /// it wrote with their payloads (for the batch's audit leaf).
             async fn process_tx(
                 tx: &mut Conn,
                 now: DateTime<Utc>,
                 rules: &RestrictionRules,
                 receipt: &Receipt,
                 sub: Result<Submission, Vec<Violation>>,
-            ) -> Result<(Outcome, bool), StoreError> {
+            ) -> Result<((Outcome, bool), Option<(Vec<Entry>, Vec<String>)>), StoreError> {
                 if let Some(key) = receipt.idempotency_key()
                     && let Some(first) = replay(tx, receipt, key).await?
                 {
-                    return Ok((first, true));
+                    return Ok(((first, true), None));
                 }
+                let mut written = None;
                 let submission_id = new_submission_id()?;
                 let subject = sub.as_ref().ok().and_then(|s| s.subject()).map(|p| p.to_string());
                 let mut errors = match &sub {
@@ -913,11 +1013,7 @@ macro_rules! submit_ops {
                 if errors.is_empty()
                     && let Some(s) = suspended(&mut *tx, &receipt.caller.body_id, now).await?
                 {
-                    errors.push(Violation::new(
-                        Code::BodySuspended,
-                        "",
-                        format!("suspended since {}: {}", s.since.format("%Y-%m-%d"), s.reason),
-                    ));
+                    errors.push(suspension_violation(&s));
                 }
                 let decision = match sub {
                     Ok(sub) if errors.is_empty() => Some((decide_in_tx(&mut *tx, &sub, now, false).await?, sub)),
@@ -925,15 +1021,8 @@ macro_rules! submit_ops {
                 };
                 let outcome = match decision {
                     Some((Decision::Accept { entries, created, late }, _)) => {
-                        let prov = Provenance {
-                            provider: receipt.caller.body_id.clone(),
-                            user_uid: receipt.caller.user_uid.clone(),
-                            channel: receipt.caller.channel,
-                            external: receipt.caller.external.clone(),
-                        };
-                        let items: Vec<(Provenance, NewEntry)> =
-                            entries.into_iter().map(|e| (prov.clone(), e)).collect();
-                        let recorded = crate::$ops::append_tx(&mut *tx, now, items).await?;
+                        let items = with_provenance(receipt, entries);
+                        let (recorded, payloads) = crate::$ops::append_tx_unaudited(&mut *tx, now, items).await?;
                         let outcome = Outcome::Accepted {
                             submission_id,
                             entry_ids: recorded.iter().map(|e| e.id).collect(),
@@ -942,12 +1031,12 @@ macro_rules! submit_ops {
                         };
                         let subject = subject.or(created.map(|p| p.to_string()));
                         record(&mut *tx, receipt, now, &outcome, subject, late, None).await?;
+                        written = Some((recorded, payloads));
                         outcome
                     }
                     Some((Decision::Hold(v), sub)) => {
                         let outcome = Outcome::Held { submission_id, code: v.code, detail: v.detail };
-                        let form = serde_json::json!({"kind": sub.kind(), "form": sub.to_value()}).to_string();
-                        record(&mut *tx, receipt, now, &outcome, subject, false, Some(form)).await?;
+                        record(&mut *tx, receipt, now, &outcome, subject, false, Some(held_form(&sub))).await?;
                         outcome
                     }
                     Some((Decision::Reject(v), _)) => {
@@ -957,7 +1046,7 @@ macro_rules! submit_ops {
                     None => reject_tx(&mut *tx, receipt, now, submission_id, &errors, subject).await?,
                 };
                 restrict_if_due(&mut *tx, now, rules, &receipt.caller.body_id, &outcome).await?;
-                Ok((outcome, false))
+                Ok(((outcome, false), written))
             }
 
             /// A1.55: after a rejection or a late acceptance, suspend the body if the rules' threshold is

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::webhook_guard::{MAX_WEBHOOK_URL, WebhookGuard};
 use crate::{Dialect, Inner, Store, StoreError, pg_ops, sqlite_ops};
 
 /// A body's registered webhook (the secret is shown once, when it is set).
@@ -70,10 +71,8 @@ const CLAIM_SQLITE: &str = "UPDATE webhook_outbox SET next_attempt_at = $1 WHERE
      ORDER BY o.id LIMIT $3) \
      RETURNING id, body_id, event, payload, CAST(attempts AS BIGINT) AS attempts";
 
-/// The longest URL a body may register.
-pub const MAX_WEBHOOK_URL: usize = 2000;
-
-/// Whether `url` may be a webhook: `http` or `https`, a host, no credentials, no fragment.
+/// Whether `url` may be a webhook as far as its form goes: `http` or `https`, a host, no credentials, no
+/// fragment, at most [`MAX_WEBHOOK_URL`] characters. Where it leads is the [`WebhookGuard`]'s question.
 pub fn valid_webhook_url(url: &str) -> bool {
     let Some(rest) = url
         .strip_prefix("https://")
@@ -90,20 +89,29 @@ pub fn valid_webhook_url(url: &str) -> bool {
 }
 
 impl Store {
-    /// Register (or replace) a body's webhook and answer its new secret (64 hex digits). Audited.
+    /// Register (or replace) a body's webhook and answer its new secret (64 hex digits) and the URL as
+    /// stored (normalized). The URL must pass `guard` now (`PSR-VAL-0011` when it is no URL at all,
+    /// `PSR-SUB-0005` when it leads where webhooks may not go); the worker checks it again before every
+    /// delivery. Audited.
     pub async fn webhook_set(
         &self,
         body_id: &str,
         url: &str,
         by: &str,
-    ) -> Result<String, StoreError> {
+        guard: &WebhookGuard,
+    ) -> Result<(String, String), StoreError> {
         if !valid_webhook_url(url) {
             return Err(popreg_domain::DomainError::new(
                 popreg_domain::Code::ValueOutOfRange,
-                "url must be an http or https URL without credentials or fragment, at most 2000 characters",
+                "url must be an https URL without credentials or fragment, at most 2000 characters",
             )
             .into());
         }
+        let target = guard
+            .target(url)
+            .await
+            .map_err(popreg_domain::DomainError::from)?;
+        let url = target.url.as_str();
         let secret = crate::access::random_hex(32)?;
         let now = self.clock.now();
         dispatch!(self, write, pool, ops => {
@@ -124,7 +132,7 @@ impl Store {
             ops::audit::append(&mut tx, now, &[act]).await?;
             tx.commit().await?;
         });
-        Ok(secret)
+        Ok((secret, target.url))
     }
 
     /// Remove a body's webhook; `false` when it had none. Events not yet delivered wait (a new webhook

@@ -78,6 +78,8 @@ pub struct WebConfig {
     /// The portal's address and the life of verification links and codes, for the notifications and
     /// forwarding addresses (`notify.portal`).
     pub contacts: popreg_store::ContactSettings,
+    /// Where providers' webhooks may go (`notify.webhooks`): checked when a body registers one.
+    pub webhooks: popreg_store::WebhookGuard,
     /// The HTTP SMS gateway's callback secret (`notify.sms.http.callback_secret`) for
     /// `POST /api/v1/sms/receipts`; `None`: that route refuses every call.
     pub sms_callback_secret: Option<CallbackSecret>,
@@ -107,6 +109,7 @@ impl Default for WebConfig {
             auth_failure_window: Duration::from_secs(60),
             portal: PortalConfig::default(),
             contacts: popreg_store::ContactSettings::default(),
+            webhooks: popreg_store::WebhookGuard::default(),
             sms_callback_secret: None,
         }
     }

@@ -47,17 +47,17 @@ async fn set(
     crate::manage::require_json(&ctx, &headers, "the webhook")?;
     let req: SetWebhook = crate::manage::json_body(&ctx, &body)?;
     let by = format!("{}/{}", who.body_id, who.user_uid);
-    let secret = state
+    let (secret, url) = state
         .0
         .store
-        .webhook_set(&who.body_id, req.url.trim(), &by)
+        .webhook_set(&who.body_id, req.url.trim(), &by, &state.0.config.webhooks)
         .await
         .map_err(|e| ctx.err(e))?;
     tracing::info!(target: "audit", body = %who.body_id, by = %by, "webhook registered");
     let mut r = ctx.render(
         "webhook",
         &serde_json::json!({
-            "body_id": who.body_id, "url": req.url.trim(), "secret": secret, "events": ["rejection"],
+            "body_id": who.body_id, "url": url, "secret": secret, "events": ["rejection"],
             "signature": "X-Popreg-Signature: sha256=HMAC-SHA256(secret, X-Popreg-Timestamp + \".\" + body)",
         }),
     )?;
