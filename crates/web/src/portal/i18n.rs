@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn g_2_armenian_and_russian_texts_are_in_their_own_script() {
         // Latin letters are allowed only in names of things that have no translation (ID, PSN codes, URLs,
-        // e-mail addresses, "Mobile ID", "E-Citizen", "PDF", "CSV", "HTTPS", "PIN").
+        // e-mail addresses, "Mobile ID", "E-Citizen", "PDF", "CSV", "HTML", "HTTPS", "PIN").
         let allowed = [
             "support@e-citizen.am",
             "noreply@e-citizen.am",
@@ -117,6 +117,7 @@ mod tests {
             "ID",
             "CSV",
             "PDF",
+            "HTML",
             "e-citizen.am",
             "https",
             "SameSite",
