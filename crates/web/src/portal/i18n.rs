@@ -155,6 +155,10 @@ mod tests {
                         ("encoding", "".into()),
                         ("units", 1.into()),
                         ("parts", 1.into()),
+                        ("version", 1.into()),
+                        ("list", "".into()),
+                        ("required", "".into()),
+                        ("lang", "".into()),
                     ],
                 );
                 for a in allowed {
