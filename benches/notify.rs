@@ -266,17 +266,7 @@ async fn email(store: &Store, psns: Arc<Vec<Psn>>) -> anyhow::Result<()> {
     // The verification e-mails of the set-up first (not measured; warms the connection pool).
     while popreg_notify::deliver_due(store, &mailer).await?.sent > 0 {}
     queue(store, &psns, m, 0).await?;
-    let t = Instant::now();
-    let mut sent = 0;
-    loop {
-        let d = popreg_notify::deliver_due(store, &mailer).await?;
-        anyhow::ensure!(d.failed == 0, "{d:?}");
-        sent += d.sent;
-        if d.sent == 0 {
-            break;
-        }
-    }
-    let elapsed = t.elapsed().as_secs_f64();
+    let (sent, elapsed) = drain(|| popreg_notify::deliver_due(store, &mailer)).await?;
     println!(
         "e-mail: {sent} delivered to smtp-sink in {elapsed:.2} s: {:.0} e-mails/s (concurrency \
          {concurrency})",
@@ -361,17 +351,7 @@ async fn sms(store: &Store, psns: Arc<Vec<Psn>>) -> anyhow::Result<()> {
     let (channel, _reports) = popreg_notify::sms::SmsChannel::start(&cfg)?;
     queue(store, &psns, m, 0).await?;
     // Only the notifications' SMS rows are due on the `sms` channel (the verification codes were used).
-    let t = Instant::now();
-    let mut sent = 0;
-    loop {
-        let d = popreg_notify::deliver_sms_due(store, &channel, &cfg).await?;
-        anyhow::ensure!(d.failed == 0, "{d:?}");
-        sent += d.sent;
-        if d.sent == 0 {
-            break;
-        }
-    }
-    let elapsed = t.elapsed().as_secs_f64();
+    let (sent, elapsed) = drain(|| popreg_notify::deliver_sms_due(store, &channel, &cfg)).await?;
     println!(
         "sms: {sent} handed to the SMSC sink in {elapsed:.2} s: {:.0} SMS/s ({} submit_sm)",
         sent as f64 / elapsed,
@@ -407,5 +387,24 @@ async fn main() -> anyhow::Result<()> {
         "email" => email(&store, psns).await,
         "sms" => sms(&store, psns).await,
         other => anyhow::bail!("--mode enqueue|email|sms, not {other}"),
+    }
+}
+
+/// Run a delivery worker's rounds until one sends nothing; every send must succeed. Returns how many were
+/// sent and the seconds it took.
+async fn drain<F, Fut>(mut round: F) -> anyhow::Result<(usize, f64)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<popreg_notify::Delivered, popreg_notify::NotifyError>>,
+{
+    let t = Instant::now();
+    let mut sent = 0;
+    loop {
+        let d = round().await?;
+        anyhow::ensure!(d.failed == 0, "{d:?}");
+        sent += d.sent;
+        if d.sent == 0 {
+            return Ok((sent, t.elapsed().as_secs_f64()));
+        }
     }
 }
