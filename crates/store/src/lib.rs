@@ -52,13 +52,18 @@ pub enum StoreError {
     Database(String),
     #[error("stored data cannot be read: {0}")]
     Corrupt(String),
+    /// The database broke off a transaction because of a concurrent one (PostgreSQL: deadlock `40P01`,
+    /// serialization failure `40001`; SQLite: busy or locked). Nothing of it was written; running the
+    /// transaction again is safe.
+    #[error("database contention: {0}")]
+    Contention(String),
 }
 
 impl StoreError {
     pub fn code(&self) -> Code {
         match self {
             StoreError::Domain(d) => d.code,
-            StoreError::Unavailable(_) => Code::StorageUnavailable,
+            StoreError::Unavailable(_) | StoreError::Contention(_) => Code::StorageUnavailable,
             StoreError::Foreign { .. } | StoreError::Corrupt(_) => Code::StorageCorrupt,
             StoreError::Database(_) => Code::Internal,
         }
@@ -76,9 +81,26 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } => {
                 StoreError::Corrupt(e.to_string())
             }
+            sqlx::Error::Database(d) => match d.code() {
+                Some(code) if is_contention_code(&code) => {
+                    StoreError::Contention(format!("{d} [{code}]"))
+                }
+                Some(code) => StoreError::Database(format!("{d} [{code}]")),
+                None => StoreError::Database(d.to_string()),
+            },
             other => StoreError::Database(other.to_string()),
         }
     }
+}
+
+/// Whether a database error code says "a concurrent transaction got in the way, try again": PostgreSQL's
+/// deadlock (`40P01`) and serialization failure (`40001`), SQLite's busy and locked result codes with their
+/// extended forms (5, 6, 261, 262, 517, 773).
+fn is_contention_code(code: &str) -> bool {
+    matches!(
+        code,
+        "40P01" | "40001" | "5" | "6" | "261" | "262" | "517" | "773"
+    )
 }
 
 pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {

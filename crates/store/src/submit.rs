@@ -277,6 +277,10 @@ fn new_submission_id() -> Result<String, StoreError> {
     crate::access::random_hex(16)
 }
 
+/// How often a PostgreSQL submission is tried when a concurrent transaction breaks it off (deadlock,
+/// serialization failure) before its caller gets `PSR-SYS-0002` "storage unavailable, try again" (503).
+const PG_ATTEMPTS: u32 = 5;
+
 /// Whether an error is a unique-key violation (a concurrent retry with the same idempotency key).
 fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(m) if m.contains("UNIQUE") || m.contains("23505") || m.contains("duplicate key"))
@@ -338,12 +342,26 @@ impl Store {
             out.pop()
                 .unwrap_or_else(|| Err(StoreError::Database("empty batch answer".into())))
         };
-        match once(sub.clone()).await {
-            // Two attempts with the same key raced: the loser answers what the winner recorded.
-            Err(e) if receipt.idempotency_key().is_some() && is_unique_violation(&e) => {
-                once(sub).await
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match once(sub.clone()).await {
+                // Two attempts with the same key raced: the loser answers what the winner recorded.
+                Err(e) if receipt.idempotency_key().is_some() && is_unique_violation(&e) => {
+                    return once(sub).await;
+                }
+                // A deadlock or serialization failure rolled the submission's savepoint back, so nothing of
+                // it was written: decide it again against what the other transaction committed.
+                Err(StoreError::Contention(m)) if attempt < PG_ATTEMPTS => {
+                    tracing::warn!(attempt, error = %m, "submission transaction broken off by a concurrent one; retrying");
+                    let jitter = u64::from(Utc::now().timestamp_subsec_micros() % 8);
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        (5 << attempt.min(4)) + jitter,
+                    ))
+                    .await;
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
@@ -796,7 +814,10 @@ macro_rules! submit_ops {
                     for p in chunk {
                         sep.push_bind(p.to_string());
                     }
-                    qb.push(if DIALECT == Dialect::Postgres { ") FOR UPDATE" } else { ")" });
+                    // Locked in PSN order: every transaction takes its persons' locks in the same order, whatever
+                    // the heap order of their row versions (a scan's order changes as rows are updated), so two
+                    // submissions about the same persons wait for each other instead of deadlocking.
+                    qb.push(if DIALECT == Dialect::Postgres { ") ORDER BY psn FOR UPDATE" } else { ")" });
                     for r in qb.build().fetch_all(&mut *conn).await? {
                         let doc: String = r.try_get(0)?;
                         let s: PersonState =
