@@ -31,6 +31,7 @@ crate::conformance!(
     g_3_4_pdf_export_is_pdf_a_with_only_the_visible_records_in_armenian,
     g_3_4_pdf_export_in_english_and_russian_with_the_filter_in_effect,
     g_3_4_a_long_pdf_export_has_every_record_and_page_n_of_m_on_every_page,
+    g_3_4_the_page_shows_a_hundred_records_at_a_time_and_counts_them_all,
 );
 
 const TAX_KEY: &str = "tax-key-0123456789abcdef";
@@ -232,6 +233,46 @@ impl Site {
             )
             .await
             .unwrap();
+    }
+
+    /// `mine` reads of the card holder and `others` of the other person through the gate itself (no HTTP),
+    /// all at once (the usage writer commits them in batches): the ids of the card holder's records.
+    async fn bulk_reads(&self, mine: usize, others: usize) -> BTreeSet<i64> {
+        let ops = Caller {
+            body_id: KEY_BODY.into(),
+            body_type: BodyType::Operator,
+            user_uid: "uid-bulk".into(),
+            functions: vec![Function::ReadPersons],
+            channel: Channel::Api,
+            external: ExternalIds::default(),
+        };
+        let mut reads = tokio::task::JoinSet::new();
+        for i in 0..mine + others {
+            let (store, ops) = (self.db.store.clone(), ops.clone());
+            let who = if i < mine { self.me } else { self.other };
+            reads.spawn(async move {
+                let view = if i % 3 == 0 {
+                    View::History
+                } else {
+                    View::Current
+                };
+                let id = store
+                    .read_person(&ops, who, view)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .usage_id;
+                (who, id)
+            });
+        }
+        let mut ids = BTreeSet::new();
+        while let Some(read) = reads.join_next().await {
+            let (who, id) = read.unwrap();
+            if who == self.me {
+                ids.insert(id);
+            }
+        }
+        ids
     }
 
     async fn done(self) {
@@ -1042,41 +1083,7 @@ async fn g_3_4_pdf_export_in_english_and_russian_with_the_filter_in_effect(db: T
 async fn g_3_4_a_long_pdf_export_has_every_record_and_page_n_of_m_on_every_page(db: TestDb) {
     const N: usize = 500;
     let site = Site::new(db).await;
-    // Reads through the gate itself (no HTTP), all at once: the usage writer commits them in batches.
-    let ops = Caller {
-        body_id: KEY_BODY.into(),
-        body_type: BodyType::Operator,
-        user_uid: "uid-bulk".into(),
-        functions: vec![Function::ReadPersons],
-        channel: Channel::Api,
-        external: ExternalIds::default(),
-    };
-    let mut reads = tokio::task::JoinSet::new();
-    for i in 0..N + 20 {
-        let (store, ops) = (site.db.store.clone(), ops.clone());
-        let who = if i < N { site.me } else { site.other };
-        reads.spawn(async move {
-            let view = if i % 3 == 0 {
-                View::History
-            } else {
-                View::Current
-            };
-            let id = store
-                .read_person(&ops, who, view)
-                .await
-                .unwrap()
-                .unwrap()
-                .usage_id;
-            (who, id)
-        });
-    }
-    let mut mine = BTreeSet::new();
-    while let Some(read) = reads.join_next().await {
-        let (who, id) = read.unwrap();
-        if who == site.me {
-            mine.insert(id);
-        }
-    }
+    let mine = site.bulk_reads(N, 20).await;
     assert_eq!(mine.len(), N);
     let pdf = site.pdf("/my/usage.pdf?lang=en", Some("card"), &[]).await;
     pdf.check("en", "Who used my data");
@@ -1101,6 +1108,100 @@ async fn g_3_4_a_long_pdf_export_has_every_record_and_page_n_of_m_on_every_page(
         let want = format!("Page {} of {pages}", n + 1);
         assert!(page.contains(&want), "{want}: {page}");
         assert!(page.contains(&format!("PSN: {}", site.me)), "{page}");
+    }
+    site.done().await;
+}
+
+/// The ids of the records a page shows, in its order.
+fn page_ids(a: &Answer) -> Vec<i64> {
+    a.body
+        .split("<tr id=\"u")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The page's "older records" link, if it has one (unescaped).
+fn older_link(a: &Answer) -> Option<String> {
+    let at = a.body.find("rel=\"next\"")?;
+    let start = a.body[..at].rfind("href=\"")? + 6;
+    let end = start + a.body[start..].find('"')?;
+    Some(a.body[start..end].replace("&amp;", "&"))
+}
+
+async fn g_3_4_the_page_shows_a_hundred_records_at_a_time_and_counts_them_all(db: TestDb) {
+    let site = Site::new(db).await;
+    let mine: Vec<i64> = site.bulk_reads(250, 5).await.into_iter().rev().collect();
+    // One of them hidden from the person: not shown, not counted, on no page.
+    let hidden = mine[150];
+    site.hide(hidden, NaiveDate::from_ymd_opt(2099, 1, 1).unwrap())
+        .await;
+    let visible: Vec<i64> = mine.iter().copied().filter(|i| *i != hidden).collect();
+
+    let first = site.mine("/my/usage?lang=en").await;
+    assert_eq!(first.status, "200", "{}", first.body);
+    assert_eq!(first.count(), 249, "every visible record is counted");
+    assert!(
+        first.body.contains("<span id=\"range\">1–100</span>"),
+        "{}",
+        first.body
+    );
+    assert_eq!(page_ids(&first), visible[..100]);
+    assert!(
+        !first.body.contains("rel=\"first\""),
+        "the first page links to no first page"
+    );
+    let next = older_link(&first).expect("a link to the older records");
+    assert_eq!(next, format!("/my/usage?lang=en&before={}", visible[99]));
+
+    let second = site.mine(&next).await;
+    assert_eq!(second.status, "200", "{}", second.body);
+    assert_eq!(second.count(), 249);
+    assert!(
+        second.body.contains("<span id=\"range\">101–200</span>"),
+        "{}",
+        second.body
+    );
+    assert_eq!(
+        page_ids(&second),
+        visible[100..200],
+        "the hidden record is skipped"
+    );
+    assert!(
+        second
+            .body
+            .contains("href=\"/my/usage?lang=en\" rel=\"first\"")
+    );
+
+    let third = site.mine(&older_link(&second).unwrap()).await;
+    assert!(
+        third.body.contains("<span id=\"range\">201–249</span>"),
+        "{}",
+        third.body
+    );
+    assert_eq!(page_ids(&third), visible[200..]);
+    assert_eq!(
+        older_link(&third),
+        None,
+        "the last page links to no older one"
+    );
+
+    // The exports take every visible record, whatever page the person is on.
+    let csv = site
+        .mine(&format!("/my/usage.csv?before={}", visible[99]))
+        .await;
+    assert_eq!(csv.status, "200");
+    assert_eq!(
+        csv.body.lines().count(),
+        1 + 249,
+        "header and every visible record"
+    );
+
+    // A page bound that is not a record number is a coded 400.
+    for bad in ["abc", "-5", "0", "1e3"] {
+        let a = site.mine(&format!("/my/usage?before={bad}&lang=en")).await;
+        assert_eq!(a.status, "400", "before={bad}: {}", a.body);
+        assert!(a.body.contains("PSR-"), "{}", a.body);
     }
     site.done().await;
 }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(13, "appointments", "0013_appointments.sql"),
     migration!(14, "template_versions", "0014_template_versions.sql"),
     migration!(15, "webhooks", "0015_webhooks.sql"),
+    migration!(16, "usage_person_index", "0016_usage_person_index.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

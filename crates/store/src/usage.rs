@@ -504,35 +504,40 @@ impl Store {
         to: Option<DateTime<Utc>>,
         limit: i64,
     ) -> Result<Vec<UsageRecord>, StoreError> {
-        let today = crate::submit::armenian_date(self.clock.now());
-        let mut sql = format!(
-            "SELECT {USAGE_COLUMNS}, NULL AS hidden_until FROM usage_log u WHERE u.psn = $1 AND u.body_id <> 'SELF' AND NOT EXISTS \
-             (SELECT 1 FROM usage_hidings h WHERE h.usage_id = u.id AND h.hidden_until > $2)"
+        self.usage_page_for_person(psn, body_id, from, to, None, limit)
+            .await
+    }
+
+    /// One page of [`Store::usage_for_person`]: the newest `limit` records older than the record `before`
+    /// (the last one of the page before; `None` for the first page). A page reads one range of the
+    /// `(psn, id, body_id, at)` index and only its own rows, however many records the person has.
+    pub async fn usage_page_for_person(
+        &self,
+        psn: Psn,
+        body_id: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let mut sql = person_usage_sql(
+            &format!("{USAGE_COLUMNS}, NULL AS hidden_until"),
+            (
+                body_id.is_some(),
+                from.is_some(),
+                to.is_some(),
+                before.is_some(),
+            ),
         );
-        let mut n = 2;
-        let mut push = |sql: &mut String, cond: &str| {
-            n += 1;
-            sql.push_str(&format!(" AND {cond} ${n}"));
-        };
-        if body_id.is_some() {
-            push(&mut sql, "u.body_id =");
-        }
-        if from.is_some() {
-            push(&mut sql, "u.at >=");
-        }
-        if to.is_some() {
-            push(&mut sql, "u.at <");
-        }
         sql.push_str(&format!(
             " ORDER BY u.id DESC LIMIT {}",
             limit.clamp(1, 100_000)
         ));
+        let today = crate::submit::armenian_date(self.clock.now());
         if let Some(hot) = self.hot() {
-            // A person's records are one range of the (psn, id) index: read them with the raw SQLite API on
-            // a blocking thread (up to 10,000 rows; sqlx's per-row decoding was most of this page's time).
-            let mut args: Vec<String> = vec![psn.to_string(), today.to_string()];
-            args.extend(body_id.map(str::to_string));
-            args.extend(from.iter().chain(&to).map(crate::hot::sqlx_instant));
+            // A person's records are one range of the (psn, id, …) index: read them with the raw SQLite API on
+            // a blocking thread (sqlx's per-row decoding was most of this page's time).
+            let args = hot_args(psn, today, body_id, from, to, before);
             return hot
                 .run_blocking(move |c| {
                     let mut st = c.prepare_cached(&sql)?;
@@ -550,8 +555,49 @@ impl Store {
             if let Some(b) = body_id { q = q.bind(b.to_string()); }
             if let Some(f) = from { q = q.bind(f); }
             if let Some(t) = to { q = q.bind(t); }
+            if let Some(b) = before { q = q.bind(b); }
             let rows = q.fetch_all(pool).await?;
             rows.iter().map(usage_of).collect()
+        })
+    }
+
+    /// How many records [`Store::usage_page_for_person`] would list without a limit (with `before`: how many
+    /// are older than that record). Counted in the
+    /// `(psn, id, body_id, at)` index alone (and the hidings' index), without reading the records.
+    pub async fn count_usage_for_person(
+        &self,
+        psn: Psn,
+        body_id: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        before: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let sql = person_usage_sql(
+            "COUNT(*)",
+            (
+                body_id.is_some(),
+                from.is_some(),
+                to.is_some(),
+                before.is_some(),
+            ),
+        );
+        let today = crate::submit::armenian_date(self.clock.now());
+        if let Some(hot) = self.hot() {
+            let args = hot_args(psn, today, body_id, from, to, before);
+            return hot
+                .run_blocking(move |c| {
+                    let mut st = c.prepare_cached(&sql)?;
+                    Ok(st.query_row(rusqlite::params_from_iter(&args), |r| r.get(0))?)
+                })
+                .await;
+        }
+        dispatch!(self, read, pool, ops => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(psn.to_string()).bind(today);
+            if let Some(b) = body_id { q = q.bind(b.to_string()); }
+            if let Some(f) = from { q = q.bind(f); }
+            if let Some(t) = to { q = q.bind(t); }
+            if let Some(b) = before { q = q.bind(b); }
+            Ok(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)
         })
     }
 
@@ -816,6 +862,50 @@ impl NewUsage {
             xroad: self.xroad.clone(),
         }
     }
+}
+
+/// The statement behind a person's usage view, selecting `what`: their records except their own reads and
+/// those hidden from them today (`$1` the PSN, `$2` today), then, as `on` says, the body (`u.body_id =`), the
+/// period's start (`u.at >=`) and end (`u.at <`), and a page's upper bound (`u.id <`), numbered in that order.
+fn person_usage_sql(what: &str, on: (bool, bool, bool, bool)) -> String {
+    let mut sql = format!(
+        "SELECT {what} FROM usage_log u WHERE u.psn = $1 AND u.body_id <> 'SELF' AND NOT EXISTS \
+         (SELECT 1 FROM usage_hidings h WHERE h.usage_id = u.id AND h.hidden_until > $2)"
+    );
+    let mut n = 2;
+    for (cond, wanted) in [
+        ("u.body_id =", on.0),
+        ("u.at >=", on.1),
+        ("u.at <", on.2),
+        ("u.id <", on.3),
+    ] {
+        if wanted {
+            n += 1;
+            sql.push_str(&format!(" AND {cond} ${n}"));
+        }
+    }
+    sql
+}
+
+/// The arguments of [`person_usage_sql`] for the raw SQLite API, in its order (instants as sqlx keeps them).
+fn hot_args(
+    psn: Psn,
+    today: NaiveDate,
+    body_id: Option<&str>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    before: Option<i64>,
+) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    let mut args = vec![Value::Text(psn.to_string()), Value::Text(today.to_string())];
+    args.extend(body_id.map(|b| Value::Text(b.to_string())));
+    args.extend(
+        from.iter()
+            .chain(&to)
+            .map(|t| Value::Text(crate::hot::sqlx_instant(t))),
+    );
+    args.extend(before.map(Value::Integer));
+    args
 }
 
 const USAGE_COLUMNS: &str = "u.id, u.at, u.psn, u.body_id, u.user_uid, u.channel, u.action, u.elements, \

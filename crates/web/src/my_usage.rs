@@ -66,8 +66,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/my/usage/{id}/proof", get(proof))
 }
 
-/// Most records on one page or in one export (the newest).
+/// Most records in one export (the newest).
 const LIMIT: usize = 10_000;
+
+/// Records on one page of the view; the person pages back through older ones (`before=ID`).
+const PAGE: usize = 100;
 
 /// Armenia's offset from UTC (no summer time).
 const YEREVAN_HOURS: i64 = 4;
@@ -87,6 +90,9 @@ struct T {
     pdf: &'static str,
     count: &'static str,
     truncated: &'static str,
+    shown: &'static str,
+    newest: &'static str,
+    older: &'static str,
     none: &'static str,
     when: &'static str,
     body: &'static str,
@@ -126,6 +132,9 @@ fn t(lang: Lang) -> &'static T {
             pdf: "Ներբեռնել PDF ձևաչափով",
             count: "Գրառումների թիվը",
             truncated: "Ցուցադրված են միայն ամենավերջին 10 000 գրառումները. նեղացրեք ժամանակահատվածը",
+            shown: "Ցուցադրված են",
+            newest: "Ամենավերջին գրառումները",
+            older: "Ավելի հին գրառումները",
             none: "Գրառումներ չկան",
             when: "Երբ",
             body: "Մարմին",
@@ -162,6 +171,9 @@ fn t(lang: Lang) -> &'static T {
             pdf: "Download as PDF",
             count: "Number of records",
             truncated: "Only the newest 10,000 records are shown: choose a shorter period",
+            shown: "Shown",
+            newest: "Newest records",
+            older: "Older records",
             none: "No records",
             when: "When",
             body: "Body",
@@ -198,6 +210,9 @@ fn t(lang: Lang) -> &'static T {
             pdf: "Скачать в формате PDF",
             count: "Число записей",
             truncated: "Показаны только последние 10 000 записей: выберите более короткий период",
+            shown: "Показаны",
+            newest: "Самые новые записи",
+            older: "Более ранние записи",
             none: "Записей нет",
             when: "Когда",
             body: "Орган",
@@ -386,16 +401,18 @@ struct Filter {
     body: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    /// The page: records older than this one (the page only; the exports take every record).
+    before: Option<i64>,
 }
 
 impl Filter {
     /// Read `body`, `from` and `to` from the query (empty means absent). On a bad value: the filter as typed
     /// and the code that says what is wrong.
-    fn parse(query: Option<&str>) -> Result<Filter, (Filter, Code)> {
+    fn parse(query: Option<&str>) -> Result<Filter, Box<(Filter, Code)>> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
             .map_err(|_| {
                 let empty = Filter::default();
-                (empty, Code::BadQuery)
+                Box::new((empty, Code::BadQuery))
             })?;
         let get = |name: &str| {
             pairs
@@ -428,21 +445,31 @@ impl Filter {
                 b => Some(b.to_string()),
             };
             let (from, to) = (date(&f.raw_from)?, date(&f.raw_to)?);
+            let before = match get("before").as_str() {
+                "" => None,
+                b => Some(
+                    b.parse::<i64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or(Code::BadQuery)?,
+                ),
+            };
             if let (Some(a), Some(b)) = (from, to)
                 && a > b
             {
                 return Err(Code::PeriodOrder);
             }
-            Ok((body, from, to))
+            Ok((body, from, to, before))
         })();
         match parsed {
-            Ok((body, from, to)) => {
+            Ok((body, from, to, before)) => {
                 f.body = body;
                 f.from = from;
                 f.to = to;
+                f.before = before;
                 Ok(f)
             }
-            Err(code) => Err((f, code)),
+            Err(code) => Err(Box::new((f, code))),
         }
     }
 
@@ -584,10 +611,13 @@ struct Selection {
     /// The card holder.
     psn: Psn,
     filter: Filter,
-    /// Their records that they may see today, newest first, at most [`LIMIT`].
+    /// Their records that they may see today, newest first: for the page, [`PAGE`] of them older than the
+    /// filter's `before`; for an export, at most [`LIMIT`].
     rows: Vec<UsageRecord>,
-    /// Whether there were more than [`LIMIT`].
+    /// Whether there were more (older ones).
     more: bool,
+    /// The page's place: how many records the filter selects, and how many of them are newer than the page.
+    place: Option<(i64, i64)>,
     /// The bodies' names in the page language (see [`body_names`]).
     names: HashMap<String, Option<String>>,
     /// The portal session, when the person came with one (for the top bar and its logout form).
@@ -602,13 +632,14 @@ fn select<'a>(
     state: &'a AppState,
     req: &Request,
     lang: Lang,
+    paged: bool,
 ) -> impl Future<Output = Result<Selection, Response>> + Send + 'a {
     let headers = req.headers().clone();
     let peer = req.extensions().get::<TlsPeer>().cloned();
     let query = req.uri().query().map(str::to_string);
     async move {
         let who = citizen(state, &headers, peer.as_ref()).await;
-        records(state, who, query, lang).await
+        records(state, who, query, lang, paged).await
     }
 }
 
@@ -617,10 +648,12 @@ async fn records(
     who: Result<(Psn, Option<Session>), Code>,
     query: Option<String>,
     lang: Lang,
+    paged: bool,
 ) -> Result<Selection, Response> {
     let (psn, session) = who.map_err(|code| no_card(lang, code))?;
     let tx = t(lang);
-    let filter = Filter::parse(query.as_deref()).map_err(|(f, code)| {
+    let filter = Filter::parse(query.as_deref()).map_err(|e| {
+        let (f, code) = *e;
         let main = format!(
             "<p class=\"err\">{}</p>\n{}\n{}",
             esc(tx.bad_filter),
@@ -630,14 +663,37 @@ async fn records(
         page(lang, StatusCode::BAD_REQUEST, tx.title, &main, None)
     })?;
     let (from, to) = filter.instants();
-    let mut rows = state
-        .0
-        .store
-        .usage_for_person(psn, filter.body.as_deref(), from, to, LIMIT as i64 + 1)
+    let store = &state.0.store;
+    let body = filter.body.as_deref();
+    let (before, limit) = match paged {
+        true => (filter.before, PAGE),
+        false => (None, LIMIT),
+    };
+    let mut rows = store
+        .usage_page_for_person(psn, body, from, to, before, limit as i64 + 1)
         .await
         .map_err(|e| storage_error(lang, &e))?;
-    let more = rows.len() > LIMIT;
-    rows.truncate(LIMIT);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let place = match paged {
+        true => {
+            let total = store.count_usage_for_person(psn, body, from, to, None);
+            let older = async {
+                match before {
+                    Some(b) => {
+                        store
+                            .count_usage_for_person(psn, body, from, to, Some(b))
+                            .await
+                    }
+                    None => Ok(0),
+                }
+            };
+            let (total, older) =
+                tokio::try_join!(total, older).map_err(|e| storage_error(lang, &e))?;
+            Some((total, if before.is_some() { total - older } else { 0 }))
+        }
+        false => None,
+    };
     let names = body_names(state, lang, &rows)
         .await
         .map_err(|e| storage_error(lang, &e))?;
@@ -646,6 +702,7 @@ async fn records(
         filter,
         rows,
         more,
+        place,
         names,
         session,
     })
@@ -660,9 +717,10 @@ async fn view(State(state): State<AppState>, req: Request) -> Response {
         filter,
         rows,
         more,
+        place,
         names,
         session,
-    } = match select(&state, &req, lang).await {
+    } = match select(&state, &req, lang, true).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -674,19 +732,45 @@ async fn view(State(state): State<AppState>, req: Request) -> Response {
         form(lang, &filter)
     );
     let q = esc(&filter.query(lang)).to_string();
+    let (total, newer) = place.unwrap_or((rows.len() as i64, 0));
+    let shown = match rows.len() {
+        0 => String::new(),
+        n => format!(
+            " · {}: <span id=\"range\">{}–{}</span>",
+            esc(tx.shown),
+            newer + 1,
+            newer + n as i64
+        ),
+    };
     main.push_str(&format!(
-        "<p class=\"count\">{}: <span id=\"n\">{}</span> · <a href=\"/my/usage.csv?{q}\">{}</a> · \
+        "<p class=\"count\">{}: <span id=\"n\">{total}</span>{shown} · <a href=\"/my/usage.csv?{q}\">{}</a> · \
          <a href=\"/my/usage.pdf?{q}\">{}</a></p>\n",
         esc(tx.count),
-        rows.len(),
         esc(tx.csv),
         esc(tx.pdf)
     ));
-    if more {
-        main.push_str(&format!("<p class=\"err\">{}</p>\n", esc(tx.truncated)));
+    // Paging: back to the newest records, and on to the older ones (keyset: the last record shown).
+    let mut nav = vec![];
+    if filter.before.is_some() {
+        nav.push(format!(
+            "<a href=\"/my/usage?{q}\" rel=\"first\">{}</a>",
+            esc(tx.newest)
+        ));
     }
+    if let (true, Some(last)) = (more, rows.last()) {
+        nav.push(format!(
+            "<a href=\"/my/usage?{q}&amp;before={}\" rel=\"next\">{} →</a>",
+            last.id,
+            esc(tx.older)
+        ));
+    }
+    let nav = match nav.is_empty() {
+        true => String::new(),
+        false => format!("<nav class=\"pages\"><p>{}</p></nav>\n", nav.join(" · ")),
+    };
     if rows.is_empty() {
         main.push_str(&format!("<p>{}</p>\n", esc(tx.none)));
+        main.push_str(&nav);
         return page(lang, StatusCode::OK, tx.title, &main, session.as_ref());
     }
     main.push_str(&format!(
@@ -730,7 +814,8 @@ async fn view(State(state): State<AppState>, req: Request) -> Response {
             proof = esc(tx.proof),
         ));
     }
-    main.push_str("</tbody></table></div>");
+    main.push_str("</tbody></table></div>\n");
+    main.push_str(&nav);
     page(lang, StatusCode::OK, tx.title, &main, session.as_ref())
 }
 
@@ -753,7 +838,7 @@ fn csv_field(s: &str, free_text: bool) -> String {
 async fn csv(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
     let tx = t(lang);
-    let Selection { rows, names, .. } = match select(&state, &req, lang).await {
+    let Selection { rows, names, .. } = match select(&state, &req, lang, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -809,7 +894,7 @@ fn attachment(body: impl IntoResponse, content_type: &'static str, file_name: &s
 /// `GET /my/usage.pdf`: the records of [`select`] as a PDF/A document, written off the async runtime.
 async fn pdf(State(state): State<AppState>, req: Request) -> Response {
     let lang = lang_of(req.uri(), req.headers());
-    let sel = match select(&state, &req, lang).await {
+    let sel = match select(&state, &req, lang, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -931,7 +1016,7 @@ mod tests {
 
     #[test]
     fn g_3_4_bad_filters_are_coded() {
-        let code = |q: &str| Filter::parse(Some(q)).err().map(|(_, c)| c);
+        let code = |q: &str| Filter::parse(Some(q)).err().map(|e| e.1);
         assert_eq!(code("from=2026-13-01"), Some(Code::InvalidDate));
         assert_eq!(code("to=16.01.2026"), Some(Code::InvalidDate));
         assert_eq!(code("from=2026-1-5"), Some(Code::InvalidDate));

@@ -645,6 +645,7 @@ mod tests {
             filter: super::super::Filter::parse(Some("body=TAX-01&from=2026-01-01")).unwrap(),
             rows: (0..600).map(|i| record(600 - i, &odd)).collect(),
             more: true,
+            place: None,
             names,
             session: None,
         };
@@ -658,6 +659,7 @@ mod tests {
         let empty = Selection {
             rows: vec![],
             more: false,
+            place: None,
             names: Default::default(),
             filter: Default::default(),
             psn,
