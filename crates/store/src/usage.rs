@@ -28,6 +28,23 @@ use sqlx::Row;
 use crate::audit::{Leaf, UsageLineFields, ts, usage_line};
 use crate::{Dialect, Inner, Store, StoreError, corrupt, pg_ops, sqlite_ops};
 
+/// Binds the arguments of [`person_usage_sql`] to a sqlx query, in its order.
+macro_rules! bind_person_usage {
+    ($q:expr, $psn:expr, $today:expr, $body:expr, $from:expr, $to:expr, $before:expr) => {{
+        let mut q = $q.bind($psn.to_string()).bind($today);
+        if let Some(b) = $body {
+            q = q.bind(b.to_string());
+        }
+        for t in [$from, $to].into_iter().flatten() {
+            q = q.bind(t);
+        }
+        if let Some(b) = $before {
+            q = q.bind(b);
+        }
+        q
+    }};
+}
+
 /// The body named in the usage records of a person's reads of their own data ([`Store::read_own`]).
 pub const SELF_BODY: &str = "SELF";
 /// The purpose recorded for a person's reads of their own data.
@@ -510,7 +527,7 @@ impl Store {
 
     /// One page of [`Store::usage_for_person`]: the newest `limit` records older than the record `before`
     /// (the last one of the page before; `None` for the first page). A page reads one range of the
-    /// `(psn, id, body_id, at)` index and only its own rows, however many records the person has.
+    /// `(psn, id, body_id)` index and only its own rows, however many records the person has.
     pub async fn usage_page_for_person(
         &self,
         psn: Psn,
@@ -551,11 +568,7 @@ impl Store {
                 .await;
         }
         dispatch!(self, read, pool, ops => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(psn.to_string()).bind(today);
-            if let Some(b) = body_id { q = q.bind(b.to_string()); }
-            if let Some(f) = from { q = q.bind(f); }
-            if let Some(t) = to { q = q.bind(t); }
-            if let Some(b) = before { q = q.bind(b); }
+            let q = bind_person_usage!(sqlx::query(sqlx::AssertSqlSafe(sql)), psn, today, body_id, from, to, before);
             let rows = q.fetch_all(pool).await?;
             rows.iter().map(usage_of).collect()
         })
@@ -563,7 +576,7 @@ impl Store {
 
     /// How many records [`Store::usage_page_for_person`] would list without a limit (with `before`: how many
     /// are older than that record). Counted in the
-    /// `(psn, id, body_id, at)` index alone (and the hidings' index), without reading the records.
+    /// `(psn, id, body_id)` index alone (and the hidings' index) when no period is given, without reading the records.
     pub async fn count_usage_for_person(
         &self,
         psn: Psn,
@@ -592,11 +605,7 @@ impl Store {
                 .await;
         }
         dispatch!(self, read, pool, ops => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(psn.to_string()).bind(today);
-            if let Some(b) = body_id { q = q.bind(b.to_string()); }
-            if let Some(f) = from { q = q.bind(f); }
-            if let Some(t) = to { q = q.bind(t); }
-            if let Some(b) = before { q = q.bind(b); }
+            let q = bind_person_usage!(sqlx::query(sqlx::AssertSqlSafe(sql)), psn, today, body_id, from, to, before);
             Ok(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)
         })
     }
