@@ -406,8 +406,8 @@ struct Filter {
 }
 
 impl Filter {
-    /// Read `body`, `from` and `to` from the query (empty means absent). On a bad value: the filter as typed
-    /// and the code that says what is wrong.
+    /// Read `body`, `from`, `to` and the page bound `before` from the query (empty means absent). On a bad
+    /// value: the filter as typed and the code that says what is wrong.
     fn parse(query: Option<&str>) -> Result<Filter, Box<(Filter, Code)>> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
             .map_err(|_| {
