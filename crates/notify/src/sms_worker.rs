@@ -47,7 +47,8 @@ enum Attempt {
 
 /// What became of one claimed message in a window.
 enum Outcome {
-    Attempted(OutboxMessage, Attempt),
+    /// Boxed: a row is large beside the other variants.
+    Attempted(Box<OutboxMessage>, Attempt),
     /// Put back by the hourly cap.
     Deferred,
     /// Not attempted: the provider failed for an earlier message to the same number in this window; put
@@ -167,7 +168,7 @@ async fn send_group<S: SmsSender + Sync>(
             }
             let to = Msisdn::parse(&msg.recipient);
             let a = attempt(store, sender, cfg, &msg, to, sent_here).await?;
-            Ok(Outcome::Attempted(msg, a))
+            Ok(Outcome::Attempted(Box::new(msg), a))
         }
         .await;
         match &o {
