@@ -15,10 +15,11 @@
 //! - `--mode sms`: `--messages M` notifications queued, one `sms` row each, then the SMS worker
 //!   (`popreg_notify::deliver_sms_due`) delivers them over SMPP 3.4 (bind_transceiver, submit_sm) to a
 //!   small SMSC sink in this file built on the project's own `smpp/pdu.rs` (it answers each `submit_sm`
-//!   with a `submit_sm_resp` and nothing else). Prints SMS/s.
+//!   with a `submit_sm_resp` and nothing else), with `notify.sms.smpp.window = --window W` (default 10,
+//!   the configuration's default). Prints SMS/s.
 //!
 //! `cargo bench -p popreg --bench notify -- --mode enqueue|email|sms [--seconds 10] [--clients 4]
-//! [--batch 500] [--messages 20000] [--concurrency 16] [--persons 2000]`
+//! [--batch 500] [--messages 20000] [--concurrency 16] [--window 10] [--persons 2000]`
 //! Method and figures: docs/benchmarks.md ("issue 7: notifications").
 
 use std::sync::Arc;
@@ -336,12 +337,14 @@ async fn smsc_sink() -> anyhow::Result<(u16, Arc<AtomicU64>)> {
 
 async fn sms(store: &Store, psns: Arc<Vec<Psn>>) -> anyhow::Result<()> {
     let m = arg("--messages", 10_000);
+    let window = arg("--window", 10) as u32;
     let (port, submits) = smsc_sink().await?;
     let cfg = SmsConfig {
         smpp: SmppConfig {
             host: "127.0.0.1".into(),
             port,
             system_id: "popreg".into(),
+            window,
             ..SmppConfig::default()
         },
         max_per_second: 0,
@@ -353,7 +356,7 @@ async fn sms(store: &Store, psns: Arc<Vec<Psn>>) -> anyhow::Result<()> {
     // Only the notifications' SMS rows are due on the `sms` channel (the verification codes were used).
     let (sent, elapsed) = drain(|| popreg_notify::deliver_sms_due(store, &channel, &cfg)).await?;
     println!(
-        "sms: {sent} handed to the SMSC sink in {elapsed:.2} s: {:.0} SMS/s ({} submit_sm)",
+        "sms: {sent} handed to the SMSC sink in {elapsed:.2} s: {:.0} SMS/s ({} submit_sm, window {window})",
         sent as f64 / elapsed,
         submits.load(Ordering::Relaxed)
     );

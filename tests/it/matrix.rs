@@ -765,6 +765,13 @@ fn matrix(
             &["notifier", "operator"],
         ),
         (
+            "/notifications/batch",
+            post.clone(),
+            "/api/v1/notifications/batch".into(),
+            "{}",
+            &["notifier", "operator"],
+        ),
+        (
             "/notifications/{id}",
             get.clone(),
             "/api/v1/notifications/00".into(),

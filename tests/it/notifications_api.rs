@@ -24,6 +24,7 @@ crate::conformance!(
     a1_5_6_a_body_sends_through_the_api_and_follows_delivery,
     g_3_3_the_hourly_cap_per_address_defers_excess_mail_and_loses_none,
     g_3_3_the_email_rate_limit_paces_the_worker,
+    a1_5_6_the_batch_form_sends_all_or_none_and_answers_each_id,
 );
 
 pub(crate) const PORTAL: &str = "https://e-citizen.example.am";
@@ -909,4 +910,126 @@ async fn g_3_3_the_email_rate_limit_paces_the_worker(db: TestDb) {
         took >= std::time::Duration::from_millis(490),
         "paced by the token bucket: {took:?}"
     );
+}
+
+/// The batch form of the sending API (issue 7): every notification written with its forwards and answered
+/// with its own id in order, or — when one cannot be sent — none, with the refusal naming it; a batch sent
+/// again is answered with the same ids and sends nothing twice.
+async fn a1_5_6_the_batch_form_sends_all_or_none_and_answers_each_id(db: TestDb) {
+    let s = &db.store;
+    let (a, b) = (person(s, 31).await, person(s, 32).await);
+    verified_email(s, a, "first@example.am").await;
+    let key = keyed_body(s, SENDER, &[Function::SendNotifications]).await;
+    let (app, c) = crate::api::spawn(&db).await;
+    let url = format!("{}/api/v1/notifications/batch", app.url());
+    let item = |to: Psn, key: &str| {
+        json!({"recipient_psn": to.to_string(), "subject": "Ծանուցում", "body": "Խնդրում ենք ներկայանալ։",
+               "idempotency_key": key})
+    };
+    let post = |body: Value| c.post(&url).header("X-API-Key", &key).json(&body).send();
+    let outbox = |s: &Store| {
+        let s = s.clone();
+        async move {
+            s.outbox_recent(100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.dedupe_key.starts_with("notification:"))
+                .count()
+        }
+    };
+    let before = outbox(s).await;
+
+    // One notification to an unknown person: nothing is written, the refusal names it.
+    let r = post(json!({"notifications": [item(a, "k-1"), item(psn(99), "k-2")]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "PSR-PSN-0004", "{e}");
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("notifications[1]: "),
+        "{e}"
+    );
+    assert_eq!(s.inbox(a, 0, 10).await.unwrap().total, 0);
+    assert_eq!(outbox(s).await, before);
+
+    // Two: both written, each with its own id, in order; the forward to the verified address too.
+    let r = post(json!({"notifications": [item(a, "k-1"), item(b, "k-2")]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let sent: Value = r.json().await.unwrap();
+    let ids: Vec<String> = sent["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            assert_eq!(n["replayed"], false);
+            assert_eq!(
+                n["status_url"],
+                format!("/api/v1/notifications/{}", n["id"].as_str().unwrap())
+            );
+            n["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(s.inbox(a, 0, 10).await.unwrap().items[0].id, ids[0]);
+    assert_eq!(s.inbox(b, 0, 10).await.unwrap().items[0].id, ids[1]);
+    assert_eq!(
+        outbox(s).await,
+        before + 1,
+        "one forward: a's verified address"
+    );
+    let st = s
+        .notification_status(SENDER, &ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.destinations.len(), 2, "{st:?}");
+
+    // The same batch again: the same ids, replays, nothing new.
+    let r = post(json!({"notifications": [item(a, "k-1"), item(b, "k-2")]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["notifications"][0]["id"], ids[0].as_str());
+    assert_eq!(again["notifications"][1]["id"], ids[1].as_str());
+    assert_eq!(again["notifications"][1]["replayed"], true);
+    assert_eq!(s.inbox(a, 0, 10).await.unwrap().total, 1);
+    assert_eq!(outbox(s).await, before + 1);
+
+    // The limits: an empty batch, paper delivery, the header key.
+    let r = post(json!({"notifications": []})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "PSR-VAL-0011");
+    let mut paper = item(a, "k-3");
+    paper["paper_delivery"] = json!(true);
+    let r = post(json!({"notifications": [item(b, "k-4"), paper]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("notifications[1]: paper_delivery"),
+        "{e}"
+    );
+    let r = c
+        .post(&url)
+        .header("X-API-Key", &key)
+        .header("Idempotency-Key", "k-5")
+        .json(&json!({"notifications": [item(b, "k-5")]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(s.inbox(b, 0, 10).await.unwrap().total, 1);
 }

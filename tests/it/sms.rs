@@ -30,6 +30,7 @@ crate::conformance!(
     g_7_two_workers_never_send_the_same_sms_twice,
     g_7_the_gateway_receipt_route_needs_its_secret,
     g_3_3_the_hourly_cap_per_number_defers_sms_and_sends_them_later,
+    g_7_an_smsc_dropping_the_connection_mid_window_loses_no_sms,
 );
 
 const FIXTURE: &str = concat!(
@@ -495,4 +496,159 @@ async fn g_3_3_the_hourly_cap_per_number_defers_sms_and_sends_them_later(db: Tes
     assert_eq!(deliver(s, &channel, &cfg).await.sent, 1);
     let late = smsc.submits();
     assert_eq!(late.len(), 1, "only the deferred one, now: {late:?}");
+}
+
+/// A scripted SMSC on loopback, for what the smpp34 server does not do on demand: it binds the client,
+/// then answers the first `answer` of the `submit_sm` it reads and drops the connection while the others of
+/// the window wait for their answer. The next connection answers everything. Every `submit_sm` it reads is
+/// reported on the returned channel (whether on the first connection, and the destination digits), and so
+/// is the bind of a later connection (`(false, "bind")`).
+async fn dropping_smsc(answer: usize) -> (u16, mpsc::UnboundedReceiver<(bool, String)>) {
+    use popreg_notify::smpp::pdu::{self, Pdu};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((mut s, _)) = l.accept().await {
+            let mut buf = vec![];
+            let mut answered = 0;
+            'conn: loop {
+                let mut chunk = [0u8; 4096];
+                match s.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                while let Ok(Some(p)) = pdu::take(&mut buf) {
+                    let reply = match p.command_id {
+                        pdu::BIND_TRANSCEIVER => {
+                            if !first {
+                                let _ = tx.send((false, "bind".to_string()));
+                            }
+                            Pdu::response(pdu::BIND_TRANSCEIVER_RESP, 0, p.seq, b"SMSC\0".to_vec())
+                        }
+                        pdu::SUBMIT_SM => {
+                            // The destination: after service_type, source TON/NPI/address, dest TON/NPI.
+                            let body = &p.body;
+                            let mut i = body.iter().position(|b| *b == 0).unwrap() + 3;
+                            i += body[i..].iter().position(|b| *b == 0).unwrap() + 3;
+                            let end = i + body[i..].iter().position(|b| *b == 0).unwrap();
+                            let dest = String::from_utf8_lossy(&body[i..end]).into_owned();
+                            let _ = tx.send((first, dest.clone()));
+                            if first && answered == answer {
+                                // Mid-window: the rest of the window never gets an answer.
+                                break 'conn;
+                            }
+                            answered += 1;
+                            Pdu::response(
+                                pdu::SUBMIT_SM_RESP,
+                                0,
+                                p.seq,
+                                format!("id-{dest}-{}\0", u8::from(first)).into_bytes(),
+                            )
+                        }
+                        pdu::ENQUIRE_LINK => {
+                            Pdu::response(pdu::ENQUIRE_LINK_RESP, 0, p.seq, vec![])
+                        }
+                        pdu::UNBIND => Pdu::response(pdu::UNBIND_RESP, 0, p.seq, vec![]),
+                        _ => continue,
+                    };
+                    if s.write_all(&reply.encode()).await.is_err() {
+                        break 'conn;
+                    }
+                }
+            }
+            first = false;
+        }
+    });
+    (port, rx)
+}
+
+/// Issue 7 ("an SMSC that drops the connection mid-batch loses no message"), with the SMPP window: four
+/// SMS in flight at once, the SMSC answers two and drops the connection. The two it accepted are recorded
+/// as sent with their ids and never sent again; the two left unanswered are temporary failures, sent again
+/// after the backoff over the new session; none is lost.
+async fn g_7_an_smsc_dropping_the_connection_mid_window_loses_no_sms(db: TestDb) {
+    let s = &db.store;
+    let (port, mut seen) = dropping_smsc(2).await;
+    let cfg = SmsConfig {
+        max_per_second: 0,
+        timeout_seconds: 5,
+        daily_cap_per_number: 0,
+        smpp: SmppConfig {
+            host: "127.0.0.1".into(),
+            port,
+            system_id: "popreg".into(),
+            window: 4,
+            ..SmppConfig::default()
+        },
+        ..SmsConfig::default()
+    };
+    let (channel, _reports) = SmsChannel::start(&cfg).unwrap();
+    let SmsChannel::Smpp(client) = &channel else {
+        unreachable!()
+    };
+    assert!(client.wait_bound(Duration::from_secs(15)).await, "bound");
+    for i in 0..4 {
+        enqueue(s, &format!("+3749120000{i}"), 1, &format!("window:{i}")).await;
+    }
+    let d = deliver(s, &channel, &cfg).await;
+    assert_eq!((d.sent, d.failed), (2, 2), "{d:?}");
+    let mut first = vec![];
+    while let Ok((true, dest)) = seen.try_recv() {
+        first.push(dest);
+    }
+    // The whole window went out before any answer came (the SMSC drops the connection at the third).
+    assert!(first.len() >= 3, "{first:?}");
+    let rows = s.outbox_recent(10).await.unwrap();
+    let sent: Vec<_> = rows.iter().filter(|m| m.sent_at.is_some()).collect();
+    let waiting: Vec<_> = rows.iter().filter(|m| m.sent_at.is_none()).collect();
+    assert_eq!((sent.len(), waiting.len()), (2, 2));
+    for m in &waiting {
+        assert_eq!(m.attempts, 1);
+        assert!(m.last_error.is_some(), "{m:?}");
+    }
+    // The accepted ones carry their SMSC ids: a receipt finds each.
+    for m in &sent {
+        let digits = m.recipient.trim_start_matches('+');
+        let r = s
+            .sms_receipt(&format!("id-{digits}-1"), "delivered", None)
+            .await
+            .unwrap()
+            .expect("the part is recorded with its id");
+        assert_eq!(r.outbox_id, m.id);
+    }
+
+    // After the backoff, over the new session (bound: the SMSC has seen the new bind, and the client its
+    // answer): only the two unanswered ones again.
+    while let Some((on_first, what)) = seen.recv().await {
+        if !on_first && what == "bind" {
+            break;
+        }
+    }
+    assert!(
+        client.wait_bound(Duration::from_secs(15)).await,
+        "bound again"
+    );
+    db.clock.advance(Span::seconds(31));
+    let d = deliver(s, &channel, &cfg).await;
+    assert_eq!((d.sent, d.failed), (2, 0), "{d:?}");
+    let mut again = vec![];
+    while let Ok((false, dest)) = seen.try_recv() {
+        again.push(dest);
+    }
+    again.sort();
+    let mut expected: Vec<String> = waiting
+        .iter()
+        .map(|m| m.recipient.trim_start_matches('+').to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        again, expected,
+        "each unanswered SMS once more, no accepted one"
+    );
+    let rows = s.outbox_recent(10).await.unwrap();
+    assert!(rows.iter().all(|m| m.sent_at.is_some()), "none lost");
+    assert_eq!(deliver(s, &channel, &cfg).await, Delivered::default());
 }

@@ -323,6 +323,15 @@ impl SmsConfig {
         Duration::from_secs(self.timeout_seconds.max(1))
     }
 
+    /// Messages the worker has in flight at once: the SMPP window (`smpp.window`, at least 1); one at a
+    /// time for the HTTP gateway.
+    pub fn in_flight(&self) -> usize {
+        match self.provider {
+            SmsProviderKind::Smpp => self.smpp.window.clamp(1, 1000) as usize,
+            SmsProviderKind::Http => 1,
+        }
+    }
+
     /// Whether a provider is configured: an SMPP account (`smpp.system_id`) or a gateway (`http.url`).
     /// Without one the worker leaves the `sms` rows in the outbox.
     pub fn is_configured(&self) -> bool {
@@ -353,6 +362,10 @@ pub struct SmppConfig {
     pub enquire_link_seconds: u64,
     /// The longest wait between two reconnection attempts (the wait starts at one second and doubles).
     pub reconnect_max_seconds: u64,
+    /// `submit_sm` sent and not yet answered at most (the SMPP window); the worker also claims this many
+    /// messages at once and has them in flight together. 1: one at a time. Ask the operator what their
+    /// SMSC allows (often 10; an SMSC over its window answers `ESME_RTHROTTLED`, which is retried).
+    pub window: u32,
 }
 
 impl Default for SmppConfig {
@@ -367,6 +380,7 @@ impl Default for SmppConfig {
             system_type: String::new(),
             enquire_link_seconds: 30,
             reconnect_max_seconds: 60,
+            window: 10,
         }
     }
 }

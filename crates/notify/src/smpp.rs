@@ -14,6 +14,10 @@
 //! sent as concatenated parts with the 6-octet UDH (IEI 0x00) and `esm_class` 0x40. Every part asks for a
 //! delivery receipt (`registered_delivery` 1) and has its own SMSC message id.
 //!
+//! **Window.** Up to [`SmppSettings::window`] `submit_sm` are outstanding at once, each answer matched to
+//! its part by `sequence_number` whatever the order the SMSC answers in; callers simply call
+//! [`SmppClient::send`] concurrently (the SMS worker has a window's worth of messages in flight).
+//!
 //! **Session.** One task owns the connection. It answers the SMSC's `enquire_link` and `unbind`, acknowledges
 //! every `deliver_sm` (passing receipts to the report channel; when that channel is full it answers
 //! `ESME_RX_T_APPN` so the SMSC delivers the receipt again later), answers an unknown request with
@@ -70,6 +74,8 @@ pub struct SmppSettings {
     pub enquire_link: Duration,
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
+    /// `submit_sm` outstanding at most (sent, not yet answered): the SMPP window, at least 1.
+    pub window: usize,
 }
 
 impl SmppSettings {
@@ -108,6 +114,7 @@ impl SmppSettings {
             enquire_link: Duration::from_secs(s.enquire_link_seconds.max(1)),
             reconnect_min: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(s.reconnect_max_seconds.max(1)),
+            window: cfg.in_flight(),
         })
     }
 
@@ -606,6 +613,7 @@ impl Session {
 
     async fn bound_loop(&mut self, mut conn: Conn, mut seq: Seq) -> End {
         let timeout = self.settings.timeout;
+        let window = self.settings.window.max(1);
         let mut pending = Pending::new();
         let mut link = tokio::time::interval_at(
             Instant::now() + self.settings.enquire_link,
@@ -633,7 +641,9 @@ impl Session {
                         break End::Dropped(why);
                     }
                 },
-                cmd = self.cmds.recv() => match cmd {
+                // The window: no further submit_sm while `window` wait for their answer (the parts queue
+                // in the command channel meanwhile).
+                cmd = self.cmds.recv(), if pending.len() < window => match cmd {
                     Some(c) => {
                         if c.reply.is_closed() || Instant::now() >= c.deadline {
                             continue;
@@ -995,6 +1005,7 @@ mod session_tests {
             enquire_link: Duration::from_millis(200),
             reconnect_min: Duration::from_millis(50),
             reconnect_max: Duration::from_millis(200),
+            window: 10,
         }
     }
 
@@ -1097,6 +1108,62 @@ mod session_tests {
             peer.send(Pdu::new(pdu::UNBIND_RESP, u.seq, vec![])).await;
         });
         assert!(!client.is_bound());
+    }
+
+    /// The SMPP window (issue 7): with `window` 3, three `submit_sm` are outstanding before the SMSC answers
+    /// any; answered in reverse order, each answer reaches the message it belongs to (matched by
+    /// `sequence_number`), and a fourth message goes out once the window has room.
+    #[tokio::test]
+    async fn g_7_answers_out_of_order_reach_their_own_messages_within_the_window() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut s = settings(l.local_addr().unwrap().port());
+        s.window = 3;
+        s.timeout = Duration::from_secs(10);
+        let (client, _reports) = SmppClient::start_with(s).unwrap();
+        let mut peer = Peer::accept(&l).await;
+        assert!(client.wait_bound(Duration::from_secs(5)).await);
+        let to = Msisdn::parse("091234567").unwrap();
+        // The SMSC's message id names the text it was given (GSM-7 unpacked: ASCII letters as they are).
+        let id_of = |p: &Pdu| {
+            let text = ["one", "two", "three", "four"]
+                .into_iter()
+                .find(|t| p.body.ends_with(t.as_bytes()))
+                .expect("a known text");
+            format!("id-{text}\0").into_bytes()
+        };
+        let sends = async {
+            tokio::join!(
+                client.send(&to, "one", "r1"),
+                client.send(&to, "two", "r2"),
+                client.send(&to, "three", "r3"),
+                client.send(&to, "four", "r4"),
+            )
+        };
+        let smsc = async {
+            let mut window = vec![];
+            for _ in 0..3 {
+                let p = peer.next().await;
+                assert_eq!(p.command_id, pdu::SUBMIT_SM);
+                window.push(p);
+            }
+            let mut seqs: Vec<u32> = window.iter().map(|p| p.seq).collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            assert_eq!(seqs.len(), 3, "each part its own sequence number");
+            for p in window.iter().rev() {
+                peer.send(Pdu::response(pdu::SUBMIT_SM_RESP, 0, p.seq, id_of(p)))
+                    .await;
+            }
+            let p = peer.next().await;
+            assert_eq!(p.command_id, pdu::SUBMIT_SM);
+            peer.send(Pdu::response(pdu::SUBMIT_SM_RESP, 0, p.seq, id_of(&p)))
+                .await;
+        };
+        let ((one, two, three, four), ()) = tokio::join!(sends, smsc);
+        assert_eq!(one.unwrap().0, ["id-one"]);
+        assert_eq!(two.unwrap().0, ["id-two"]);
+        assert_eq!(three.unwrap().0, ["id-three"]);
+        assert_eq!(four.unwrap().0, ["id-four"]);
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
-//! Delivery of the outbox's `sms` rows (G.7, G.3.3): claim a due row (the same lease as e-mails; on
-//! PostgreSQL `FOR UPDATE SKIP LOCKED`), render its text, hand it to the SMS provider, and record the
-//! outcome with the provider's ids of its parts; delivery receipts then mark it delivered or failed.
+//! Delivery of the outbox's `sms` rows (G.7, G.3.3): claim a window of due rows (the same lease as
+//! e-mails; on PostgreSQL `FOR UPDATE SKIP LOCKED`), render their texts, hand them to the SMS provider
+//! together (the SMPP window, `notify.sms.smpp.window`), and record the outcomes, the accepted ones with the
+//! provider's ids of their parts in one transaction; delivery receipts then mark them delivered or failed.
 //!
 //! - A temporary or technical failure is retried with the e-mails' backoff ([`crate::backoff`]); a
 //!   permanent one (the number does not exist, the text is too long, the daily cap is reached, a failed
@@ -44,14 +45,27 @@ enum Attempt {
     },
 }
 
+/// What became of one claimed message in a window.
+enum Outcome {
+    /// Boxed: a row is large beside the other variants.
+    Attempted(Box<OutboxMessage>, Attempt),
+    /// Put back by the hourly cap.
+    Deferred,
+    /// Not attempted: the provider failed for an earlier message to the same number in this window; put
+    /// back as due, no attempt counted.
+    Released,
+}
+
 /// The lease of a claimed SMS: every part may take the whole timeout, plus a minute.
 fn lease(cfg: &SmsConfig) -> Span {
     let parts = cfg.max_parts.clamp(1, 255) as u32 + 2;
     Span::from_std(cfg.timeout() * parts).unwrap_or(crate::RETRY_CAP) + Span::seconds(60)
 }
 
-/// One pass: deliver every `sms` row due now through `sender`, one claimed at a time. Stops early when the
-/// provider fails (no session, throttled, refused credentials): the rest are tried next pass.
+/// One pass: deliver every `sms` row due now through `sender`, a window at a time: up to
+/// `notify.sms.smpp.window` rows claimed at once and in flight together (the ones to one number one after
+/// another, so the caps count right), what the provider accepted recorded in one transaction. Stops early
+/// when the provider fails (no session, throttled, refused credentials): the rest are tried next pass.
 pub async fn deliver_sms_due<S: SmsSender + Sync>(
     store: &Store,
     sender: &S,
@@ -67,67 +81,165 @@ pub(crate) async fn deliver_sms<S: SmsSender + Sync>(
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Delivered, NotifyError> {
     let lease = lease(cfg);
+    let width = cfg.in_flight();
     let mut done = Delivered::default();
     while done.sent + done.failed + done.deferred < MAX_PER_PASS && !stop() {
-        let Some(msg) = store.outbox_claim("sms", 1, lease).await?.pop() else {
+        let claimed = store.outbox_claim("sms", width as i64, lease).await?;
+        if claimed.is_empty() {
             break;
-        };
-        if deferred_by_cap(store, &msg, cfg.recipient_max_per_hour).await? {
-            done.deferred += 1;
-            continue;
         }
-        let to = Msisdn::parse(&msg.recipient);
-        let masked = to.as_ref().map(Msisdn::masked).unwrap_or_default();
-        match attempt(store, sender, cfg, &msg, to).await? {
-            Attempt::Sent(ids) => {
-                store.outbox_sms_sent(msg.id, &ids.0).await?;
-                done.sent += 1;
-                metrics::counter!("popreg_outbox_sent_total", "template" => msg.template.clone())
-                    .increment(1);
-                tracing::info!(
-                    outbox_id = msg.id,
-                    template = %msg.template,
-                    to = %masked,
-                    parts = ids.0.len(),
-                    attempt = msg.attempts + 1,
-                    "SMS handed to the provider"
-                );
+        let mut groups: Vec<Vec<OutboxMessage>> = vec![];
+        for msg in claimed {
+            match groups.iter_mut().find(|g| g[0].recipient == msg.recipient) {
+                Some(g) => g.push(msg),
+                None => groups.push(vec![msg]),
             }
-            Attempt::GiveUp(reason) => {
-                store.outbox_gave_up(msg.id, &reason).await?;
-                done.failed += 1;
-                metrics::counter!("popreg_outbox_failed_total", "template" => msg.template.clone())
-                    .increment(1);
-                tracing::warn!(
-                    outbox_id = msg.id,
-                    template = %msg.template,
-                    to = %masked,
-                    error = %reason,
-                    "SMS not delivered; permanent failure, not tried again"
-                );
-            }
-            Attempt::Retry {
-                reason,
-                kind,
-                provider,
-            } => {
-                let retry_at = schedule_retry(store, &msg, &reason, kind, &mut done).await?;
-                tracing::warn!(
-                    outbox_id = msg.id,
-                    template = %msg.template,
-                    to = %masked,
-                    attempt = msg.attempts + 1,
-                    retry_at = %retry_at.to_rfc3339(),
-                    error = %reason,
-                    "SMS not delivered; will retry"
-                );
-                if provider {
-                    break;
+        }
+        let outcomes = futures_util::future::join_all(
+            groups
+                .into_iter()
+                .map(|group| send_group(store, sender, cfg, group)),
+        )
+        .await;
+        let mut sent = vec![];
+        let mut attempted = vec![];
+        let mut provider_down = false;
+        let mut failed = None;
+        for outcome in outcomes.into_iter().flatten() {
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    // Recorded after what the provider took, which must not be lost with it.
+                    failed = failed.or(Some(e));
+                    continue;
                 }
+            };
+            match outcome {
+                Outcome::Deferred => done.deferred += 1,
+                Outcome::Released => provider_down = true,
+                Outcome::Attempted(msg, Attempt::Sent(ids)) => {
+                    sent.push((msg.id, ids.0.clone()));
+                    attempted.push((msg, Attempt::Sent(ids)));
+                }
+                Outcome::Attempted(msg, a) => attempted.push((msg, a)),
             }
+        }
+        // What the provider took, first and together: after a crash before this commit, the window is sent
+        // again when its claims lapse (the SMSC sees each dedupe key's message twice at worst).
+        store.outbox_sms_sent_many(&sent).await?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        for (msg, a) in attempted {
+            provider_down |= record(store, &msg, a, &mut done).await?;
+        }
+        if provider_down {
+            break;
         }
     }
     Ok(done)
+}
+
+/// Send the claimed messages to one number, one after another. When the provider fails, the rest are
+/// released (due again at once, no attempt counted).
+async fn send_group<S: SmsSender + Sync>(
+    store: &Store,
+    sender: &S,
+    cfg: &SmsConfig,
+    group: Vec<OutboxMessage>,
+) -> Vec<Result<Outcome, NotifyError>> {
+    let mut out = Vec::with_capacity(group.len());
+    let mut sent_here = 0i64;
+    let mut down = false;
+    for msg in group {
+        if down {
+            out.push(
+                store
+                    .outbox_defer(msg.id, store.clock().now())
+                    .await
+                    .map(|()| Outcome::Released)
+                    .map_err(NotifyError::from),
+            );
+            continue;
+        }
+        let o = async {
+            if deferred_by_cap(store, &msg, cfg.recipient_max_per_hour, sent_here).await? {
+                return Ok(Outcome::Deferred);
+            }
+            let to = Msisdn::parse(&msg.recipient);
+            let a = attempt(store, sender, cfg, &msg, to, sent_here).await?;
+            Ok(Outcome::Attempted(Box::new(msg), a))
+        }
+        .await;
+        match &o {
+            Ok(Outcome::Attempted(_, Attempt::Sent(_))) => sent_here += 1,
+            Ok(Outcome::Attempted(_, Attempt::Retry { provider: true, .. })) | Err(_) => {
+                down = true
+            }
+            _ => {}
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// Record an attempt other than a success (those are recorded together), log it and count it. Answers
+/// whether the provider itself failed (the pass stops).
+async fn record(
+    store: &Store,
+    msg: &OutboxMessage,
+    a: Attempt,
+    done: &mut Delivered,
+) -> Result<bool, NotifyError> {
+    let to = Msisdn::parse(&msg.recipient);
+    let masked = to.as_ref().map(Msisdn::masked).unwrap_or_default();
+    match a {
+        Attempt::Sent(ids) => {
+            done.sent += 1;
+            metrics::counter!("popreg_outbox_sent_total", "template" => msg.template.clone())
+                .increment(1);
+            tracing::info!(
+                outbox_id = msg.id,
+                template = %msg.template,
+                to = %masked,
+                parts = ids.0.len(),
+                attempt = msg.attempts + 1,
+                "SMS handed to the provider"
+            );
+            Ok(false)
+        }
+        Attempt::GiveUp(reason) => {
+            store.outbox_gave_up(msg.id, &reason).await?;
+            done.failed += 1;
+            metrics::counter!("popreg_outbox_failed_total", "template" => msg.template.clone())
+                .increment(1);
+            tracing::warn!(
+                outbox_id = msg.id,
+                template = %msg.template,
+                to = %masked,
+                error = %reason,
+                "SMS not delivered; permanent failure, not tried again"
+            );
+            Ok(false)
+        }
+        Attempt::Retry {
+            reason,
+            kind,
+            provider,
+        } => {
+            let retry_at = schedule_retry(store, msg, &reason, kind, done).await?;
+            tracing::warn!(
+                outbox_id = msg.id,
+                template = %msg.template,
+                to = %masked,
+                attempt = msg.attempts + 1,
+                retry_at = %retry_at.to_rfc3339(),
+                error = %reason,
+                "SMS not delivered; will retry"
+            );
+            Ok(provider)
+        }
+    }
 }
 
 async fn attempt<S: SmsSender + Sync>(
@@ -136,6 +248,7 @@ async fn attempt<S: SmsSender + Sync>(
     cfg: &SmsConfig,
     msg: &OutboxMessage,
     to: Result<Msisdn, crate::sms::MsisdnError>,
+    unrecorded: i64,
 ) -> Result<Attempt, NotifyError> {
     let to = match to {
         Ok(to) => to,
@@ -144,7 +257,7 @@ async fn attempt<S: SmsSender + Sync>(
     let cap = cfg.daily_cap_per_number;
     if cap > 0 {
         let since = store.clock().now() - Span::hours(24);
-        let sent = store.sms_sent_since(&msg.recipient, since).await?;
+        let sent = store.sms_sent_since(&msg.recipient, since).await? + unrecorded;
         if sent >= i64::from(cap) {
             return Ok(Attempt::GiveUp(format!(
                 "daily cap reached: {sent} SMS to this number in the last 24 hours \

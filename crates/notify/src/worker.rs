@@ -69,24 +69,28 @@ pub(crate) async fn schedule_retry(
 
 /// The per-recipient cap (`recipient_max_per_hour` of the message's channel): when `msg`'s recipient has
 /// had `cap` messages of its channel in the last hour, the message is put back to wait (no attempt, no
-/// failure: never lost) until the oldest of them is an hour old, and the answer is `true`.
+/// failure: never lost) until the oldest of them is an hour old, and the answer is `true`. `unrecorded`:
+/// messages to the same recipient sent in this pass but not recorded yet (a batch records them together).
 pub(crate) async fn deferred_by_cap(
     store: &Store,
     msg: &popreg_store::OutboxMessage,
     cap: u32,
+    unrecorded: i64,
 ) -> Result<bool, NotifyError> {
     if cap == 0 {
         return Ok(false);
     }
     let now = store.clock().now();
-    let (sent, oldest) = store
+    let (recorded, oldest) = store
         .outbox_sent_to_since(&msg.channel, &msg.recipient, now - Span::hours(1))
         .await?;
+    let sent = recorded + unrecorded;
     if sent < i64::from(cap) {
         return Ok(false);
     }
+    // Without a recorded one, the oldest of the hour is one sent just now.
     let until = oldest
-        .map_or(now, |t| t + Span::hours(1))
+        .map_or(now + Span::hours(1), |t| t + Span::hours(1))
         .max(now + Span::seconds(1));
     store.outbox_defer(msg.id, until).await?;
     metrics::counter!("popreg_outbox_deferred_total", "channel" => msg.channel.clone())
@@ -112,8 +116,11 @@ pub async fn deliver_due(store: &Store, mailer: &Mailer) -> Result<Delivered, No
 
 /// What became of one claimed e-mail.
 enum One {
+    /// Accepted by the relay; recorded with the others of its batch.
     Sent,
-    Failed { relay_down: bool },
+    Failed {
+        relay_down: bool,
+    },
     Deferred,
 }
 
@@ -141,49 +148,39 @@ async fn deliver(
         }
         let outcomes = futures_util::future::join_all(groups.into_iter().map(|group| async move {
             let mut out = vec![];
+            let mut sent_here = 0;
             for msg in group {
-                out.push(deliver_one(store, mailer, &msg).await);
+                let o = deliver_one(store, mailer, &msg, sent_here).await;
+                if matches!(o, Ok(One::Sent)) {
+                    sent_here += 1;
+                }
+                out.push((msg, o));
             }
             out
         }))
         .await;
         let mut relay_down = false;
-        for outcome in outcomes.into_iter().flatten() {
-            match outcome? {
-                One::Sent => done.sent += 1,
-                One::Deferred => done.deferred += 1,
-                One::Failed { relay_down: down } => {
+        let mut sent = vec![];
+        let mut failed = None;
+        for (msg, outcome) in outcomes.into_iter().flatten() {
+            match outcome {
+                Ok(One::Sent) => sent.push(msg),
+                Ok(One::Deferred) => done.deferred += 1,
+                Ok(One::Failed { relay_down: down }) => {
                     done.failed += 1;
                     relay_down |= down;
                 }
+                Err(e) => {
+                    failed = failed.or(Some(e));
+                }
             }
         }
-        if relay_down {
-            break;
-        }
-    }
-    Ok(done)
-}
-
-/// Deliver one claimed e-mail and record the outcome.
-async fn deliver_one(
-    store: &Store,
-    mailer: &Mailer,
-    msg: &popreg_store::OutboxMessage,
-) -> Result<One, NotifyError> {
-    if deferred_by_cap(store, msg, mailer.recipient_cap()).await? {
-        return Ok(One::Deferred);
-    }
-    mailer.pace().await;
-    let sent = if msg.template == popreg_store::FORWARD_TEMPLATE {
-        send_forward(store, mailer, msg).await?
-    } else {
-        let version = version_text(store, msg).await?;
-        mailer.send_classified(msg, version.as_ref()).await
-    };
-    match sent {
-        Ok(()) => {
-            store.outbox_sent(msg.id).await?;
+        // What the relay took, in one transaction (and before an error of another message is returned):
+        // a crash before this commit sends the batch again when its claims lapse, with the same
+        // Message-IDs.
+        let ids: Vec<i64> = sent.iter().map(|m| m.id).collect();
+        store.outbox_sent_many(&ids).await?;
+        for msg in &sent {
             metrics::counter!("popreg_outbox_sent_total", "template" => msg.template.clone())
                 .increment(1);
             tracing::info!(
@@ -194,8 +191,38 @@ async fn deliver_one(
                 attempt = msg.attempts + 1,
                 "notification sent"
             );
-            Ok(One::Sent)
         }
+        done.sent += sent.len();
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if relay_down {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Deliver one claimed e-mail and record a failure (a delivery is recorded with the others of its batch).
+/// `unrecorded`: e-mails to the same address sent in this batch before it.
+async fn deliver_one(
+    store: &Store,
+    mailer: &Mailer,
+    msg: &popreg_store::OutboxMessage,
+    unrecorded: i64,
+) -> Result<One, NotifyError> {
+    if deferred_by_cap(store, msg, mailer.recipient_cap(), unrecorded).await? {
+        return Ok(One::Deferred);
+    }
+    mailer.pace().await;
+    let sent = if msg.template == popreg_store::FORWARD_TEMPLATE {
+        send_forward(store, mailer, msg).await?
+    } else {
+        let version = version_text(store, msg).await?;
+        mailer.send_classified(msg, version.as_ref()).await
+    };
+    match sent {
+        Ok(()) => Ok(One::Sent),
         Err((e, popreg_store::Failure::Permanent))
             if msg.template == popreg_store::FORWARD_TEMPLATE =>
         {

@@ -47,23 +47,160 @@ pub(crate) const OUTBOX_INSERT: &str = "INSERT INTO outbox (channel, recipient, 
      created_at, next_attempt_at, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
      ON CONFLICT (dedupe_key) DO NOTHING";
 
+/// The statements of sending a notification, shared by the sqlx path and SQLite's batch writer
+/// (`inbox/sqlite_writer.rs`).
+pub(crate) const ATTACHMENT_INSERT: &str = "INSERT INTO inbox_attachments (message_id, n, name, media_type, size, \
+     sha256, content) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const BY_IDEMPOTENCY_KEY: &str = "SELECT id, request_sha256, created_at FROM inbox_messages WHERE body_id = $1 \
+     AND idempotency_key = $2";
+const PERSON_EXISTS: &str = "SELECT 1 FROM persons WHERE psn = $1";
+const INBOX_INSERT: &str = "INSERT INTO inbox_messages (id, recipient_psn, body_id, user_uid, channel, \
+     idempotency_key, request_sha256, subject, text, legal_significance, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+const BODY_NAMES: &str = "SELECT name_hy, name_en, name_ru FROM bodies WHERE id = $1";
+const VERIFIED_POINTS: &str = "SELECT id, kind, address, lang FROM contact_points WHERE psn = $1 \
+     AND verified_at IS NOT NULL ORDER BY id";
+
+mod sqlite_writer;
+
+/// One outbox row of a notification: its forward to a verified address or number.
+struct Forward {
+    channel: &'static str,
+    address: String,
+    template: &'static str,
+    lang: String,
+    params: serde_json::Value,
+    dedupe_key: String,
+}
+
+/// The forwards of notification `id` to the recipient's verified contact points `(id, kind, address,
+/// lang)`: the e-mail with the whole text, the SMS with a link to the inbox.
+fn forwards(
+    points: &[(i64, String, String, String)],
+    id: &str,
+    sender: &Sender,
+    n: &NewNotification,
+    now: DateTime<Utc>,
+    settings: &ContactSettings,
+) -> Vec<Forward> {
+    let inbox_url = settings.inbox_link_of(&n.recipient, id);
+    let files: Vec<&str> = n.attachments.iter().map(|a| a.name.as_str()).collect();
+    points
+        .iter()
+        .map(|(cid, kind, address, lang)| {
+            let (channel, template, params) = if kind == "email" {
+                (
+                    "email",
+                    "forwarded",
+                    json!({
+                        "notification_id": id,
+                        "sender": sender.name(lang),
+                        "subject": n.subject,
+                        "text": n.text,
+                        "legal_significance": n.legal_significance,
+                        "attachments": files,
+                        "created_at": now.to_rfc3339(),
+                        "inbox_url": inbox_url,
+                        "forwarding_url": settings.forwarding_link_of(&n.recipient),
+                    }),
+                )
+            } else {
+                (
+                    "sms",
+                    "notification_sms",
+                    json!({
+                        "notification_id": id,
+                        "sender": sender.name(lang),
+                        "inbox_url": inbox_url,
+                    }),
+                )
+            };
+            Forward {
+                channel,
+                address: address.clone(),
+                template,
+                lang: lang.clone(),
+                params,
+                dedupe_key: format!("notification:{id}:{cid}"),
+            }
+        })
+        .collect()
+}
+
+/// The audit act of a sent notification.
+fn send_act(
+    caller: &Caller,
+    id: &str,
+    psn: &str,
+    fingerprint: &str,
+    n: &NewNotification,
+    forwards: usize,
+) -> Leaf {
+    Leaf::act(
+        "notification.send",
+        &format!("{}/{}", caller.body_id, caller.user_uid),
+        id,
+        json!({
+            "recipient": psn,
+            "sha256": fingerprint,
+            "legal_significance": n.legal_significance,
+            "forwards": forwards,
+        }),
+    )
+}
+
+/// A notification whose idempotency key was used before: the same one again (`fingerprint` the same as
+/// the stored `same`), or `PSR-SUB-0004`.
+fn replay(
+    id: String,
+    same: &str,
+    fingerprint: &str,
+    created_at: DateTime<Utc>,
+) -> Result<Sent, StoreError> {
+    if same != fingerprint {
+        return Err(refused(
+            Code::IdempotencyConflict,
+            "this idempotency key was used for another notification",
+        ));
+    }
+    Ok(Sent::Replay(SentNotification {
+        id,
+        created_at,
+        replayed: true,
+    }))
+}
+
+fn unknown_person(psn: &str) -> StoreError {
+    refused(Code::PsnUnknown, format!("no person with PSN {psn}"))
+}
+
+/// A refusal of the `i`-th notification of a batch names it.
+fn numbered(i: usize, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Domain(mut d) => {
+            d.detail = format!("notifications[{i}]: {}", d.detail);
+            StoreError::Domain(d)
+        }
+        other => other,
+    }
+}
+
 /// Write a message's attachments (numbered from 0) inside the transaction `$tx`.
 macro_rules! insert_attachments {
     ($tx:ident, $id:expr, $attachments:expr) => {
         for (i, a) in $attachments.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO inbox_attachments (message_id, n, name, media_type, size, sha256, content) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind($id)
-            .bind(i as i64)
-            .bind(&a.name)
-            .bind(&a.media_type)
-            .bind(a.content.len() as i64)
-            .bind(crate::access::hex(&<sha2::Sha256 as sha2::Digest>::digest(&a.content)))
-            .bind(a.content.clone())
-            .execute(&mut *$tx)
-            .await?;
+            sqlx::query(crate::inbox::ATTACHMENT_INSERT)
+                .bind($id)
+                .bind(i as i64)
+                .bind(&a.name)
+                .bind(&a.media_type)
+                .bind(a.content.len() as i64)
+                .bind(crate::access::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+                    &a.content,
+                )))
+                .bind(a.content.clone())
+                .execute(&mut *$tx)
+                .await?;
         }
     };
 }
@@ -469,7 +606,13 @@ macro_rules! inbox_ops {
                 settings: &ContactSettings,
             ) -> Result<Sent, StoreError> {
                 let mut tx = crate::$ops::begin(pool).await?;
-                let (sent, act) = write(&mut *tx, now, caller, n, fingerprint, settings).await?;
+                let names: Option<(String, String, String)> = sqlx::query_as(BODY_NAMES)
+                    .bind(&caller.body_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let (hy, en, ru) = names.map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
+                let sender = sender_of(caller.body_id.clone(), hy, en, ru);
+                let (sent, act) = write(&mut *tx, now, caller, &sender, n, fingerprint, settings).await?;
                 if let Some(act) = act {
                     crate::$ops::audit::append(&mut tx, now, &[act]).await?;
                     tx.commit().await?;
@@ -479,7 +622,9 @@ macro_rules! inbox_ops {
 
             /// [`send`] for several notifications of one body in one transaction (the batch form of
             /// the sending API): all are written, with their audit acts, or none. A race on an
-            /// idempotency key is `Raced` for the whole batch.
+            /// idempotency key is `Raced` for the whole batch. (SQLite's batch goes through
+            /// `inbox/sqlite_writer.rs`; this one serves PostgreSQL.)
+            #[allow(dead_code)]
             pub(crate) async fn send_batch(
                 pool: &sqlx::Pool<DB>,
                 now: DateTime<Utc>,
@@ -490,16 +635,16 @@ macro_rules! inbox_ops {
                 let mut tx = crate::$ops::begin(pool).await?;
                 let mut out = Vec::with_capacity(ns.len());
                 let mut acts = vec![];
+                let names: Option<(String, String, String)> = sqlx::query_as(BODY_NAMES)
+                    .bind(&caller.body_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let (hy, en, ru) = names.map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
+                let sender = sender_of(caller.body_id.clone(), hy, en, ru);
                 for (i, (n, fingerprint)) in ns.iter().enumerate() {
-                    let (sent, act) = write(&mut *tx, now, caller, n, fingerprint, settings)
+                    let (sent, act) = write(&mut *tx, now, caller, &sender, n, fingerprint, settings)
                         .await
-                        .map_err(|e| match e {
-                            StoreError::Domain(mut d) => {
-                                d.detail = format!("notifications[{i}]: {}", d.detail);
-                                StoreError::Domain(d)
-                            }
-                            other => other,
-                        })?;
+                        .map_err(|e| numbered(i, e))?;
                     match sent {
                         Sent::New(s) | Sent::Replay(s) => out.push(s),
                         Sent::Raced => return Ok(None),
@@ -517,131 +662,74 @@ macro_rules! inbox_ops {
                 tx: &mut <DB as sqlx::Database>::Connection,
                 now: DateTime<Utc>,
                 caller: &Caller,
+                sender: &Sender,
                 n: &NewNotification,
                 fingerprint: &str,
                 settings: &ContactSettings,
             ) -> Result<(Sent, Option<Leaf>), StoreError> {
                 if let Some(key) = &n.idempotency_key {
-                    let row = sqlx::query(
-                        "SELECT id, request_sha256, created_at FROM inbox_messages WHERE body_id = $1 \
-                         AND idempotency_key = $2",
-                    )
-                    .bind(&caller.body_id)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                    let row = sqlx::query(BY_IDEMPOTENCY_KEY)
+                        .bind(&caller.body_id)
+                        .bind(key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                     if let Some(r) = row {
                         let same: String = r.try_get(1)?;
-                        if same != fingerprint {
-                            return Err(refused(
-                                Code::IdempotencyConflict,
-                                "this idempotency key was used for another notification",
-                            ));
-                        }
-                        return Ok((Sent::Replay(SentNotification {
-                            id: r.try_get(0)?,
-                            created_at: r.try_get(2)?,
-                            replayed: true,
-                        }), None));
+                        return Ok((replay(r.try_get(0)?, &same, fingerprint, r.try_get(2)?)?, None));
                     }
                 }
                 let psn = n.recipient.key();
                 // A person must be in the register; a company is not kept here (the caller checked it
                 // against the legal-entity registry).
                 if let Owner::Person(p) = n.recipient
-                    && sqlx::query("SELECT 1 FROM persons WHERE psn = $1")
+                    && sqlx::query(PERSON_EXISTS)
                         .bind(p.to_string())
                         .fetch_optional(&mut *tx)
                         .await?
                         .is_none()
                 {
-                    return Err(refused(Code::PsnUnknown, format!("no person with PSN {psn}")));
+                    return Err(unknown_person(&psn));
                 }
                 let id = crate::access::random_hex(16)?;
-                let inserted = sqlx::query(
-                    "INSERT INTO inbox_messages (id, recipient_psn, body_id, user_uid, channel, idempotency_key, \
-                     request_sha256, subject, text, legal_significance, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(&id)
-                .bind(&psn)
-                .bind(&caller.body_id)
-                .bind(&caller.user_uid)
-                .bind(caller.channel.as_str())
-                .bind(&n.idempotency_key)
-                .bind(fingerprint)
-                .bind(&n.subject)
-                .bind(&n.text)
-                .bind(n.legal_significance)
-                .bind(now)
-                .execute(&mut *tx)
-                .await;
+                let inserted = sqlx::query(INBOX_INSERT)
+                    .bind(&id)
+                    .bind(&psn)
+                    .bind(&caller.body_id)
+                    .bind(&caller.user_uid)
+                    .bind(caller.channel.as_str())
+                    .bind(&n.idempotency_key)
+                    .bind(fingerprint)
+                    .bind(&n.subject)
+                    .bind(&n.text)
+                    .bind(n.legal_significance)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await;
                 match inserted {
                     Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok((Sent::Raced, None)),
                     Err(e) => return Err(e.into()),
                     Ok(_) => {}
                 }
                 insert_attachments!(tx, &id, &n.attachments);
-                let names: Option<(String, String, String)> =
-                    sqlx::query_as("SELECT name_hy, name_en, name_ru FROM bodies WHERE id = $1")
-                        .bind(&caller.body_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let (hy, en, ru) = names.map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
-                let sender = sender_of(caller.body_id.clone(), hy, en, ru);
-                let points: Vec<(i64, String, String, String)> = sqlx::query_as(
-                    "SELECT id, kind, address, lang FROM contact_points WHERE psn = $1 AND verified_at IS NOT NULL \
-                     ORDER BY id",
-                )
-                .bind(&psn)
-                .fetch_all(&mut *tx)
-                .await?;
-                let inbox_url = settings.inbox_link_of(&n.recipient, &id);
-                let files: Vec<&str> = n.attachments.iter().map(|a| a.name.as_str()).collect();
+                let points: Vec<(i64, String, String, String)> = sqlx::query_as(VERIFIED_POINTS)
+                    .bind(&psn)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 let source = format!("notification:{id}");
-                for (cid, kind, address, lang) in &points {
-                    let (channel, template, params) = if kind == "email" {
-                        ("email", "forwarded", json!({
-                            "notification_id": id,
-                            "sender": sender.name(lang),
-                            "subject": n.subject,
-                            "text": n.text,
-                            "legal_significance": n.legal_significance,
-                            "attachments": files,
-                            "created_at": now.to_rfc3339(),
-                            "inbox_url": inbox_url,
-                            "forwarding_url": settings.forwarding_link_of(&n.recipient),
-                        }))
-                    } else {
-                        ("sms", "notification_sms", json!({
-                            "notification_id": id,
-                            "sender": sender.name(lang),
-                            "inbox_url": inbox_url,
-                        }))
-                    };
+                for f in forwards(&points, &id, sender, n, now, settings) {
                     sqlx::query(OUTBOX_INSERT)
-                        .bind(channel)
-                        .bind(address)
-                        .bind(template)
-                        .bind(lang)
-                        .bind(params.to_string())
-                        .bind(format!("notification:{id}:{cid}"))
+                        .bind(f.channel)
+                        .bind(&f.address)
+                        .bind(f.template)
+                        .bind(&f.lang)
+                        .bind(f.params.to_string())
+                        .bind(&f.dedupe_key)
                         .bind(now)
                         .bind(&source)
                         .execute(&mut *tx)
                         .await?;
                 }
-                let act = Leaf::act(
-                    "notification.send",
-                    &format!("{}/{}", caller.body_id, caller.user_uid),
-                    &id,
-                    json!({
-                        "recipient": psn,
-                        "sha256": fingerprint,
-                        "legal_significance": n.legal_significance,
-                        "forwards": points.len(),
-                    }),
-                );
+                let act = send_act(caller, &id, &psn, fingerprint, n, points.len());
                 Ok((Sent::New(SentNotification { id, created_at: now, replayed: false }), Some(act)))
             }
 
@@ -781,20 +869,14 @@ impl Store {
         }
         let mut checked = Vec::with_capacity(ns.len());
         for (i, n) in ns.iter().enumerate() {
-            n.check().map_err(|e| match e {
-                StoreError::Domain(mut d) => {
-                    d.detail = format!("notifications[{i}]: {}", d.detail);
-                    StoreError::Domain(d)
-                }
-                other => other,
-            })?;
+            n.check().map_err(|e| numbered(i, e))?;
             checked.push((n.clone(), n.fingerprint()));
         }
         for _ in 0..2 {
             let now = self.clock.now().trunc_subsecs(6);
             let sent = match &self.inner {
                 Inner::Sqlite { write, .. } => {
-                    sqlite_inbox::send_batch(write, now, caller, &checked, settings).await?
+                    sqlite_writer::send_batch(write, now, caller, &checked, settings).await?
                 }
                 Inner::Postgres(pool) => {
                     pg_inbox::send_batch(pool, now, caller, &checked, settings).await?

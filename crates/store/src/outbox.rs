@@ -228,18 +228,30 @@ impl Store {
     /// Record a delivery. A message already recorded as sent stays as it was. A secret the message carried
     /// (`params.secret`: a verification link or code) is erased from the row now that it has left.
     pub async fn outbox_sent(&self, id: i64) -> Result<(), StoreError> {
+        self.outbox_sent_many(&[id]).await
+    }
+
+    /// [`Store::outbox_sent`] for many messages in **one** transaction (a worker's batch): all recorded or
+    /// none.
+    pub async fn outbox_sent_many(&self, ids: &[i64]) -> Result<(), StoreError> {
         let now = self.clock.now();
         let sql = match self.dialect() {
             Dialect::Postgres => SENT_PG,
             Dialect::Sqlite => SENT_SQLITE,
         };
-        dispatch!(self, write, pool, ops => {
-            sqlx::query(sql)
-            .bind(now)
-            .bind(id)
-            .execute(pool)
-            .await?;
-        });
+        match ids {
+            [] => {}
+            [id] => dispatch!(self, write, pool, ops => {
+                sqlx::query(sql).bind(now).bind(id).execute(pool).await?;
+            }),
+            _ => dispatch!(self, write, pool, ops => {
+                let mut tx = ops::begin(pool).await?;
+                for id in ids {
+                    sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }),
+        }
         Ok(())
     }
 
@@ -251,6 +263,20 @@ impl Store {
         id: i64,
         provider_ids: &[String],
     ) -> Result<(), StoreError> {
+        self.outbox_sms_sent_many(&[(id, provider_ids.to_vec())])
+            .await
+    }
+
+    /// [`Store::outbox_sms_sent`] for many messages in **one** transaction (the SMS worker's window): each
+    /// message with its parts' provider ids; all recorded or none. A message already recorded as sent
+    /// stays as it was.
+    pub async fn outbox_sms_sent_many(
+        &self,
+        sent: &[(i64, Vec<String>)],
+    ) -> Result<(), StoreError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
         let now = self.clock.now();
         let sql = match self.dialect() {
             Dialect::Postgres => SENT_PG,
@@ -258,8 +284,11 @@ impl Store {
         };
         dispatch!(self, write, pool, ops => {
             let mut tx = ops::begin(pool).await?;
-            let r = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
-            if r.rows_affected() == 1 {
+            for (id, provider_ids) in sent {
+                let r = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
+                if r.rows_affected() != 1 {
+                    continue;
+                }
                 for (n, pid) in provider_ids.iter().enumerate() {
                     sqlx::query(
                         "INSERT INTO sms_parts (outbox_id, part, provider_id) VALUES ($1, $2, $3) \
