@@ -606,12 +606,7 @@ macro_rules! inbox_ops {
                 settings: &ContactSettings,
             ) -> Result<Sent, StoreError> {
                 let mut tx = crate::$ops::begin(pool).await?;
-                let names: Option<(String, String, String)> = sqlx::query_as(BODY_NAMES)
-                    .bind(&caller.body_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let (hy, en, ru) = names.map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
-                let sender = sender_of(caller.body_id.clone(), hy, en, ru);
+                let sender = sender_in(&mut *tx, &caller.body_id).await?;
                 let (sent, act) = write(&mut *tx, now, caller, &sender, n, fingerprint, settings).await?;
                 if let Some(act) = act {
                     crate::$ops::audit::append(&mut tx, now, &[act]).await?;
@@ -635,12 +630,7 @@ macro_rules! inbox_ops {
                 let mut tx = crate::$ops::begin(pool).await?;
                 let mut out = Vec::with_capacity(ns.len());
                 let mut acts = vec![];
-                let names: Option<(String, String, String)> = sqlx::query_as(BODY_NAMES)
-                    .bind(&caller.body_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let (hy, en, ru) = names.map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
-                let sender = sender_of(caller.body_id.clone(), hy, en, ru);
+                let sender = sender_in(&mut *tx, &caller.body_id).await?;
                 for (i, (n, fingerprint)) in ns.iter().enumerate() {
                     let (sent, act) = write(&mut *tx, now, caller, &sender, n, fingerprint, settings)
                         .await
@@ -654,6 +644,17 @@ macro_rules! inbox_ops {
                 crate::$ops::audit::append(&mut tx, now, &acts).await?;
                 tx.commit().await?;
                 Ok(Some(out))
+            }
+
+            /// The sending body with its names, as the recipient's message shows it.
+            async fn sender_in(
+                tx: &mut <DB as sqlx::Database>::Connection,
+                body_id: &str,
+            ) -> Result<Sender, StoreError> {
+                let names: Option<(String, String, String)> =
+                    sqlx::query_as(BODY_NAMES).bind(body_id).fetch_optional(&mut *tx).await?;
+                let (hy, en, ru) = names.map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
+                Ok(sender_of(body_id.to_string(), hy, en, ru))
             }
 
             /// Write one notification in `tx`: its inbox message, attachments and outbox rows; the
