@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use popreg_domain::access::{BodyType, Caller, Function};
 use popreg_domain::*;
-use popreg_store::{AuditSigner, NewBody, Store, StoreOptions, View};
+use popreg_store::{AuditSigner, NewBody, PersonUsageFilter, Store, StoreOptions, View};
 
 #[path = "shared.rs"]
 mod shared;
@@ -147,9 +147,8 @@ async fn main() -> anyhow::Result<()> {
 
     // 3. The citizen's usage page and export: every record about one person.
     let person = psns[0];
-    let total = store
-        .count_usage_for_person(person, None, None, None, None)
-        .await?;
+    let every = PersonUsageFilter::default();
+    let total = store.count_usage_for_person(person, &every).await?;
     let all = store
         .usage_for_person(person, None, None, None, 10_000)
         .await?;
@@ -162,14 +161,13 @@ async fn main() -> anyhow::Result<()> {
         let mut times = vec![];
         for _ in 0..50 {
             let t = Instant::now();
+            let page = PersonUsageFilter { before, ..every };
             let (n, rows) = tokio::try_join!(
-                store.count_usage_for_person(person, None, None, None, None),
-                store.usage_page_for_person(person, None, None, None, before, 101),
+                store.count_usage_for_person(person, &every),
+                store.usage_page_for_person(person, &page, 101),
             )?;
             if before.is_some() {
-                store
-                    .count_usage_for_person(person, None, None, None, before)
-                    .await?;
+                store.count_usage_for_person(person, &page).await?;
             }
             anyhow::ensure!(n == total && rows.len() == 101.min(total as usize));
             times.push(t.elapsed().as_secs_f64() * 1000.0);

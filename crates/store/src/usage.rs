@@ -30,19 +30,31 @@ use crate::{Dialect, Inner, Store, StoreError, corrupt, pg_ops, sqlite_ops};
 
 /// Binds the arguments of [`person_usage_sql`] to a sqlx query, in its order.
 macro_rules! bind_person_usage {
-    ($q:expr, $psn:expr, $today:expr, $body:expr, $from:expr, $to:expr, $before:expr) => {{
+    ($q:expr, $psn:expr, $today:expr, $f:expr) => {{
+        let f: &PersonUsageFilter = $f;
         let mut q = $q.bind($psn.to_string()).bind($today);
-        if let Some(b) = $body {
+        if let Some(b) = f.body_id {
             q = q.bind(b.to_string());
         }
-        for t in [$from, $to].into_iter().flatten() {
+        for t in [f.from, f.to].into_iter().flatten() {
             q = q.bind(t);
         }
-        if let Some(b) = $before {
+        if let Some(b) = f.before {
             q = q.bind(b);
         }
         q
     }};
+}
+
+/// Which of a person's usage records their own view selects: those of one body, those of the period
+/// `[from, to)`, and for a page those older than the record `before` (the last one of the page before).
+/// `None`: all. (The manager's search of the whole log has [`UsageFilter`].)
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PersonUsageFilter<'a> {
+    pub body_id: Option<&'a str>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub before: Option<i64>,
 }
 
 /// The body named in the usage records of a person's reads of their own data ([`Store::read_own`]).
@@ -521,31 +533,25 @@ impl Store {
         to: Option<DateTime<Utc>>,
         limit: i64,
     ) -> Result<Vec<UsageRecord>, StoreError> {
-        self.usage_page_for_person(psn, body_id, from, to, None, limit)
-            .await
+        let filter = PersonUsageFilter {
+            body_id,
+            from,
+            to,
+            before: None,
+        };
+        self.usage_page_for_person(psn, &filter, limit).await
     }
 
-    /// One page of [`Store::usage_for_person`]: the newest `limit` records older than the record `before`
-    /// (the last one of the page before; `None` for the first page). A page reads one range of the
-    /// `(psn, id, body_id)` index and only its own rows, however many records the person has.
+    /// One page of [`Store::usage_for_person`]: the newest `limit` records that `filter` selects (with
+    /// `before`, those older than that record). A page reads one range of the `(psn, id, body_id)` index and
+    /// only its own rows, however many records the person has.
     pub async fn usage_page_for_person(
         &self,
         psn: Psn,
-        body_id: Option<&str>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        before: Option<i64>,
+        filter: &PersonUsageFilter<'_>,
         limit: i64,
     ) -> Result<Vec<UsageRecord>, StoreError> {
-        let mut sql = person_usage_sql(
-            &format!("{USAGE_COLUMNS}, NULL AS hidden_until"),
-            (
-                body_id.is_some(),
-                from.is_some(),
-                to.is_some(),
-                before.is_some(),
-            ),
-        );
+        let mut sql = person_usage_sql(&format!("{USAGE_COLUMNS}, NULL AS hidden_until"), filter);
         sql.push_str(&format!(
             " ORDER BY u.id DESC LIMIT {}",
             limit.clamp(1, 100_000)
@@ -554,7 +560,7 @@ impl Store {
         if let Some(hot) = self.hot() {
             // A person's records are one range of the (psn, id, …) index: read them with the raw SQLite API on
             // a blocking thread (sqlx's per-row decoding was most of this page's time).
-            let args = hot_args(psn, today, body_id, from, to, before);
+            let args = hot_args(psn, today, filter);
             return hot
                 .run_blocking(move |c| {
                     let mut st = c.prepare_cached(&sql)?;
@@ -568,35 +574,24 @@ impl Store {
                 .await;
         }
         dispatch!(self, read, pool, ops => {
-            let q = bind_person_usage!(sqlx::query(sqlx::AssertSqlSafe(sql)), psn, today, body_id, from, to, before);
+            let q = bind_person_usage!(sqlx::query(sqlx::AssertSqlSafe(sql)), psn, today, filter);
             let rows = q.fetch_all(pool).await?;
             rows.iter().map(usage_of).collect()
         })
     }
 
-    /// How many records [`Store::usage_page_for_person`] would list without a limit (with `before`: how many
-    /// are older than that record). Counted in the
-    /// `(psn, id, body_id)` index alone (and the hidings' index) when no period is given, without reading the records.
+    /// How many records `filter` selects of those [`Store::usage_for_person`] lists (with `before`: how many
+    /// are older than that record). Without a period, counted in the `(psn, id, body_id)` index alone (and the
+    /// hidings' index), without reading the records.
     pub async fn count_usage_for_person(
         &self,
         psn: Psn,
-        body_id: Option<&str>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        before: Option<i64>,
+        filter: &PersonUsageFilter<'_>,
     ) -> Result<i64, StoreError> {
-        let sql = person_usage_sql(
-            "COUNT(*)",
-            (
-                body_id.is_some(),
-                from.is_some(),
-                to.is_some(),
-                before.is_some(),
-            ),
-        );
+        let sql = person_usage_sql("COUNT(*)", filter);
         let today = crate::submit::armenian_date(self.clock.now());
         if let Some(hot) = self.hot() {
-            let args = hot_args(psn, today, body_id, from, to, before);
+            let args = hot_args(psn, today, filter);
             return hot
                 .run_blocking(move |c| {
                     let mut st = c.prepare_cached(&sql)?;
@@ -605,7 +600,7 @@ impl Store {
                 .await;
         }
         dispatch!(self, read, pool, ops => {
-            let q = bind_person_usage!(sqlx::query(sqlx::AssertSqlSafe(sql)), psn, today, body_id, from, to, before);
+            let q = bind_person_usage!(sqlx::query(sqlx::AssertSqlSafe(sql)), psn, today, filter);
             Ok(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)
         })
     }
@@ -874,19 +869,19 @@ impl NewUsage {
 }
 
 /// The statement behind a person's usage view, selecting `what`: their records except their own reads and
-/// those hidden from them today (`$1` the PSN, `$2` today), then, as `on` says, the body (`u.body_id =`), the
-/// period's start (`u.at >=`) and end (`u.at <`), and a page's upper bound (`u.id <`), numbered in that order.
-fn person_usage_sql(what: &str, on: (bool, bool, bool, bool)) -> String {
+/// those hidden from them today (`$1` the PSN, `$2` today), then what `f` selects, numbered in the order of its
+/// fields: the body (`u.body_id =`), the period's start (`u.at >=`) and end (`u.at <`), a page's bound (`u.id <`).
+fn person_usage_sql(what: &str, f: &PersonUsageFilter) -> String {
     let mut sql = format!(
         "SELECT {what} FROM usage_log u WHERE u.psn = $1 AND u.body_id <> 'SELF' AND NOT EXISTS \
          (SELECT 1 FROM usage_hidings h WHERE h.usage_id = u.id AND h.hidden_until > $2)"
     );
     let mut n = 2;
     for (cond, wanted) in [
-        ("u.body_id =", on.0),
-        ("u.at >=", on.1),
-        ("u.at <", on.2),
-        ("u.id <", on.3),
+        ("u.body_id =", f.body_id.is_some()),
+        ("u.at >=", f.from.is_some()),
+        ("u.at <", f.to.is_some()),
+        ("u.id <", f.before.is_some()),
     ] {
         if wanted {
             n += 1;
@@ -897,23 +892,17 @@ fn person_usage_sql(what: &str, on: (bool, bool, bool, bool)) -> String {
 }
 
 /// The arguments of [`person_usage_sql`] for the raw SQLite API, in its order (instants as sqlx keeps them).
-fn hot_args(
-    psn: Psn,
-    today: NaiveDate,
-    body_id: Option<&str>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    before: Option<i64>,
-) -> Vec<rusqlite::types::Value> {
+fn hot_args(psn: Psn, today: NaiveDate, f: &PersonUsageFilter) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value;
     let mut args = vec![Value::Text(psn.to_string()), Value::Text(today.to_string())];
-    args.extend(body_id.map(|b| Value::Text(b.to_string())));
+    args.extend(f.body_id.map(|b| Value::Text(b.to_string())));
     args.extend(
-        from.iter()
-            .chain(&to)
-            .map(|t| Value::Text(crate::hot::sqlx_instant(t))),
+        [f.from, f.to]
+            .into_iter()
+            .flatten()
+            .map(|t| Value::Text(crate::hot::sqlx_instant(&t))),
     );
-    args.extend(before.map(Value::Integer));
+    args.extend(f.before.map(Value::Integer));
     args
 }
 

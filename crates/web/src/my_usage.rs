@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use popreg_domain::classifiers::Lang;
 use popreg_domain::{Code, Psn, merkle};
 use popreg_identity::TlsPeer;
-use popreg_store::{InclusionProof, UsageRecord};
+use popreg_store::{InclusionProof, PersonUsageFilter, UsageRecord};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -664,35 +664,46 @@ async fn records(
     })?;
     let (from, to) = filter.instants();
     let store = &state.0.store;
-    let body = filter.body.as_deref();
-    let (before, limit) = match paged {
-        true => (filter.before, PAGE),
-        false => (None, LIMIT),
+    let all = PersonUsageFilter {
+        body_id: filter.body.as_deref(),
+        from,
+        to,
+        before: None,
+    };
+    let (page, limit) = match paged {
+        true => (
+            PersonUsageFilter {
+                before: filter.before,
+                ..all
+            },
+            PAGE,
+        ),
+        false => (all, LIMIT),
     };
     let mut rows = store
-        .usage_page_for_person(psn, body, from, to, before, limit as i64 + 1)
+        .usage_page_for_person(psn, &page, limit as i64 + 1)
         .await
         .map_err(|e| storage_error(lang, &e))?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let place = match paged {
-        true => {
-            let total = store.count_usage_for_person(psn, body, from, to, None);
-            let older = async {
-                match before {
-                    Some(b) => {
-                        store
-                            .count_usage_for_person(psn, body, from, to, Some(b))
-                            .await
-                    }
-                    None => Ok(0),
-                }
-            };
-            let (total, older) =
-                tokio::try_join!(total, older).map_err(|e| storage_error(lang, &e))?;
-            Some((total, if before.is_some() { total - older } else { 0 }))
+    // The page's place: all the filter selects, and how many of them are newer than the page.
+    let place = match (paged, page.before) {
+        (false, _) => None,
+        (true, None) => Some((
+            store
+                .count_usage_for_person(psn, &all)
+                .await
+                .map_err(|e| storage_error(lang, &e))?,
+            0,
+        )),
+        (true, Some(_)) => {
+            let (total, older) = tokio::try_join!(
+                store.count_usage_for_person(psn, &all),
+                store.count_usage_for_person(psn, &page),
+            )
+            .map_err(|e| storage_error(lang, &e))?;
+            Some((total, total - older))
         }
-        false => None,
     };
     let names = body_names(state, lang, &rows)
         .await
