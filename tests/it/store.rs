@@ -13,6 +13,7 @@ crate::conformance!(
     refused_appends_write_nothing,
     a1_42_allocated_psn_is_fresh_and_valid,
     migrations_are_idempotent,
+    appends_after_the_fold_tail_extend_the_projection_others_refold,
 );
 
 async fn a2_1_every_category_round_trips_through_log_and_projection(db: TestDb) {
@@ -731,4 +732,186 @@ async fn migrations_are_idempotent(db: TestDb) {
         "second run applies nothing"
     );
     db.store.ping().await.unwrap();
+}
+
+/// A statement on the test database itself, beside the store (white-box checks).
+pub(crate) async fn raw(db: &TestDb, q: String) {
+    let q = sqlx::AssertSqlSafe(q);
+    if db.url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query(q).execute(&pool).await.unwrap();
+    } else {
+        sqlx::query(q).execute(&db.raw_pg().await).await.unwrap();
+    }
+}
+
+/// `persons.fold_tail` of one person.
+async fn fold_tail(db: &TestDb, p: Psn) -> Option<i64> {
+    let q = sqlx::AssertSqlSafe(format!("SELECT fold_tail FROM persons WHERE psn = '{p}'"));
+    if db.url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(q).fetch_one(&pool).await.unwrap()
+    } else {
+        sqlx::query_scalar(q)
+            .fetch_one(&db.raw_pg().await)
+            .await
+            .unwrap()
+    }
+}
+
+/// Issue 3 (and A2.1): an entry that sorts after all of a person's earlier entries in the fold's valid-time
+/// order extends the stored projection; any other (dated before the tail, undated after dated ones, a
+/// correction, a retraction, or a row whose tail is not known) makes the store fold the person's whole log
+/// again. The projection always equals a fresh fold. A marker written into the stored projection by hand
+/// shows which path ran: an extension keeps it, a full fold drops it.
+async fn appends_after_the_fold_tail_extend_the_projection_others_refold(db: TestDb) {
+    use chrono::Datelike;
+    let s = &db.store;
+    let p = psn(60);
+    let day = |d: chrono::NaiveDate| Some(i64::from(d.num_days_from_ce()));
+    let rename = |first: &str, on| {
+        NewEntry::new(
+            p,
+            Fact::NameChange {
+                names: names(first, None, "Մանուկյան"),
+                date: on,
+            },
+        )
+    };
+    let fresh_fold_equals_projection = || async {
+        let folded =
+            PersonState::fold(&s.unaudited().entries(p).await.unwrap(), AsOf::default()).unwrap();
+        folded == s.unaudited().person(p).await.unwrap().unwrap()
+    };
+    let tamper = || {
+        raw(
+            &db,
+            format!(
+                "UPDATE persons SET doc = REPLACE(doc, '\"marital_status\":\"single\"', '\"marital_status\":\"married\"') WHERE psn = '{p}'"
+            ),
+        )
+    };
+    let married = || async {
+        s.unaudited()
+            .person(p)
+            .await
+            .unwrap()
+            .unwrap()
+            .marital_status
+            == person::MaritalStatus::Married
+    };
+
+    s.append(
+        &prov("MIGR-01"),
+        vec![NewEntry::new(
+            p,
+            registration("Արա", "Մանուկյան", d(1980, 1, 1), Sex::M),
+        )],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fold_tail(&db, p).await,
+        Some(0),
+        "no entry but the creating one"
+    );
+    s.append(&prov("CIVREG-01"), vec![rename("Բագրատ", d(2000, 1, 1))])
+        .await
+        .unwrap();
+    assert_eq!(fold_tail(&db, p).await, day(d(2000, 1, 1)));
+    assert!(fresh_fold_equals_projection().await);
+
+    // In order: the stored state is extended (the marker survives).
+    tamper().await;
+    assert!(married().await, "the marker is in place");
+    s.append(&prov("CIVREG-01"), vec![rename("Գագիկ", d(2010, 1, 1))])
+        .await
+        .unwrap();
+    assert!(
+        married().await,
+        "an in-order entry extends the stored state"
+    );
+    assert_eq!(fold_tail(&db, p).await, day(d(2010, 1, 1)));
+    assert_eq!(
+        s.unaudited()
+            .person(p)
+            .await
+            .unwrap()
+            .unwrap()
+            .names
+            .first
+            .hy,
+        "Գագիկ"
+    );
+
+    // Dated before the tail: folded again; the later-dated name stays current although recorded earlier.
+    s.append(&prov("CIVREG-01"), vec![rename("Դավիթ", d(2005, 1, 1))])
+        .await
+        .unwrap();
+    assert!(!married().await, "an entry dated before the tail refolds");
+    let now = s.unaudited().person(p).await.unwrap().unwrap();
+    assert_eq!(now.names.first.hy, "Գագիկ");
+    assert_eq!(now.name_history.len(), 4);
+    assert_eq!(fold_tail(&db, p).await, day(d(2010, 1, 1)));
+    assert!(fresh_fold_equals_projection().await);
+
+    // Undated after dated ones: it sorts before them, so folded again.
+    tamper().await;
+    let undated = Fact::IdentityDocumentIssued {
+        document: IdentityDocument {
+            doc_type: "PASSPORT".into(),
+            number: "AN0000001".into(),
+            issuing_country: Some("ARM".into()),
+            issued_on: None,
+            valid_until: None,
+        },
+    };
+    let doc = s
+        .append(&prov("MIGR-01"), vec![NewEntry::new(p, undated)])
+        .await
+        .unwrap();
+    assert!(
+        !married().await,
+        "an undated entry after dated ones refolds"
+    );
+    assert!(fresh_fold_equals_projection().await);
+
+    // A correction and a retraction: folded again.
+    for fact in [
+        NewEntry {
+            subject: p,
+            fact: Fact::Nationality {
+                code: "ARM".into(),
+                date: d(2020, 1, 1),
+            },
+            supersedes: Some(doc[0].id),
+        },
+        NewEntry::new(
+            p,
+            Fact::Retraction {
+                entry_id: doc[0].id,
+                reason_code: "PSR-CON-0002".into(),
+            },
+        ),
+    ] {
+        tamper().await;
+        s.append(&prov("MIGR-01"), vec![fact]).await.unwrap();
+        assert!(!married().await, "a correction or retraction refolds");
+        assert!(fresh_fold_equals_projection().await);
+    }
+    assert_eq!(fold_tail(&db, p).await, day(d(2020, 1, 1)));
+
+    // A row whose tail is not known (written before the column existed): folded again, tail set.
+    raw(
+        &db,
+        format!("UPDATE persons SET fold_tail = NULL WHERE psn = '{p}'"),
+    )
+    .await;
+    tamper().await;
+    s.append(&prov("CIVREG-01"), vec![rename("Եղիշե", d(2021, 1, 1))])
+        .await
+        .unwrap();
+    assert!(!married().await, "an unknown tail refolds");
+    assert_eq!(fold_tail(&db, p).await, day(d(2021, 1, 1)));
+    assert!(fresh_fold_equals_projection().await);
 }

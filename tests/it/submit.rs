@@ -181,6 +181,7 @@ crate::conformance!(
     a1_38_a_death_abroad_needs_a_place_abroad_and_the_diplomatic_service,
     a1_38_an_employee_of_an_embassy_registers_a_birth_abroad_through_the_workspace_form,
     a1_50_2_the_manager_page_rejects_an_entry_suspends_and_lifts_with_errors_next_to_the_fields,
+    births_out_of_date_order_keep_the_parents_projections_equal_to_a_fresh_fold,
 );
 
 async fn a1_42_a_birth_in_json_answers_the_newborns_psn_and_links_the_parents(db: TestDb) {
@@ -1493,4 +1494,78 @@ async fn a1_50_2_the_manager_page_rejects_an_entry_suspends_and_lifts_with_error
 async fn page_text(c: &reqwest::Client, url: &str, cookie: &str) -> String {
     let r = c.get(url).header("cookie", cookie).send().await.unwrap();
     r.text().await.unwrap()
+}
+
+/// Issue 3: at each birth the parents' stored projections are extended by the new child entry when it
+/// is dated after all of their earlier entries, and folded from their whole log when it is not (a birth
+/// registered after a younger sibling's). Either way they equal a fresh fold, and the children are in
+/// birth order. A marker written by hand into the mother's stored projection shows which path ran.
+async fn births_out_of_date_order_keep_the_parents_projections_equal_to_a_fresh_fold(db: TestDb) {
+    let e = env(db).await;
+    let store = e.db.store.unaudited();
+    let fresh_fold_equals_projections = || async {
+        for p in [e.mother, e.father] {
+            let folded =
+                PersonState::fold(&store.entries(p).await.unwrap(), AsOf::default()).unwrap();
+            assert_eq!(store.person(p).await.unwrap().unwrap(), folded, "{p}");
+        }
+    };
+    let tamper = || {
+        crate::store::raw(
+            &e.db,
+            format!(
+                "UPDATE persons SET doc = REPLACE(doc, 'Պետրոսյան', 'Tampered') WHERE psn = '{}'",
+                e.mother
+            ),
+        )
+    };
+    let tampered = || async {
+        store
+            .person(e.mother)
+            .await
+            .unwrap()
+            .unwrap()
+            .names
+            .surname
+            .hy
+            == "Tampered"
+    };
+    let mut children = vec![];
+    for (first, date, in_order) in [
+        ("Արամ", "2026-11-20", true),
+        ("Նարե", "2026-11-10", false),
+        ("Սոնա", "2026-11-21", true),
+    ] {
+        tamper().await;
+        assert!(tampered().await);
+        let (s, v) = e.json("MED-0001", "birth", &e.birth(first, date)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        children.push((date, Psn::parse(v["psn"].as_str().unwrap()).unwrap()));
+        assert_eq!(
+            tampered().await,
+            in_order,
+            "{first} born {date}: extended only when in order"
+        );
+        if !in_order {
+            fresh_fold_equals_projections().await;
+        }
+    }
+    // Fold once more from the whole log (an out-of-order entry), then compare.
+    let (s, v) = e
+        .json("MED-0001", "birth", &e.birth("Լևոն", "2026-11-01"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    children.push((
+        "2026-11-01",
+        Psn::parse(v["psn"].as_str().unwrap()).unwrap(),
+    ));
+    fresh_fold_equals_projections().await;
+    children.sort();
+    let mother = store.person(e.mother).await.unwrap().unwrap();
+    let linked: Vec<Psn> = mother.children.iter().map(|c| c.child).collect();
+    assert_eq!(
+        linked,
+        children.iter().map(|(_, p)| *p).collect::<Vec<_>>(),
+        "children in birth order"
+    );
 }

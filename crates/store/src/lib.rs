@@ -297,7 +297,7 @@ pub use booking::*;
 /// The columns of `persons`, in insert order.
 macro_rules! person_columns {
     () => {
-        "psn, doc, surname_fold, first_fold, birth_date, sex, death_date, last_entry_id, updated_at"
+        "psn, doc, surname_fold, first_fold, birth_date, sex, death_date, last_entry_id, updated_at, fold_tail"
     };
 }
 
@@ -308,7 +308,7 @@ const PERSON_COLUMNS: &str = person_columns!();
 const PERSON_UPSERT_TAIL: &str = " ON CONFLICT (psn) DO UPDATE SET doc = excluded.doc, \
      surname_fold = excluded.surname_fold, first_fold = excluded.first_fold, birth_date = excluded.birth_date, \
      sex = excluded.sex, death_date = excluded.death_date, last_entry_id = excluded.last_entry_id, \
-     updated_at = excluded.updated_at";
+     updated_at = excluded.updated_at, fold_tail = excluded.fold_tail";
 
 /// The secondary (non-unique) indexes, exactly as the migrations create them, for rebuilding after a bulk
 /// load. The same text works on both dialects.
@@ -336,10 +336,12 @@ struct PersonRow {
     death_date: Option<chrono::NaiveDate>,
     last_entry_id: i64,
     updated_at: DateTime<Utc>,
+    /// The `fold_tail` column ([`FoldTail::code`]).
+    fold_tail: Option<i64>,
 }
 
 impl PersonRow {
-    fn of(state: &PersonState) -> Result<PersonRow, StoreError> {
+    fn of(state: &PersonState, tail: FoldTail) -> Result<PersonRow, StoreError> {
         Ok(PersonRow {
             psn: state.psn.to_string(),
             doc: serde_json::to_string(state).map_err(|e| corrupt("person projection", e))?,
@@ -353,8 +355,87 @@ impl PersonRow {
             death_date: state.death.as_ref().map(|d| d.date),
             last_entry_id: state.last_entry_id,
             updated_at: state.updated_at,
+            fold_tail: tail.code(),
         })
     }
+}
+
+/// Where a person's next entry lands in [`PersonState::fold`]'s order (the creating entry first, then by
+/// valid-from date, undated before dated, then by id): the latest valid-from date among the person's entries
+/// other than the creating one, `None` when none of them has a date or there are none. Kept with the
+/// projection (`persons.fold_tail`) so that an appended entry that sorts last extends the stored state
+/// ([`extend_projection`]) instead of every entry of the person being read and folded again (issue 3: a
+/// mother's projection was refolded from all of her entries at each child's birth).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FoldTail(Option<chrono::NaiveDate>);
+
+impl FoldTail {
+    /// The tail of a person's whole entry list. Entries that a correction or retraction made dead count
+    /// too: the tail is then later than the live entries' own, which only sends more appends to a full
+    /// fold, never fewer.
+    fn of<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> FoldTail {
+        FoldTail(
+            entries
+                .into_iter()
+                .filter(|e| !e.fact.creates_person())
+                .map(|e| e.valid_from)
+                .max()
+                .flatten(),
+        )
+    }
+
+    /// The column's value: 0 for no date, else the date's day number from the common era (≥ 1); `None`
+    /// (unknown, fold in full next time) for a date that number cannot tell from "no date".
+    fn code(self) -> Option<i64> {
+        use chrono::Datelike;
+        match self.0 {
+            None => Some(0),
+            Some(d) => Some(i64::from(d.num_days_from_ce())).filter(|&n| n >= 1),
+        }
+    }
+
+    /// The column read back; `None` when it is not known.
+    fn decode(code: Option<i64>) -> Option<FoldTail> {
+        match code? {
+            0 => Some(FoldTail(None)),
+            n => i32::try_from(n)
+                .ok()
+                .filter(|&n| n >= 1)
+                .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+                .map(|d| FoldTail(Some(d))),
+        }
+    }
+}
+
+/// A known person's projection after appending `new` (their entries, in id order), when that needs no
+/// fold of all their entries: every new entry sorts after all the earlier ones in the fold's order (none
+/// dated before the tail) and none corrects, retracts or creates anything. Then folding every entry gives
+/// exactly the stored state with the new entries applied in order. `None`: fold them all.
+fn extend_projection(
+    mut state: PersonState,
+    tail: Option<FoldTail>,
+    new: &[&Entry],
+) -> Option<(PersonState, FoldTail)> {
+    let tail = tail?;
+    let appendable = |e: &&&Entry| {
+        !e.fact.creates_person()
+            && corrected_entry(e).is_none()
+            && !matches!(e.fact, popreg_domain::Fact::Retraction { .. })
+            && e.valid_from >= tail.0
+    };
+    if !new.iter().all(|e| appendable(&e)) {
+        return None;
+    }
+    let mut ordered = new.to_vec();
+    ordered.sort_by_key(|e| (e.valid_from, e.id));
+    for e in &ordered {
+        state.apply(e);
+    }
+    let tail = FoldTail(
+        tail.0
+            .max(ordered.iter().map(|e| e.valid_from).max().flatten()),
+    );
+    Some((state, tail))
 }
 
 /// The entries' subjects in first-seen order, and each subject's entries (indexes into `recorded`).
@@ -418,7 +499,7 @@ fn fold_row(psn: Psn, entries: &[Entry]) -> Result<PersonRow, StoreError> {
             format!("no creating entry for {psn}"),
         ))
     })?;
-    PersonRow::of(&state)
+    PersonRow::of(&state, FoldTail::of(entries))
 }
 
 /// Fold groups of entries (by index into `recorded`), one group per person.
@@ -765,6 +846,22 @@ macro_rules! dialect_ops {
                 })
             }
 
+            /// A person's stored projection and its fold tail (`None` for a person not in `persons`).
+            async fn load_projection(
+                conn: &mut <DB as sqlx::Database>::Connection,
+                psn: Psn,
+            ) -> Result<Option<(PersonState, Option<FoldTail>)>, StoreError> {
+                let row = sqlx::query("SELECT doc, fold_tail FROM persons WHERE psn = $1")
+                    .bind(psn.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let doc: String = row.try_get(0)?;
+                let state: PersonState =
+                    serde_json::from_str(&doc).map_err(|e| corrupt("person projection", e))?;
+                Ok(Some((state, FoldTail::decode(row.try_get(1)?))))
+            }
+
             pub(crate) async fn load_entries(
                 conn: &mut <DB as sqlx::Database>::Connection,
                 psn: Psn,
@@ -917,12 +1014,20 @@ macro_rules! dialect_ops {
                         .map_err(|e| StoreError::Database(format!("projection task failed: {e}")))??
                 };
 
-                // Persons who existed before: their projection is rebuilt from all of their entries.
+                // Persons who existed before: their stored projection extended by the new entries when
+                // these sort last, else rebuilt from all of their entries.
                 let mut known_rows = Vec::new();
                 for (psn, key) in order.iter().zip(&subjects) {
                     if existing.contains(key) {
-                        let mine = load_entries(&mut *tx, *psn).await?;
-                        known_rows.push(fold_row(*psn, &mine)?);
+                        let new: Vec<&Entry> = recorded.iter().filter(|e| e.subject == *psn).collect();
+                        let extended = match load_projection(&mut *tx, *psn).await? {
+                            Some((state, tail)) => extend_projection(state, tail, &new),
+                            None => None,
+                        };
+                        known_rows.push(match extended {
+                            Some((state, tail)) => PersonRow::of(&state, tail)?,
+                            None => fold_row(*psn, &load_entries(&mut *tx, *psn).await?)?,
+                        });
                     }
                 }
                 $writer::insert_persons(&mut *tx, &fresh_rows).await?;
@@ -1007,7 +1112,8 @@ macro_rules! insert_rows {
                         .push_bind(r.sex)
                         .push_bind(r.death_date)
                         .push_bind(r.last_entry_id)
-                        .push_bind(r.updated_at);
+                        .push_bind(r.updated_at)
+                        .push_bind(r.fold_tail);
                 });
                 qb.push(PERSON_UPSERT_TAIL);
                 qb.build().execute(&mut *conn).await?;
@@ -1088,7 +1194,8 @@ mod pg_write {
             let death = r.death_date.map(|d| d.to_string());
             let last = r.last_entry_id.to_string();
             let updated = ts(&r.updated_at);
-            let cols: [Option<&str>; 9] = [
+            let tail = r.fold_tail.map(|t| t.to_string());
+            let cols: [Option<&str>; 10] = [
                 Some(&r.psn),
                 Some(&r.doc),
                 Some(&r.surname_fold),
@@ -1098,6 +1205,7 @@ mod pg_write {
                 death.as_deref(),
                 Some(&last),
                 Some(&updated),
+                tail.as_deref(),
             ];
             row(&mut buf, &cols);
         }

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     migration!(14, "template_versions", "0014_template_versions.sql"),
     migration!(15, "webhooks", "0015_webhooks.sql"),
     migration!(16, "usage_person_index", "0016_usage_person_index.sql"),
+    migration!(17, "person_fold_tail", "0017_person_fold_tail.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

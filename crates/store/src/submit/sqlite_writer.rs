@@ -30,6 +30,12 @@ type Answer = Result<(Outcome, bool), StoreError>;
 type Written = Option<(Vec<Entry>, Vec<String>)>;
 /// The batch's answers, and the entries it wrote with their payloads.
 type Ran = (Vec<Answer>, Vec<Entry>, Vec<String>);
+/// Persons' stored projections as loaded for a decision, and their fold tails.
+#[derive(Default)]
+struct Loaded {
+    states: HashMap<Psn, PersonState>,
+    tails: HashMap<Psn, Option<crate::FoldTail>>,
+}
 
 static INSERT_ENTRY: LazyLock<String> = LazyLock::new(|| {
     let marks: Vec<String> = (1..=16).map(|i| format!("${i}")).collect();
@@ -47,7 +53,7 @@ static ENTRIES_OF: LazyLock<String> = LazyLock::new(|| {
 });
 static UPSERT_PERSON: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO persons ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9){}",
+        "INSERT INTO persons ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10){}",
         crate::PERSON_COLUMNS,
         crate::PERSON_UPSERT_TAIL
     )
@@ -151,14 +157,17 @@ fn one(
     let mut written = None;
     let outcome = match decision {
         Some((
-            Decision::Accept {
-                entries,
-                created,
-                late,
-            },
+            (
+                Decision::Accept {
+                    entries,
+                    created,
+                    late,
+                },
+                loaded,
+            ),
             _,
         )) => {
-            let (recorded, payloads) = append(c, now, with_provenance(receipt, entries))?;
+            let (recorded, payloads) = append(c, now, with_provenance(receipt, entries), loaded)?;
             let outcome = Outcome::Accepted {
                 submission_id,
                 entry_ids: recorded.iter().map(|e| e.id).collect(),
@@ -170,7 +179,7 @@ fn one(
             written = Some((recorded, payloads));
             outcome
         }
-        Some((Decision::Hold(v), sub)) => {
+        Some(((Decision::Hold(v), _), sub)) => {
             let outcome = Outcome::Held {
                 submission_id,
                 code: v.code,
@@ -187,7 +196,7 @@ fn one(
             )?;
             outcome
         }
-        Some((Decision::Reject(v), _)) => {
+        Some(((Decision::Reject(v), _), _)) => {
             errors = v;
             reject(c, receipt, now, submission_id, &errors, subject)?
         }
@@ -227,21 +236,21 @@ fn suspended(
     .transpose()
 }
 
-/// The persons' current states (those that exist) into `into`.
-fn states(
-    c: &Connection,
-    psns: &[Psn],
-    into: &mut HashMap<Psn, PersonState>,
-) -> Result<(), StoreError> {
-    let mut q = c.prepare_cached("SELECT doc FROM persons WHERE psn = $1")?;
+/// The persons' current states and fold tails (those that exist, and are not loaded yet) into `into`.
+fn states(c: &Connection, psns: &[Psn], into: &mut Loaded) -> Result<(), StoreError> {
+    let mut q = c.prepare_cached("SELECT doc, fold_tail FROM persons WHERE psn = $1")?;
     for p in psns {
-        let doc: Option<String> = q
-            .query_row(params![p.to_string()], |r| r.get(0))
+        if into.states.contains_key(p) {
+            continue;
+        }
+        let row: Option<(String, Option<i64>)> = q
+            .query_row(params![p.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        if let Some(doc) = doc {
+        if let Some((doc, tail)) = row {
             let s: PersonState =
                 serde_json::from_str(&doc).map_err(|e| corrupt("person projection", e))?;
-            into.insert(*p, s);
+            into.states.insert(*p, s);
+            into.tails.insert(*p, crate::FoldTail::decode(tail));
         }
     }
     Ok(())
@@ -258,16 +267,17 @@ fn fresh_psn(c: &Connection) -> Result<Psn, StoreError> {
     Err(DomainError::new(Code::PsnExhausted, "no free PSN found in 32 draws").into())
 }
 
-/// Load what the decision needs and decide (the write transaction holds SQLite's only write lock).
+/// Load what the decision needs and decide (the write transaction holds SQLite's only write lock). Also
+/// answers the states loaded, for [`append`] to extend.
 fn decide_here(
     c: &Connection,
     sub: &Submission,
     now: DateTime<Utc>,
-) -> Result<Decision, StoreError> {
-    let mut persons: HashMap<Psn, PersonState> = HashMap::new();
-    states(c, &sub.referenced(), &mut persons)?;
-    let then = sub.referenced_then(&persons);
-    states(c, &then, &mut persons)?;
+) -> Result<(Decision, Loaded), StoreError> {
+    let mut loaded = Loaded::default();
+    states(c, &sub.referenced(), &mut loaded)?;
+    let then = sub.referenced_then(&loaded.states);
+    states(c, &then, &mut loaded)?;
     let new_psn = match sub {
         Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
             Some(fresh_psn(c)?)
@@ -276,11 +286,11 @@ fn decide_here(
     };
     let ctx = Context {
         today: armenian_date(now),
-        persons: &persons,
+        persons: &loaded.states,
         new_psn,
         duplicate_cleared: false,
     };
-    Ok(decide(sub, &ctx))
+    Ok((decide(sub, &ctx), loaded))
 }
 
 /// Append an accepted submission's entries and rewrite its persons' projections: what `append_tx`
@@ -289,6 +299,7 @@ fn append(
     c: &Connection,
     now: DateTime<Utc>,
     items: Vec<(Provenance, NewEntry)>,
+    mut loaded: Loaded,
 ) -> Result<(Vec<Entry>, Vec<String>), StoreError> {
     // The write transaction holds SQLite's single write lock: max(id)+1.. is ours alone.
     let max: i64 = c
@@ -352,22 +363,38 @@ fn append(
             ])?;
         }
     }
-    // New persons from these entries alone; persons who existed before from all of their entries.
+    // New persons from these entries alone. Persons who existed before: the state the decision loaded
+    // (or the stored one) extended by the new entries when they sort last, else folded from all of their
+    // entries.
     let fresh: Vec<Vec<usize>> = order
         .iter()
         .filter(|p| !existing.contains(*p))
         .filter_map(|p| by_subject.remove(p))
         .collect();
     let mut rows = crate::fold_rows(&recorded, &fresh)?;
-    {
-        let mut q = c.prepare_cached(&ENTRIES_OF)?;
-        for psn in order.iter().filter(|p| existing.contains(*p)) {
-            let mine: Vec<Entry> = q
-                .query_map(params![psn.to_string()], |r| Ok(crate::hot::entry(r)))?
-                .map(|r| r.map_err(StoreError::from).and_then(|e| e))
-                .collect::<Result<_, _>>()?;
-            rows.push(crate::fold_row(*psn, &mine)?);
+    for psn in order.iter().filter(|p| existing.contains(*p)) {
+        if !loaded.states.contains_key(psn) {
+            states(c, &[*psn], &mut loaded)?;
         }
+        let new: Vec<&Entry> = by_subject
+            .get(psn)
+            .map(|ix| ix.iter().map(|&i| &recorded[i]).collect())
+            .unwrap_or_default();
+        let extended = loaded.states.remove(psn).and_then(|state| {
+            let tail = loaded.tails.get(psn).copied().flatten();
+            crate::extend_projection(state, tail, &new)
+        });
+        rows.push(match extended {
+            Some((state, tail)) => crate::PersonRow::of(&state, tail)?,
+            None => {
+                let mine: Vec<Entry> = c
+                    .prepare_cached(&ENTRIES_OF)?
+                    .query_map(params![psn.to_string()], |r| Ok(crate::hot::entry(r)))?
+                    .map(|r| r.map_err(StoreError::from).and_then(|e| e))
+                    .collect::<Result<_, _>>()?;
+                crate::fold_row(*psn, &mine)?
+            }
+        });
     }
     let mut up = c.prepare_cached(&UPSERT_PERSON)?;
     for r in &rows {
@@ -381,6 +408,7 @@ fn append(
             date(r.death_date),
             r.last_entry_id,
             sqlx_instant(&r.updated_at),
+            r.fold_tail,
         ])?;
     }
     Ok((recorded, payloads))
