@@ -30,13 +30,17 @@ from email import policy
 from aiosmtpd.controller import Controller
 
 host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-# With a certificate and key: STARTTLS offered and required before MAIL (the relay of a real deployment).
+# With a certificate and key: STARTTLS offered and required before MAIL (the relay of a real deployment);
+# with "implicit" after them, TLS from the first byte instead (SMTPS, port 465).
 tls = {}
 if len(sys.argv) > 5:
     import ssl
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(sys.argv[4], sys.argv[5])
-    tls = {"tls_context": ctx, "require_starttls": True}
+    if len(sys.argv) > 6 and sys.argv[6] == "implicit":
+        tls = {"ssl_context": ctx}
+    else:
+        tls = {"tls_context": ctx, "require_starttls": True}
 
 class Handler:
     def __init__(self):
@@ -62,7 +66,8 @@ class Handler:
             "body": body.get_content() if body is not None else None,
             "html": html.get_content() if html is not None else None,
             "raw": raw.decode("ascii", "replace"),
-            "tls": session.ssl is not None,
+            "peer_port": session.peer[1],
+            "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
         }
         tmp = os.path.join(out, ".%04d.tmp" % self.n)
         with open(tmp, "w", encoding="utf-8") as f:
@@ -128,12 +133,32 @@ impl SmtpServer {
         port: u16,
         tls: Option<(&std::path::Path, &std::path::Path)>,
     ) -> SmtpServer {
+        SmtpServer::spawn(port, tls, false)
+    }
+
+    /// A server that speaks TLS from the first byte with this certificate and key (SMTPS).
+    pub(crate) fn start_implicit_tls(
+        port: u16,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> SmtpServer {
+        SmtpServer::spawn(port, Some((cert, key)), true)
+    }
+
+    fn spawn(
+        port: u16,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+        implicit: bool,
+    ) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(python());
         cmd.args(["-c", SMTP_SERVER_PY, "127.0.0.1", &port.to_string()])
             .arg(dir.path());
         if let Some((cert, key)) = tls {
             cmd.arg(cert).arg(key);
+            if implicit {
+                cmd.arg("implicit");
+            }
         }
         let child = cmd.stdout(Stdio::null()).spawn().unwrap();
         let mut server = SmtpServer { child, dir };
@@ -256,6 +281,7 @@ crate::conformance!(
     the_spawned_worker_delivers_and_reminds_until_shut_down,
     a1_53_popreg_serve_e_mails_a_rejected_http_submission_to_the_provider,
     a1_53_starttls_to_the_relay_is_required_and_its_certificate_checked,
+    a1_53_tls_from_the_first_byte_delivers_on_a_reused_connection,
 );
 
 /// STARTTLS (issue 7 §3): against a relay that requires it, the e-mail goes over TLS when the relay's
@@ -310,6 +336,47 @@ async fn a1_53_starttls_to_the_relay_is_required_and_its_certificate_checked(db:
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["tls"], json!(true), "the message travelled over TLS");
     assert_eq!(got[0]["rcpt_tos"], json!(["births@hospital.example.am"]));
+}
+
+/// TLS from the first byte (`security = "tls"`, SMTPS): our own rustls client on our own socket, trusting
+/// `ca_file`. Two messages go over one pooled connection (the second after a NOOP check); an unknown CA
+/// sends nothing.
+async fn a1_53_tls_from_the_first_byte_delivers_on_a_reused_connection(db: TestDb) {
+    body(&db.store, "MED-0001", "births@hospital.example.am").await;
+    rejected_birth(&db.store, "MED-0001").await;
+    let pki = tempfile::tempdir().unwrap();
+    popreg_identity::dev_ca::write_dir(pki.path(), chrono::Utc::now(), &[], &[]).unwrap();
+    let port = free_port();
+    let server = SmtpServer::start_implicit_tls(
+        port,
+        &pki.path().join("server.pem"),
+        &pki.path().join("server.key.pem"),
+    );
+    let smtps = |ca: Option<PathBuf>| {
+        let mut cfg = config(port);
+        cfg.smtp.host = "localhost".into();
+        cfg.smtp.security = Security::Tls;
+        cfg.smtp.ca_file = ca;
+        Mailer::new(&cfg).unwrap()
+    };
+    let untrusted = smtps(None);
+    assert_eq!(deliver(&db.store, &untrusted).await.sent, 0);
+    assert!(server.messages().is_empty());
+    db.clock.advance(Span::hours(2));
+    let trusted = smtps(Some(pki.path().join("ca.pem")));
+    assert_eq!(deliver(&db.store, &trusted).await.sent, 1);
+    rejected_birth(&db.store, "MED-0001").await;
+    assert_eq!(deliver(&db.store, &trusted).await.sent, 1);
+    let got = server.messages();
+    assert_eq!(got.len(), 2);
+    for m in &got {
+        assert_eq!(m["tls"], json!(true), "the message travelled over TLS");
+        assert_eq!(m["rcpt_tos"], json!(["births@hospital.example.am"]));
+    }
+    assert_eq!(
+        got[0]["peer_port"], got[1]["peer_port"],
+        "the second message reused the first one's connection"
+    );
 }
 
 async fn a1_53_a_rejection_e_mail_arrives_in_armenian_with_code_and_field(db: TestDb) {

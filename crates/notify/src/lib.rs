@@ -26,6 +26,7 @@ mod config;
 pub mod html;
 pub mod inbound;
 mod mailer;
+mod relay;
 pub mod smpp;
 pub mod sms;
 pub mod sms_http;

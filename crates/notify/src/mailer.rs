@@ -1,4 +1,5 @@
-//! SMTP delivery with lettre over rustls (ring): one connection per message, UTF-8 plain text, the subject
+//! SMTP delivery with lettre over rustls (ring), on pooled connections of our own ([`crate::relay`]): UTF-8
+//! text and HTML, the subject
 //! RFC 2047-encoded, a `Message-ID` made from the outbox row's dedupe key (so a second delivery of the same
 //! notification is recognisable as such by the receiving side), `Auto-Submitted: auto-generated`.
 
@@ -9,9 +10,8 @@ use std::time::Duration;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use popreg_domain::classifiers::Lang;
 use popreg_store::{Failure, OutboxMessage};
 
@@ -59,7 +59,7 @@ impl Header for ContentLanguage {
 
 /// The connection to the relay and what every message shares (sender, feed address).
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: crate::relay::Relay,
     from: Mailbox,
     /// The sender of the portal's e-mails to persons (`notify.portal.from`, else `from`).
     portal_from: Mailbox,
@@ -116,39 +116,43 @@ impl Mailer {
             }
             b.build_rustls().map_err(|e| bad("security", &e))
         };
-        // Pooled connections, as many as e-mails may be in flight.
-        let pool = lettre::transport::smtp::PoolConfig::new()
-            .max_size(smtp.concurrency.max(1))
-            .idle_timeout(Duration::from_secs(60));
-        let mut builder =
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
-                .port(smtp.port())
-                .pool_config(pool)
-                .timeout(Some(smtp.timeout()))
-                .hello_name(ClientId::Domain(if smtp.helo_name.is_empty() {
-                    domain.clone()
-                } else {
-                    smtp.helo_name.clone()
-                }));
-        builder = match smtp.security {
-            Security::None => builder.tls(Tls::None),
-            Security::Starttls => builder.tls(Tls::Required(tls()?)),
-            Security::Tls => builder.tls(Tls::Wrapper(tls()?)),
+        let secure = match smtp.security {
+            Security::None => crate::relay::Secure::None,
+            Security::Starttls => crate::relay::Secure::Starttls(tls()?),
+            Security::Tls => crate::relay::Secure::Tls(
+                crate::smpp::tls_connector_for("notify.smtp.ca_file", smtp.ca_file.as_deref())?,
+                rustls_pki_types::ServerName::try_from(smtp.host.clone())
+                    .map_err(|e| bad("host", &e))?,
+            ),
         };
-        match (&smtp.username, &smtp.password) {
+        let credentials = match (&smtp.username, &smtp.password) {
             (Some(user), Some(pass)) => {
-                builder =
-                    builder.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
+                Some(Credentials::new(user.clone(), pass.expose().to_string()))
             }
-            (None, None) => {}
+            (None, None) => None,
             _ => {
                 return Err(NotifyError::Config(
                     "notify.smtp.username and notify.smtp.password go together".into(),
                 ));
             }
-        }
+        };
+        let hello = ClientId::Domain(if smtp.helo_name.is_empty() {
+            domain.clone()
+        } else {
+            smtp.helo_name.clone()
+        });
+        // Pooled connections, as many as e-mails may be in flight.
+        let transport = crate::relay::Relay::new(crate::relay::RelaySettings {
+            host: smtp.host.clone(),
+            port: smtp.port(),
+            secure,
+            hello,
+            credentials,
+            timeout: smtp.timeout(),
+            max_idle: smtp.concurrency.max(1) as usize,
+        });
         Ok(Mailer {
-            transport: builder.build(),
+            transport,
             from,
             portal_from,
             domain,
@@ -282,7 +286,9 @@ impl Mailer {
             });
             return Ok(());
         }
-        Self::classified(self.transport.send(mail).await)
+        self.transport
+            .send(mail.envelope(), &mail.formatted())
+            .await
     }
 
     /// Forward a received official mail (G.3.1) as it is stored (`copy`: signed, sealed) to `msg`'s
@@ -328,32 +334,7 @@ impl Mailer {
             });
             return Ok(());
         }
-        Self::classified(self.transport.send_raw(&envelope, copy).await)
-    }
-
-    fn classified<T>(
-        sent: Result<T, lettre::transport::smtp::Error>,
-    ) -> Result<(), (SendError, Failure)> {
-        match sent {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let kind = if e.is_permanent() {
-                    Failure::Permanent
-                } else if e.is_transient() {
-                    Failure::Temporary
-                } else {
-                    Failure::Technical
-                };
-                Err((
-                    SendError {
-                        // No SMTP reply at all: the relay is unreachable (or TLS failed), not this message.
-                        relay_down: kind == Failure::Technical,
-                        reason: e.to_string(),
-                    },
-                    kind,
-                ))
-            }
-        }
+        self.transport.send(&envelope, copy).await
     }
 }
 

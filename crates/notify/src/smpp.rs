@@ -394,8 +394,13 @@ fn rand_u8() -> u8 {
     (nanos ^ (nanos >> 8) ^ (nanos >> 16)) as u8
 }
 
-fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, NotifyError> {
-    let bad = |e: &dyn fmt::Display| NotifyError::Config(format!("notify.sms.smpp: TLS: {e}"));
+/// A TLS client trusting the public roots and, when given, the certificates of `ca_file` (the setting
+/// `setting` names it, for the error).
+pub(crate) fn tls_connector_for(
+    setting: &str,
+    ca_file: Option<&Path>,
+) -> Result<tokio_rustls::TlsConnector, NotifyError> {
+    let bad = |e: &dyn fmt::Display| NotifyError::Config(format!("{setting}: TLS: {e}"));
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
@@ -418,6 +423,10 @@ fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, N
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, NotifyError> {
+    tls_connector_for("notify.sms.smpp", ca_file)
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
