@@ -409,6 +409,16 @@ impl Submission {
         v
     }
 
+    /// The one birth date that matters among [`Submission::referenced_then`]'s persons: the duplicate check
+    /// of a birth compares only children born on the newborn's date, so a store may load just the children
+    /// whose current birth date is this one (the others cannot match) instead of all of them.
+    pub fn referenced_then_born_on(&self) -> Option<NaiveDate> {
+        match self {
+            Submission::Birth(f) | Submission::BirthAbroad(f) => Some(f.birth_date),
+            _ => None,
+        }
+    }
+
     /// PSNs needed in a second step, once the first are loaded: for a birth, the mother's children (to spot
     /// a duplicate registration).
     pub fn referenced_then(&self, loaded: &HashMap<Psn, PersonState>) -> Vec<Psn> {

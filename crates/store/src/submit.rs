@@ -795,12 +795,14 @@ macro_rules! submit_ops {
 
             /// The current states of several persons in one statement (a birth: the mother's children, for
             /// the duplicate check), added to `into`; locked like [`state`].
+            /// The persons' current states (those that exist; with `born_on`, only those born that day).
             async fn states(
                 conn: &mut Conn,
                 psns: &[Psn],
+                born_on: Option<NaiveDate>,
                 into: &mut HashMap<Psn, PersonState>,
             ) -> Result<(), StoreError> {
-                if psns.len() <= 1 {
+                if psns.len() <= 1 && born_on.is_none() {
                     for p in psns {
                         if let Some(s) = state(conn, *p).await? {
                             into.insert(*p, s);
@@ -817,7 +819,11 @@ macro_rules! submit_ops {
                     // Locked in PSN order: every transaction takes its persons' locks in the same order, whatever
                     // the heap order of their row versions (a scan's order changes as rows are updated), so two
                     // submissions about the same persons wait for each other instead of deadlocking.
-                    qb.push(if DIALECT == Dialect::Postgres { ") ORDER BY psn FOR UPDATE" } else { ")" });
+                    qb.push(")");
+                    if let Some(d) = born_on {
+                        qb.push(" AND birth_date = ").push_bind(d);
+                    }
+                    qb.push(if DIALECT == Dialect::Postgres { " ORDER BY psn FOR UPDATE" } else { "" });
                     for r in qb.build().fetch_all(&mut *conn).await? {
                         let doc: String = r.try_get(0)?;
                         let s: PersonState =
@@ -957,9 +963,9 @@ macro_rules! submit_ops {
                 duplicate_cleared: bool,
             ) -> Result<Decision, StoreError> {
                 let mut persons: HashMap<Psn, PersonState> = HashMap::new();
-                states(conn, &sub.referenced(), &mut persons).await?;
+                states(conn, &sub.referenced(), None, &mut persons).await?;
                 let then = sub.referenced_then(&persons);
-                states(conn, &then, &mut persons).await?;
+                states(conn, &then, sub.referenced_then_born_on(), &mut persons).await?;
                 let new_psn = match sub {
                     Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
                         Some(fresh_psn(conn).await?)

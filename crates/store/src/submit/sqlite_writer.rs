@@ -236,16 +236,27 @@ fn suspended(
     .transpose()
 }
 
-/// The persons' current states and fold tails (those that exist, and are not loaded yet) into `into`.
-fn states(c: &Connection, psns: &[Psn], into: &mut Loaded) -> Result<(), StoreError> {
+/// The persons' current states and fold tails (those that exist, and are not loaded yet; with `born_on`,
+/// only those born that day) into `into`.
+fn states(
+    c: &Connection,
+    psns: &[Psn],
+    born_on: Option<NaiveDate>,
+    into: &mut Loaded,
+) -> Result<(), StoreError> {
     let mut q = c.prepare_cached("SELECT doc, fold_tail FROM persons WHERE psn = $1")?;
+    let mut on_day =
+        c.prepare_cached("SELECT doc, fold_tail FROM persons WHERE psn = $1 AND birth_date = $2")?;
     for p in psns {
         if into.states.contains_key(p) {
             continue;
         }
-        let row: Option<(String, Option<i64>)> = q
-            .query_row(params![p.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let read = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+        let row: Option<(String, Option<i64>)> = match born_on {
+            None => q.query_row(params![p.to_string()], read),
+            Some(d) => on_day.query_row(params![p.to_string(), date(Some(d))], read),
+        }
+        .optional()?;
         if let Some((doc, tail)) = row {
             let s: PersonState =
                 serde_json::from_str(&doc).map_err(|e| corrupt("person projection", e))?;
@@ -275,9 +286,9 @@ fn decide_here(
     now: DateTime<Utc>,
 ) -> Result<(Decision, Loaded), StoreError> {
     let mut loaded = Loaded::default();
-    states(c, &sub.referenced(), &mut loaded)?;
+    states(c, &sub.referenced(), None, &mut loaded)?;
     let then = sub.referenced_then(&loaded.states);
-    states(c, &then, &mut loaded)?;
+    states(c, &then, sub.referenced_then_born_on(), &mut loaded)?;
     let new_psn = match sub {
         Submission::Birth(_) | Submission::BirthAbroad(_) | Submission::Registration(_) => {
             Some(fresh_psn(c)?)
@@ -374,7 +385,7 @@ fn append(
     let mut rows = crate::fold_rows(&recorded, &fresh)?;
     for psn in order.iter().filter(|p| existing.contains(*p)) {
         if !loaded.states.contains_key(psn) {
-            states(c, &[*psn], &mut loaded)?;
+            states(c, &[*psn], None, &mut loaded)?;
         }
         let new: Vec<&Entry> = by_subject
             .get(psn)
