@@ -915,3 +915,37 @@ async fn appends_after_the_fold_tail_extend_the_projection_others_refold(db: Tes
     assert_eq!(fold_tail(&db, p).await, day(d(2021, 1, 1)));
     assert!(fresh_fold_equals_projection().await);
 }
+
+/// Issue 3 (and A2.1's durability): on SQLite the store copies its WAL back into the register on a thread of
+/// its own from the moment it opens — not on the writers' commit path (their automatic checkpoint is only a
+/// backstop at 128 MiB) and not only once something has been read. Commits in WAL mode leave the register
+/// file itself unchanged; it grows here with nothing but appends, so the checkpointer did it.
+#[tokio::test]
+async fn a2_1_sqlite_wal_is_checkpointed_by_the_store_from_the_start() {
+    let db = TestDb::sqlite().await;
+    let path = std::path::PathBuf::from(db.url.strip_prefix("sqlite:").unwrap());
+    let size = || std::fs::metadata(&path).unwrap().len();
+    // Let the checkpointer copy what the migrations wrote, then start from there.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = size();
+    for round in 0..10u64 {
+        let entries = (0..200u64)
+            .map(|i| {
+                NewEntry::new(
+                    psn(10_000 + round * 200 + i),
+                    registration("Անի", "Սարգսյան", d(1990, 1, 1), Sex::F),
+                )
+            })
+            .collect();
+        db.store.append(&prov("MIGR-01"), entries).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 1_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the register file stayed at {} bytes (from {before}): nothing checkpointed the WAL",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -140,6 +140,9 @@ enum Inner {
         read: SqlitePool,
         /// Plain read-only connections for the request path's point look-ups (see `hot.rs`).
         hot: Arc<hot::HotReaders>,
+        /// The WAL checkpointer thread, stopped when the last clone is dropped (`None` for a bulk load,
+        /// which writes without WAL).
+        checkpointer: Option<Arc<usage_writer::Checkpointer>>,
     },
     Postgres(PgPool),
 }
@@ -550,8 +553,15 @@ impl Store {
             );
             let (write, read) = sqlite::open(&path, opts).await?;
             let hot = hot::HotReaders::new(path.clone(), opts.max_connections);
+            let checkpointer = (!opts.bulk && path.as_os_str() != ":memory:")
+                .then(|| Arc::new(usage_writer::start_checkpointer(&path)));
             Ok(Store {
-                inner: Inner::Sqlite { write, read, hot },
+                inner: Inner::Sqlite {
+                    write,
+                    read,
+                    hot,
+                    checkpointer,
+                },
                 clock,
                 label: format!("sqlite:{}", path.display()),
                 submissions: Arc::default(),
@@ -632,7 +642,15 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.inner {
-            Inner::Sqlite { write, read, hot } => {
+            Inner::Sqlite {
+                write,
+                read,
+                hot,
+                checkpointer,
+            } => {
+                if let Some(c) = checkpointer {
+                    c.stop();
+                }
                 hot.close();
                 read.close().await;
                 write.close().await;
