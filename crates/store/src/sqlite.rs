@@ -78,12 +78,7 @@ pub(crate) async fn open(
         // third (docs/benchmarks.md, 2026-12-03c).
         .page_size(4096)
         .pragma("cache_size", if opts.bulk { "-262144" } else { "-65536" })
-        .pragma("temp_store", if opts.bulk { "file" } else { "memory" })
-        // Checkpoints are the checkpointer thread's (`usage_writer.rs`); this is only its backstop.
-        .pragma(
-            "wal_autocheckpoint",
-            crate::usage_writer::WRITER_AUTOCHECKPOINT.to_string(),
-        );
+        .pragma("temp_store", if opts.bulk { "file" } else { "memory" });
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         // The write lock is shared with the usage writer's own connection (`usage_writer.rs`): wait for it

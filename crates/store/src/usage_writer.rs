@@ -118,12 +118,14 @@ impl Drop for Checkpointer {
 }
 
 /// The checkpointer: a passive checkpoint every [`CHECKPOINT_EVERY`] on a connection of its own, for as
-/// long as the store is open (started with it, `Store::open`). Passive: it copies what no reader still needs
-/// and never blocks a writer or a reader; once everything is copied the next commit starts the WAL from its
-/// beginning again, so it stays small. The writers do not checkpoint on their commit path: the usage writer
-/// not at all, the sqlx writer only past [`WRITER_AUTOCHECKPOINT`] frames, a backstop should this thread
-/// fall behind (issue 3: the submission writer spent 15 % of its time in checkpoints of 1,000 pages, run by
-/// SQLite inside its commits, when no checkpointer ran because nothing had been read yet).
+/// long as the store is open (started with it, `Store::open`; before, only with the first usage record, so a
+/// register that was only written to had none). Passive: it copies what no reader still needs and never
+/// blocks a writer or a reader; once everything is copied the next commit starts the WAL from its beginning
+/// again, so it stays small. The usage writer does not checkpoint itself; the sqlx writer keeps SQLite's
+/// automatic checkpoint at 1,000 pages, which then finds most frames already copied by this thread on the
+/// other core. (Leaving the checkpoints to this thread alone, with the sqlx writer's automatic checkpoint
+/// raised to 128 MiB, was tried for issue 3: 13 % more births/s but a p99 of 290 ms instead of 61 ms, from
+/// the `RESTART` checkpoints that then block the writer; see `docs/benchmarks.md`, 2026-12-03e.)
 pub(crate) fn start_checkpointer(path: &Path) -> Checkpointer {
     let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let guard = Checkpointer(Arc::clone(&running));
@@ -156,10 +158,6 @@ pub(crate) fn start_checkpointer(path: &Path) -> Checkpointer {
     }
     guard
 }
-
-/// `wal_autocheckpoint` of the sqlx writer connection: 128 MiB of 4 KiB pages, twice the WAL size at which
-/// the checkpointer restarts the WAL, so reached only when the checkpointer is not keeping up.
-pub(crate) const WRITER_AUTOCHECKPOINT: i64 = 2 * RESTART_FRAMES;
 
 /// WAL frames above which the checkpointer also restarts the WAL: 64 MiB of 4 KiB pages.
 const RESTART_FRAMES: i64 = 16_384;
