@@ -420,13 +420,11 @@ fn extend_projection(
     new: &[&Entry],
 ) -> Option<(PersonState, FoldTail)> {
     let tail = tail?;
-    let appendable = |e: &&&Entry| {
-        !e.fact.creates_person()
-            && corrected_entry(e).is_none()
-            && !matches!(e.fact, popreg_domain::Fact::Retraction { .. })
-            && e.valid_from >= tail.0
+    // `corrected_entry` names the target of a correction and of a retraction alike.
+    let appendable = |e: &Entry| {
+        !e.fact.creates_person() && corrected_entry(e).is_none() && e.valid_from >= tail.0
     };
-    if !new.iter().all(|e| appendable(&e)) {
+    if !new.iter().all(|e| appendable(e)) {
         return None;
     }
     let mut ordered = new.to_vec();
@@ -1037,7 +1035,10 @@ macro_rules! dialect_ops {
                 let mut known_rows = Vec::new();
                 for (psn, key) in order.iter().zip(&subjects) {
                     if existing.contains(key) {
-                        let new: Vec<&Entry> = recorded.iter().filter(|e| e.subject == *psn).collect();
+                        let new: Vec<&Entry> = by_subject
+                            .get(psn)
+                            .map(|ix| ix.iter().map(|&i| &recorded[i]).collect())
+                            .unwrap_or_default();
                         let extended = match load_projection(&mut *tx, *psn).await? {
                             Some((state, tail)) => extend_projection(state, tail, &new),
                             None => None,
